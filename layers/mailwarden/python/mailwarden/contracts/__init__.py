@@ -1,0 +1,1 @@
+"""Event contracts: names, patterns and schemas shared by CDK, handlers and the local router."""

@@ -1,0 +1,32 @@
+"""Domain errors. Adapters translate AWS ClientError codes into these; the domain never parses
+AWS error strings."""
+
+from __future__ import annotations
+
+
+class MailwardenError(Exception):
+    """Base class."""
+
+
+class MalformedEvent(MailwardenError):
+    """An input event that can never be processed; goes to the DLQ with this message as reason."""
+
+
+class NotFound(MailwardenError):
+    pass
+
+
+class Conflict(MailwardenError):
+    pass
+
+
+class Throttled(MailwardenError):
+    pass
+
+
+class AccessDenied(MailwardenError):
+    pass
+
+
+class PublishFailed(MailwardenError):
+    pass

@@ -1,0 +1,1 @@
+"""Reputation entities (SES tenants): pure logic, no boto3."""

@@ -1,0 +1,1 @@
+"""Local run of Mailwarden: the embedded AWS emulator, the local deployment and the demo."""

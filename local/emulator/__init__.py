@@ -1,0 +1,141 @@
+"""Embedded AWS for tests and the demo: moto where moto implements a service, our own stateful
+emulator where it does not (WorkMail, Partner Central Account, SESv2 tenants / reputation
+entities / recommendations / identities and MAIL FROM).
+
+Both plug in below boto3 on botocore's ``before-send`` event, so code under test uses real boto3
+clients, serializers, paginators, waiters and retry logic; no request leaves the process.
+
+    from local.emulator import emulated_aws
+
+    with emulated_aws() as emu:
+        ses = boto3.client("sesv2")
+        ses.create_tenant(TenantName="acme")
+        emu.control.raise_finding(arn, "BOUNCE", "HIGH")   # what only AWS does
+        emu.clock.advance(3600)                            # virtual time
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
+from typing import Any
+from unittest import mock
+
+import boto3
+import botocore.endpoint
+import botocore.handlers
+import moto.core.models  # noqa: F401 - registers moto's stubber in BUILTIN_HANDLERS first
+from moto import mock_aws
+
+from mailwarden import wiring
+from mailwarden.clock import VirtualClock, set_default_clock
+
+from .control import Control
+from .core import Dispatcher
+from .partnercentral import PartnerCentral
+from .protocol import ApiError
+from .sesv2 import SesV2
+from .workmail import WorkMail
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+_ACTIVE: list[Dispatcher] = []
+_MOTO_STUBBER: Any = moto.core.models.botocore_stubber
+
+
+def _hook(event_name: str, request: Any, **kwargs: Any) -> Any:
+    """The one ``before-send`` handler: ours first, else moto's (inert unless mock_aws is on).
+
+    botocore calls every ``before-send`` handler and keeps the first non-None response, so moto's
+    stubber cannot simply sit after ours: it would still run (and fail) on operations we emulate.
+    We therefore take its place in BUILTIN_HANDLERS and call it only for what we do not handle.
+    """
+    if _ACTIVE:
+        response = _ACTIVE[-1](event_name, request, **kwargs)
+        if response is not None:
+            return response
+    return _MOTO_STUBBER(event_name=event_name, request=request, **kwargs)
+
+
+def _install_hook() -> None:
+    handlers = botocore.handlers.BUILTIN_HANDLERS
+    handlers[:] = [h for h in handlers if not (len(h) > 1 and h[1] in (_MOTO_STUBBER, _hook))]
+    handlers.append(("before-send", _hook))
+
+
+_install_hook()
+
+
+class Emulator:
+    """State and control for one ``emulated_aws()`` context."""
+
+    def __init__(self, clock: VirtualClock, region: str, account: str) -> None:
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.control = Control(self)
+        self.sesv2 = SesV2(self)
+        self.workmail = WorkMail(self)
+        self.partnercentral = PartnerCentral(self)
+        self.dispatcher = Dispatcher(self, [self.sesv2, self.workmail, self.partnercentral])
+        self._clients: dict[str, Any] = {}
+
+    def client(self, name: str) -> Any:
+        """A boto3 client for the emulator's own use (emitting events, reading Route 53)."""
+        if name not in self._clients:
+            self._clients[name] = boto3.client(name, region_name=self.region)
+        return self._clients[name]
+
+    @property
+    def calls(self) -> Any:
+        """Counter of every AWS call seen, keyed ``service.Operation`` (moto's and ours)."""
+        return self.dispatcher.calls
+
+
+@contextmanager
+def emulated_aws(
+    *,
+    region: str = DEFAULT_REGION,
+    start: datetime | None = None,
+    ses_rate: float | None = 1.0,
+    execute_state_machines: bool = True,
+) -> Iterator[Emulator]:
+    """Everything boto3 does inside this block goes to moto or the emulator, on a virtual clock.
+
+    ``ses_rate`` is SES's management-API limit (requests/second, ``None`` for unlimited).
+    """
+    clock = VirtualClock(start)
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+    }
+    # botocore's retry back-off sleeps through ``time.sleep`` in botocore.endpoint: on the
+    # virtual clock a 30 %-throttled run waits in virtual seconds, not real ones.
+    endpoint_time = types.SimpleNamespace(sleep=clock.sleep, time=clock.time)
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch.dict(os.environ, env))
+        stack.enter_context(mock.patch.object(botocore.endpoint, "time", endpoint_time))
+        config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
+        stack.enter_context(mock_aws(config=config))  # type: ignore[arg-type]
+        emu = Emulator(clock, region, DEFAULT_ACCOUNT)
+        if ses_rate is not None:
+            emu.dispatcher.set_rate_limit("sesv2", ses_rate)
+        previous_clock = set_default_clock(clock)
+        stack.callback(set_default_clock, previous_clock)
+        wiring.reset()  # clients and deps built outside this block must not leak in (or out)
+        stack.callback(wiring.reset)
+        boto3.DEFAULT_SESSION = None
+        _ACTIVE.append(emu.dispatcher)
+        stack.callback(_ACTIVE.remove, emu.dispatcher)
+        yield emu
+
+
+__all__ = ["ApiError", "Emulator", "emulated_aws", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]

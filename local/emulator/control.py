@@ -1,0 +1,262 @@
+"""The emulator's control API: what only AWS itself does, made drivable from tests and the demo.
+
+Reached as ``emu.control`` inside ``emulated_aws()``. Every method changes emulated state the way
+the real service would, and emits the EventBridge events AWS would emit (``source: aws.ses``) to
+moto's default bus, where the rules synthesized from ``mailwarden.contracts.routes`` route them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .protocol import ApiError
+from .sesv2 import MAIL_FROM_WINDOW, POLICIES, Entity, Finding, StatusRecord
+
+if TYPE_CHECKING:
+    from . import Emulator
+
+FINDING_TYPES = ("DKIM", "DMARC", "SPF", "BIMI", "COMPLAINT", "BOUNCE", "FEEDBACK_3P", "IP_LISTING")
+
+
+@dataclass
+class EmittedEvent:
+    detail_type: str
+    resources: list[str]
+    detail: dict[str, Any]
+    at: datetime
+
+
+def _ts_array(at: datetime) -> list[int]:
+    """The integer-array timestamp quirk of SES status events."""
+    return [at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond * 1000]
+
+
+class Control:
+    def __init__(self, emulator: Emulator) -> None:
+        self.emu = emulator
+        self.emitted: list[EmittedEvent] = []
+        self.emit_events = True
+
+    @property
+    def _ses(self) -> Any:
+        return self.emu.sesv2
+
+    # ------------------------------------------------------------------ events
+
+    def emit(self, detail_type: str, resources: list[str], detail: dict[str, Any]) -> None:
+        """Send an ``aws.ses`` event to the default bus, as SES does (best effort)."""
+        now = self.emu.clock.now()
+        self.emitted.append(EmittedEvent(detail_type, resources, detail, now))
+        if not self.emit_events:
+            return  # simulate a lost event
+        events = self.emu.client("events")
+        out = events.put_events(
+            Entries=[
+                {
+                    "Source": "aws.ses",
+                    "DetailType": detail_type,
+                    "Resources": resources,
+                    "Detail": json.dumps(detail),
+                    "Time": now,
+                }
+            ]
+        )
+        if out.get("FailedEntryCount"):
+            raise RuntimeError(f"emulated AWS failed to emit {detail_type}: {out['Entries']}")
+
+    def _status_event(self, e: Entity, origin: str, record: StatusRecord) -> None:
+        self.emit(
+            f"Sending Status {'Disabled' if record.status == 'DISABLED' else 'Enabled'}",
+            [e.reference],
+            {
+                "version": "1.0.0",
+                "data": {
+                    "origin": origin,
+                    "record": {
+                        "status": record.status,
+                        "cause": record.cause,
+                        "lastUpdatedTimestamp": _ts_array(record.updated),
+                    },
+                },
+            },
+        )
+
+    # ------------------------------------------------------------------ SES findings and status
+
+    def entity(self, reference: str) -> Entity:
+        return self._ses.entity("RESOURCE", reference)  # type: ignore[no-any-return]
+
+    def raise_finding(
+        self, resource_arn: str, type: str = "BOUNCE", impact: str = "HIGH", description: str | None = None
+    ) -> Finding:
+        """Open a reputation finding and let the entity's managed policy react (may pause SES)."""
+        if type not in FINDING_TYPES or impact not in ("LOW", "HIGH"):
+            raise ValueError(f"unknown finding {type}/{impact}")
+        with self._ses.state_lock:
+            e = self.entity(resource_arn)
+            now = self.emu.clock.now()
+            description = description or f"{type.title()} finding raised on {resource_arn.rsplit('/', 2)[-2]}."
+            existing = next(
+                (f for f in self._ses.findings if f.resource_arn == resource_arn and f.type == type and f.status == "OPEN"),
+                None,
+            )
+            if existing:
+                existing.impact, existing.description, existing.updated = impact, description, now
+                finding = existing
+            else:
+                finding = Finding(resource_arn, type, impact, description, "OPEN", now, now)
+                self._ses.findings.append(finding)
+        self.emit(
+            "Advisor Recommendation Status Open",
+            [resource_arn],
+            {"version": "1.0.0", "data": description, "metadata": {"impact": impact, "type": type}},
+        )
+        self._apply_policy(e)
+        return finding
+
+    def resolve_finding(self, resource_arn: str, type: str, detail_type: str = "Resolved") -> Finding:
+        """Mark the OPEN finding FIXED; SES re-enables the entity once no finding warrants a pause."""
+        with self._ses.state_lock:
+            finding = next(
+                (f for f in self._ses.findings if f.resource_arn == resource_arn and f.type == type and f.status == "OPEN"),
+                None,
+            )
+            if finding is None:
+                raise KeyError(f"no OPEN {type} finding on {resource_arn}")
+            finding.status, finding.updated = "FIXED", self.emu.clock.now()
+        self.emit(
+            f"Advisor Recommendation Status {detail_type}",
+            [resource_arn],
+            {"version": "1.0.0", "data": finding.description, "metadata": {"impact": finding.impact, "type": type}},
+        )
+        self._apply_policy(self.entity(resource_arn))
+        return finding
+
+    def _apply_policy(self, e: Entity) -> None:
+        tier = self._ses.tier_of(e.policy)
+        impact = self._ses.impact_of(e.reference)
+        pause = (tier == "standard" and impact == "HIGH") or (tier == "strict" and impact is not None)
+        if pause and e.ses.status != "DISABLED":
+            self.set_ses_managed_status(
+                e.reference, "DISABLED", f"Sending paused by the {tier} reputation policy after a {impact}-impact finding."
+            )
+        elif not pause and e.ses.status == "DISABLED" and e.ses.cause and "reputation policy" in e.ses.cause:
+            self.set_ses_managed_status(e.reference, "ENABLED", "Findings resolved.")
+
+    def set_ses_managed_status(self, reference: str, status: str, cause: str | None = None) -> None:
+        """Change the SES-managed status record (as SES would) and emit its status event."""
+        if status not in ("ENABLED", "DISABLED", "REINSTATED"):
+            raise ValueError(status)
+        with self._ses.state_lock:
+            e = self.entity(reference)
+            e.ses = StatusRecord(status, cause, self.emu.clock.now())
+        self._status_event(e, "AWS_MANAGED", e.ses)
+
+    def set_policy(self, reference: str, tier: str) -> None:
+        if tier not in POLICIES:
+            raise ValueError(tier)
+        self.entity(reference).policy = self._ses.policy_arn(tier)
+
+    # ------------------------------------------------------------------ MAIL FROM verification
+
+    def _records_in_route53(self, domain: str) -> bool:
+        r53 = self.emu.client("route53")
+        zones = r53.list_hosted_zones()["HostedZones"]
+        owner = max(
+            (z for z in zones if f"{domain}.".endswith("." + z["Name"]) or f"{domain}." == z["Name"]),
+            key=lambda z: len(z["Name"]),
+            default=None,
+        )
+        if owner is None:
+            return False
+        sets = r53.list_resource_record_sets(
+            HostedZoneId=owner["Id"], StartRecordName=domain, StartRecordType="MX", MaxItems="10"
+        )["ResourceRecordSets"]
+        here = [s for s in sets if s["Name"].rstrip(".") == domain]
+        mx = [r["Value"] for s in here if s["Type"] == "MX" for r in s.get("ResourceRecords", [])]
+        txt = [r["Value"] for s in here if s["Type"] == "TXT" for r in s.get("ResourceRecords", [])]
+        spf = [v.replace('" "', "").strip('"') for v in txt if v.strip('"').startswith("v=spf1")]
+        want_mx = f"10 feedback-smtp.{self.emu.region}.amazonses.com"
+        return mx == [want_mx] and len(spf) == 1 and "include:amazonses.com" in spf[0].split()
+
+    def check_mail_from(self, identity: str | None = None) -> dict[str, str]:
+        """Run SES's MAIL FROM check for one identity (or all): SUCCESS when Route 53 holds the
+        records, TEMPORARY_FAILURE when they vanish after SUCCESS, FAILED after 72 h without them."""
+        out = {}
+        names = [identity] if identity else list(self._ses.identities)
+        for name in names:
+            i = self._ses.identities.get(name)
+            if i is None or not i.mail_from_domain or i.mail_from_status == "FAILED":
+                continue
+            ok = self._records_in_route53(i.mail_from_domain)
+            now = self.emu.clock.now()
+            if ok and i.mail_from_status != "SUCCESS":
+                i.mail_from_status, i.mail_from_set_at = "SUCCESS", now
+            elif not ok and i.mail_from_status == "SUCCESS":
+                i.mail_from_status, i.mail_from_set_at = "TEMPORARY_FAILURE", now
+            elif not ok and i.mail_from_set_at and now - i.mail_from_set_at >= MAIL_FROM_WINDOW:
+                i.mail_from_status = "FAILED"
+            out[name] = i.mail_from_status
+        return out
+
+    def set_mail_from_status(self, identity: str, status: str) -> None:
+        i = self._ses.identity(identity)
+        i.mail_from_status, i.mail_from_set_at = status, self.emu.clock.now()
+
+    # ------------------------------------------------------------------ WorkMail
+
+    def add_organization(self, alias: str, domain: str | None = None) -> str:
+        return self.emu.workmail.add_organization(alias, domain)  # type: ignore[no-any-return]
+
+    def finish_export(self, org_id: str, job_id: str, *, fail: str | None = None) -> str:
+        """Complete a running export job now: writes the archive to S3, or fails it."""
+        wm = self.emu.workmail
+        org = wm.orgs[org_id]
+        job = wm.job(org, job_id)
+        if job.state != "RUNNING":
+            return str(job.state)
+        job.end = self.emu.clock.now()
+        if fail:
+            job.state, job.error = "FAILED", fail
+            return "FAILED"
+        try:
+            self.emu.client("s3").put_object(
+                Bucket=job.bucket, Key=f"{job.prefix}/{job.job_id}.zip", Body=f"mailbox export {job.entity_id}".encode()
+            )
+        except Exception as exc:  # noqa: BLE001 - any S3 failure fails the job, as in AWS
+            job.state, job.error = "FAILED", f"Could not write to s3://{job.bucket}: {exc}"
+            return "FAILED"
+        job.state = "COMPLETED"
+        return "COMPLETED"
+
+    # ------------------------------------------------------------------ Partner Central
+
+    def other_writer(self, catalog: str, access_type: str, excluded: list[str] | None = None) -> int:
+        """Someone else updates the connection preferences (bumps the Revision)."""
+        pc = self.emu.partnercentral
+        pc.write(pc.prefs[catalog], access_type, excluded or [])
+        return int(pc.prefs[catalog].revision)
+
+    def deny(self, action: str, denied: bool = True) -> None:
+        """Make ``partnercentral:<action>`` fail with AccessDeniedException (or allow it again)."""
+        (self.emu.partnercentral.denied_actions.add if denied else self.emu.partnercentral.denied_actions.discard)(action)
+
+    # ------------------------------------------------------------------ time and faults
+
+    def advance(self, delta: timedelta | float) -> datetime:
+        return self.emu.clock.advance(delta)
+
+    def inject(self, service: str, operation: str = "*", **spec: float) -> None:
+        self.emu.dispatcher.faults.inject(service, operation, **spec)
+
+    def clear_faults(self) -> None:
+        self.emu.dispatcher.faults.clear()
+
+    def rate_limit(self, service: str, rate: float | None, burst: float = 1.0) -> None:
+        self.emu.dispatcher.set_rate_limit(service, rate, burst)
+
+
+__all__ = ["ApiError", "Control", "EmittedEvent", "FINDING_TYPES"]

@@ -1,0 +1,224 @@
+"""The dispatcher that sits on botocore's ``before-send`` event, ahead of moto.
+
+For an operation one of our emulated services implements, it parses the request with the
+service's botocore model, applies rate limits and injected faults, validates, runs the
+stateful handler and returns a real HTTP-shaped response for botocore to parse. Every other
+request returns ``None`` and falls through to moto.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import botocore.session
+from botocore.awsrequest import AWSResponse
+from botocore.model import ServiceModel
+
+from .protocol import ApiError, error_response, error_status, paginate, parse_request, success_response, validate
+
+if TYPE_CHECKING:
+    from mailwarden.clock import VirtualClock
+
+    from . import Emulator
+
+Handler = Callable[[Any, dict[str, Any]], dict[str, Any] | None]
+
+_MODELS: dict[str, ServiceModel] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def service_model(name: str) -> ServiceModel:
+    with _MODEL_LOCK:
+        if name not in _MODELS:
+            _MODELS[name] = botocore.session.get_session().get_service_model(name)
+        return _MODELS[name]
+
+
+def operation(name: str) -> Callable[[Handler], Handler]:
+    """Mark a method of an :class:`EmulatedService` as the implementation of ``name``."""
+
+    def mark(fn: Handler) -> Handler:
+        fn._emulates = name  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class EmulatedService:
+    """Base for a stateful emulated AWS service. Subclasses set the class attributes."""
+
+    service_name: str = ""
+    validation_error: str = "ValidationException"
+    throttle_error: str = "ThrottlingException"
+    throttle_status: int = 429
+    internal_error: str = "InternalServerException"
+    token_error: str = "ValidationException"
+    state_lock: threading.RLock
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.model = service_model(self.service_name)
+        self.state_lock = threading.RLock()
+        self.handlers: dict[str, Handler] = {}
+        for attr in dir(type(self)):
+            fn = getattr(type(self), attr)
+            name = getattr(fn, "_emulates", None)
+            if name:
+                if name not in self.model.operation_names:
+                    raise RuntimeError(f"{self.service_name} has no operation {name}")
+                self.handlers[name] = fn
+
+    @property
+    def clock(self) -> VirtualClock:
+        return self.emulator.clock
+
+    def page(
+        self, items: list[Any], params: dict[str, Any], *, size_key: str, default: int, maximum: int
+    ) -> tuple[list[Any], str | None]:
+        return paginate(
+            items,
+            params.get("NextToken"),
+            params.get(size_key),
+            default=default,
+            maximum=maximum,
+            token_error=self.token_error,
+        )
+
+    def invalid(self, message: str, **fields: Any) -> ApiError:
+        return ApiError(self.validation_error, message, **fields)
+
+
+@dataclass
+class TokenBucket:
+    """A per-service request-rate limit on the virtual clock (AWS-style: refill ``rate``/s)."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    last: float = 0.0
+
+    def take(self, now: float) -> bool:
+        if self.tokens < 0:
+            self.tokens, self.last = self.burst, now
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1.0 - 1e-6:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+@dataclass
+class FaultSpec:
+    throttle_rate: float = 0.0
+    error_rate: float = 0.0
+    latency: float = 0.0
+
+
+@dataclass
+class Faults:
+    """Fault injection per ``service`` / ``service.Operation`` (the more specific one wins)."""
+
+    seed: int = 7
+    specs: dict[str, FaultSpec] = field(default_factory=dict)
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def inject(
+        self,
+        service: str,
+        operation: str = "*",
+        *,
+        throttle_rate: float = 0.0,
+        error_rate: float = 0.0,
+        latency: float = 0.0,
+    ) -> None:
+        for rate in (throttle_rate, error_rate):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError("rates are fractions between 0 and 1")
+        self.specs[f"{service}.{operation}"] = FaultSpec(throttle_rate, error_rate, latency)
+
+    def clear(self) -> None:
+        self.specs.clear()
+
+    def for_call(self, service: str, operation: str) -> FaultSpec | None:
+        return self.specs.get(f"{service}.{operation}") or self.specs.get(f"{service}.*")
+
+
+class Dispatcher:
+    """Routes ``before-send`` events to emulated services; counts every call it sees."""
+
+    def __init__(self, emulator: Emulator, services: Iterable[EmulatedService]) -> None:
+        self.emulator = emulator
+        self.services = {s.model.service_id.hyphenize(): s for s in services}
+        self.limits: dict[str, TokenBucket] = {}
+        self.faults = Faults()
+        self.calls: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def set_rate_limit(self, service: str, rate: float | None, burst: float = 1.0) -> None:
+        if rate is None:
+            self.limits.pop(service, None)
+        else:
+            self.limits[service] = TokenBucket(rate=rate, burst=burst)
+
+    def __call__(self, event_name: str, request: Any, **_: Any) -> AWSResponse | None:
+        parts = event_name.split(".")
+        if len(parts) < 3:
+            return None
+        service_id, op_name = parts[1], parts[2]
+        with self._lock:
+            self.calls[f"{service_id}.{op_name}"] += 1
+        service = self.services.get(service_id)
+        if service is None or op_name not in service.handlers:
+            return None  # moto's turn
+        op = service.model.operation_model(op_name)
+        try:
+            self._admit(service, service_id, op_name)
+            params = parse_request(op, request)
+            problems = validate(op.input_shape, params)
+            if problems:
+                raise service.invalid("; ".join(problems), Reason="REQUEST_VALIDATION_FAILED")
+            with service.state_lock:
+                result = service.handlers[op_name](service, params)
+            self._count(f"{service_id}.{op_name}:ok")
+            return success_response(op, request.url, result)
+        except ApiError as err:
+            if err.status == 400:
+                err.status = error_status(op, err.code, 400)
+            self._count(f"{service_id}.{op_name}:{err.code}")
+            return error_response(op, request.url, err)
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.outcomes[key] += 1
+
+    def _admit(self, service: EmulatedService, service_id: str, op_name: str) -> None:
+        clock = self.emulator.clock
+        spec = self.faults.for_call(service_id, op_name)
+        if spec is not None:
+            if spec.latency:
+                clock.sleep(spec.latency)
+            roll = self.faults.rng.random()
+            if roll < spec.throttle_rate:
+                raise ApiError(service.throttle_error, "Rate exceeded (injected)", status=service.throttle_status)
+            if roll < spec.throttle_rate + spec.error_rate:
+                raise ApiError(service.internal_error, "Internal failure (injected)", status=500)
+        bucket = self.limits.get(service_id)
+        if bucket is not None:
+            with self._lock:
+                admitted = bucket.take(clock.time())
+            if not admitted:
+                raise ApiError(
+                    service.throttle_error,
+                    f"Maximum sending rate exceeded: {bucket.rate:g} request(s) per second.",
+                    status=service.throttle_status,
+                )

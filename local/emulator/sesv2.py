@@ -1,0 +1,385 @@
+"""Emulated SESv2: tenants, reputation entities, recommendations (findings), identities and MAIL FROM.
+
+Semantics (seeds 000/001, shared/reference/FACTS.md):
+
+* every tenant is a reputation entity of type ``RESOURCE`` whose reference is the tenant ARN;
+* an entity has a customer-managed and an SES-managed status record; the aggregate is DISABLED
+  when either is DISABLED, REINSTATED when the customer status is REINSTATED (and SES's is not
+  DISABLED), else ENABLED; updating the customer status never touches the SES-managed one;
+* the entity's managed policy decides what SES does on a finding: ``none`` records only,
+  ``standard`` pauses on HIGH impact, ``strict`` pauses on any finding (see ``Control``);
+* a MAIL FROM domain starts PENDING and turns SUCCESS once Route 53 holds the MX and SPF records,
+  FAILED after 72 hours without them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .core import EmulatedService, operation
+from .protocol import ApiError
+
+POLICIES = ("none", "standard", "strict")
+MAIL_FROM_WINDOW = timedelta(hours=72)
+
+
+@dataclass
+class StatusRecord:
+    status: str
+    cause: str | None
+    updated: datetime
+
+    def wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"Status": self.status, "LastUpdatedTimestamp": self.updated}
+        if self.cause:
+            out["Cause"] = self.cause
+        return out
+
+
+@dataclass
+class Entity:
+    reference: str
+    policy: str
+    customer: StatusRecord
+    ses: StatusRecord
+
+    @property
+    def aggregate(self) -> str:
+        if "DISABLED" in (self.customer.status, self.ses.status):
+            return "DISABLED"
+        if self.customer.status == "REINSTATED":
+            return "REINSTATED"
+        return "ENABLED"
+
+
+@dataclass
+class Tenant:
+    name: str
+    tenant_id: str
+    arn: str
+    created: datetime
+    tags: list[dict[str, str]]
+    resources: dict[str, str] = field(default_factory=dict)  # arn -> resource type
+
+
+@dataclass
+class Finding:
+    resource_arn: str
+    type: str
+    impact: str
+    description: str
+    status: str
+    created: datetime
+    updated: datetime
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "ResourceArn": self.resource_arn,
+            "Type": self.type,
+            "Description": self.description,
+            "Status": self.status,
+            "Impact": self.impact,
+            "CreatedTimestamp": self.created,
+            "LastUpdatedTimestamp": self.updated,
+        }
+
+
+@dataclass
+class Identity:
+    name: str
+    kind: str  # EMAIL_ADDRESS | DOMAIN
+    created: datetime
+    tags: list[dict[str, str]]
+    mail_from_domain: str | None = None
+    mail_from_status: str | None = None
+    behavior_on_mx_failure: str = "USE_DEFAULT_VALUE"
+    mail_from_set_at: datetime | None = None
+
+    @property
+    def domain(self) -> str:
+        return self.name.split("@", 1)[1] if self.kind == "EMAIL_ADDRESS" else self.name
+
+
+class SesV2(EmulatedService):
+    service_name = "sesv2"
+    validation_error = "BadRequestException"
+    throttle_error = "TooManyRequestsException"
+    internal_error = "InternalFailure"
+    token_error = "BadRequestException"
+
+    def __init__(self, emulator: Any) -> None:
+        super().__init__(emulator)
+        self.tenants: dict[str, Tenant] = {}
+        self.entities: dict[str, Entity] = {}
+        self.findings: list[Finding] = []
+        self.identities: dict[str, Identity] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def region(self) -> str:
+        return str(self.emulator.region)
+
+    def policy_arn(self, tier: str) -> str:
+        return f"arn:aws:ses:{self.region}:aws:reputation-policy/{tier}"
+
+    def tier_of(self, policy_arn: str) -> str:
+        return policy_arn.rsplit("/", 1)[-1]
+
+    def entity(self, entity_type: str, reference: str) -> Entity:
+        if entity_type != "RESOURCE" or reference not in self.entities:
+            raise ApiError("NotFoundException", f"Reputation entity {reference} does not exist.", status=404)
+        return self.entities[reference]
+
+    def tenant(self, name: str) -> Tenant:
+        if name not in self.tenants:
+            raise ApiError("NotFoundException", f"Tenant {name} does not exist.", status=404)
+        return self.tenants[name]
+
+    def impact_of(self, reference: str) -> str | None:
+        impacts = {f.impact for f in self.findings if f.resource_arn == reference and f.status == "OPEN"}
+        return "HIGH" if "HIGH" in impacts else ("LOW" if impacts else None)
+
+    def entity_wire(self, e: Entity) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ReputationEntityReference": e.reference,
+            "ReputationEntityType": "RESOURCE",
+            "ReputationManagementPolicy": e.policy,
+            "CustomerManagedStatus": e.customer.wire(),
+            "AwsSesManagedStatus": e.ses.wire(),
+            "SendingStatusAggregate": e.aggregate,
+        }
+        impact = self.impact_of(e.reference)
+        if impact:
+            out["ReputationImpact"] = impact
+        return out
+
+    def resource_arn_known(self, arn: str) -> bool:
+        if ":identity/" in arn:
+            return arn.rsplit("/", 1)[-1] in self.identities
+        return ":configuration-set/" in arn or ":template/" in arn
+
+    # ------------------------------------------------------------------ tenants
+
+    @operation("CreateTenant")
+    def create_tenant(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["TenantName"]
+        if name in self.tenants:
+            raise ApiError("AlreadyExistsException", f"Tenant {name} already exists.")
+        now = self.clock.now()
+        tid = "tn-" + hashlib.sha1(f"{name}{now.timestamp()}".encode()).hexdigest()[:10]
+        arn = f"arn:aws:ses:{self.region}:{self.emulator.account}:tenant/{name}/{tid}"
+        self.tenants[name] = Tenant(name, tid, arn, now, list(p.get("Tags", [])))
+        self.entities[arn] = Entity(
+            arn,
+            self.policy_arn("standard"),
+            StatusRecord("ENABLED", None, now),
+            StatusRecord("ENABLED", None, now),
+        )
+        return {
+            "TenantName": name,
+            "TenantId": tid,
+            "TenantArn": arn,
+            "CreatedTimestamp": now,
+            "Tags": p.get("Tags", []),
+            "SendingStatus": "ENABLED",
+        }
+
+    @operation("GetTenant")
+    def get_tenant(self, p: dict[str, Any]) -> dict[str, Any]:
+        t = self.tenant(p["TenantName"])
+        return {
+            "Tenant": {
+                "TenantName": t.name,
+                "TenantId": t.tenant_id,
+                "TenantArn": t.arn,
+                "CreatedTimestamp": t.created,
+                "Tags": t.tags,
+                "SendingStatus": self.entities[t.arn].aggregate,
+            }
+        }
+
+    @operation("ListTenants")
+    def list_tenants(self, p: dict[str, Any]) -> dict[str, Any]:
+        rows = [
+            {"TenantName": t.name, "TenantId": t.tenant_id, "TenantArn": t.arn, "CreatedTimestamp": t.created}
+            for t in sorted(self.tenants.values(), key=lambda t: t.name)
+        ]
+        page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=1000)
+        return {"Tenants": page, "NextToken": token}
+
+    @operation("DeleteTenant")
+    def delete_tenant(self, p: dict[str, Any]) -> dict[str, Any]:
+        t = self.tenant(p["TenantName"])
+        del self.tenants[t.name]
+        self.entities.pop(t.arn, None)
+        return {}
+
+    @operation("CreateTenantResourceAssociation")
+    def associate(self, p: dict[str, Any]) -> dict[str, Any]:
+        t = self.tenant(p["TenantName"])
+        arn = p["ResourceArn"]
+        if not self.resource_arn_known(arn):
+            raise ApiError("NotFoundException", f"Resource {arn} does not exist.", status=404)
+        if arn in t.resources:
+            raise ApiError("AlreadyExistsException", f"{arn} is already associated with {t.name}.")
+        kind = "EMAIL_IDENTITY" if ":identity/" in arn else (
+            "CONFIGURATION_SET" if ":configuration-set/" in arn else "EMAIL_TEMPLATE"
+        )
+        t.resources[arn] = kind
+        return {}
+
+    @operation("DeleteTenantResourceAssociation")
+    def disassociate(self, p: dict[str, Any]) -> dict[str, Any]:
+        t = self.tenant(p["TenantName"])
+        if t.resources.pop(p["ResourceArn"], None) is None:
+            raise ApiError("NotFoundException", f"{p['ResourceArn']} is not associated with {t.name}.", status=404)
+        return {}
+
+    @operation("ListTenantResources")
+    def list_tenant_resources(self, p: dict[str, Any]) -> dict[str, Any]:
+        t = self.tenant(p["TenantName"])
+        wanted = (p.get("Filter") or {}).get("RESOURCE_TYPE")
+        rows = [
+            {"ResourceType": kind, "ResourceArn": arn}
+            for arn, kind in sorted(t.resources.items())
+            if wanted is None or kind == wanted
+        ]
+        page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=100)
+        return {"TenantResources": page, "NextToken": token}
+
+    @operation("ListResourceTenants")
+    def list_resource_tenants(self, p: dict[str, Any]) -> dict[str, Any]:
+        arn = p["ResourceArn"]
+        rows = [
+            {"TenantName": t.name, "TenantId": t.tenant_id, "ResourceArn": arn, "AssociatedTimestamp": t.created}
+            for t in sorted(self.tenants.values(), key=lambda t: t.name)
+            if arn in t.resources
+        ]
+        page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=100)
+        return {"ResourceTenants": page, "NextToken": token}
+
+    # ------------------------------------------------------------------ reputation entities
+
+    @operation("GetReputationEntity")
+    def get_reputation_entity(self, p: dict[str, Any]) -> dict[str, Any]:
+        e = self.entity(p["ReputationEntityType"], p["ReputationEntityReference"])
+        return {"ReputationEntity": self.entity_wire(e)}
+
+    @operation("ListReputationEntities")
+    def list_reputation_entities(self, p: dict[str, Any]) -> dict[str, Any]:
+        flt = p.get("Filter") or {}
+        if "ENTITY_TYPE" in flt and flt["ENTITY_TYPE"] != "RESOURCE":
+            raise self.invalid(f"Unsupported ENTITY_TYPE {flt['ENTITY_TYPE']}.")
+        rows = []
+        for ref in sorted(self.entities):
+            e = self.entities[ref]
+            if "ENTITY_REFERENCE_PREFIX" in flt and not ref.startswith(flt["ENTITY_REFERENCE_PREFIX"]):
+                continue
+            if "SENDING_STATUS" in flt and e.aggregate != flt["SENDING_STATUS"]:
+                continue
+            if "REPUTATION_IMPACT" in flt and self.impact_of(ref) != flt["REPUTATION_IMPACT"]:
+                continue
+            rows.append(self.entity_wire(e))
+        page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=100)
+        return {"ReputationEntities": page, "NextToken": token}
+
+    @operation("UpdateReputationEntityCustomerManagedStatus")
+    def update_customer_status(self, p: dict[str, Any]) -> dict[str, Any]:
+        e = self.entity(p["ReputationEntityType"], p["ReputationEntityReference"])
+        e.customer = StatusRecord(p["SendingStatus"], "Status manually updated.", self.clock.now())
+        return {}
+
+    @operation("UpdateReputationEntityPolicy")
+    def update_policy(self, p: dict[str, Any]) -> dict[str, Any]:
+        e = self.entity(p["ReputationEntityType"], p["ReputationEntityReference"])
+        policy = p["ReputationEntityPolicy"]
+        if policy not in {self.policy_arn(t) for t in POLICIES}:
+            raise self.invalid(f"{policy} is not a reputation policy ARN.")
+        e.policy = policy
+        return {}
+
+    # ------------------------------------------------------------------ recommendations
+
+    @operation("ListRecommendations")
+    def list_recommendations(self, p: dict[str, Any]) -> dict[str, Any]:
+        flt = p.get("Filter") or {}
+        if len(flt) == 2 and set(flt) not in ({"STATUS", "IMPACT"}, {"STATUS", "TYPE"}):
+            raise self.invalid("Filter supports at most two keys: STATUS with IMPACT, or STATUS with TYPE.")
+        keys = {"TYPE": "type", "IMPACT": "impact", "STATUS": "status", "RESOURCE_ARN": "resource_arn"}
+        rows = [
+            f.wire()
+            for f in self.findings
+            if all(getattr(f, keys[k]) == v for k, v in flt.items())
+        ]
+        page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=100)
+        return {"Recommendations": page, "NextToken": token}
+
+    # ------------------------------------------------------------------ identities and MAIL FROM
+
+    def identity(self, name: str) -> Identity:
+        if name not in self.identities:
+            raise ApiError("NotFoundException", f"Email identity {name} does not exist.", status=404)
+        return self.identities[name]
+
+    @operation("CreateEmailIdentity")
+    def create_identity(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["EmailIdentity"]
+        if name in self.identities:
+            raise ApiError("AlreadyExistsException", f"Email identity {name} already exists.")
+        kind = "EMAIL_ADDRESS" if "@" in name else "DOMAIN"
+        self.identities[name] = Identity(name, kind, self.clock.now(), list(p.get("Tags", [])))
+        return {"IdentityType": kind, "VerifiedForSendingStatus": True}
+
+    @operation("ListEmailIdentities")
+    def list_identities(self, p: dict[str, Any]) -> dict[str, Any]:
+        rows = [
+            {"IdentityType": i.kind, "IdentityName": i.name, "SendingEnabled": True, "VerificationStatus": "SUCCESS"}
+            for i in sorted(self.identities.values(), key=lambda i: i.name)
+        ]
+        page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=1000)
+        return {"EmailIdentities": page, "NextToken": token}
+
+    @operation("DeleteEmailIdentity")
+    def delete_identity(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.identity(p["EmailIdentity"])
+        del self.identities[p["EmailIdentity"]]
+        return {}
+
+    @operation("GetEmailIdentity")
+    def get_identity(self, p: dict[str, Any]) -> dict[str, Any]:
+        i = self.identity(p["EmailIdentity"])
+        self.emulator.control.check_mail_from(i.name)
+        out: dict[str, Any] = {
+            "IdentityType": i.kind,
+            "VerifiedForSendingStatus": True,
+            "VerificationStatus": "SUCCESS",
+            "FeedbackForwardingStatus": True,
+            "Tags": i.tags,
+            "Policies": {},
+        }
+        if i.mail_from_domain:
+            out["MailFromAttributes"] = {
+                "MailFromDomain": i.mail_from_domain,
+                "MailFromDomainStatus": i.mail_from_status,
+                "BehaviorOnMxFailure": i.behavior_on_mx_failure,
+            }
+        return out
+
+    @operation("PutEmailIdentityMailFromAttributes")
+    def put_mail_from(self, p: dict[str, Any]) -> dict[str, Any]:
+        i = self.identity(p["EmailIdentity"])
+        domain = (p.get("MailFromDomain") or "").rstrip(".").lower()
+        behavior = p.get("BehaviorOnMxFailure", "USE_DEFAULT_VALUE")
+        if not domain:
+            i.mail_from_domain = i.mail_from_status = i.mail_from_set_at = None
+            return {}
+        if not domain.endswith("." + i.domain.lower()):
+            raise self.invalid(f"MAIL FROM domain {domain} must be a subdomain of {i.domain}.")
+        if domain != i.mail_from_domain or i.mail_from_status == "FAILED":  # FAILED: setup restarts
+            i.mail_from_domain, i.mail_from_status, i.mail_from_set_at = domain, "PENDING", self.clock.now()
+        i.behavior_on_mx_failure = behavior
+        return {}
