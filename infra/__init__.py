@@ -1,0 +1,1 @@
+"""CDK infrastructure: the stack composes constructs, one construct per concern."""

@@ -1,0 +1,78 @@
+"""Stack configuration from ``cdk.json`` context (``mailwarden:*`` keys), with documented defaults."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "mailwarden:"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class StackConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    stage: str = Field("dev", pattern=r"^[a-z][a-z0-9-]{0,15}$")
+    approver_emails: list[str] = Field(default_factory=list, alias="approverEmails")
+    workmail_organization_id: str = Field("", alias="workmailOrganizationId", pattern=r"^(m-[0-9a-f]{32})?$")
+    hosted_zone_ids: list[str] = Field(default_factory=list, alias="hostedZoneIds")
+    policy_file: str = Field("policy/mailwarden.yaml", alias="policyFile")
+    dry_run: bool = Field(True, alias="dryRun")
+    log_retention_days: int = Field(90, alias="logRetentionDays")
+    reconcile_schedule: str = Field("rate(1 hour)", alias="reconcileSchedule")
+
+    @field_validator("approver_emails")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        bad = [e for e in v if not _EMAIL.match(e)]
+        if bad:
+            raise ValueError(f"not email addresses: {bad}")
+        return v
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, v: int) -> int:
+        allowed = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+        if v not in allowed:
+            raise ValueError(f"CloudWatch Logs accepts only {sorted(allowed)}")
+        return v
+
+    @field_validator("reconcile_schedule")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        if not re.match(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$", v):
+            raise ValueError("expected rate(N unit) or cron(...)")
+        return v
+
+    @property
+    def policy_path(self) -> Path:
+        return ROOT / self.policy_file
+
+    def load_policy(self) -> dict[str, Any]:
+        path = self.policy_path
+        if not path.is_file():
+            raise ValueError(f"mailwarden:policyFile: {path} does not exist")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict) or data.get("version") != 1:
+            raise ValueError(f"{path}: line 1: expected a mapping with 'version: 1'")
+        return data
+
+
+def from_context(get: Any) -> StackConfig:
+    """Build the config from a ``node.try_get_context``-like getter; errors name the context key."""
+    raw = {}
+    for name, field in StackConfig.model_fields.items():
+        key = field.alias or name
+        value = get(PREFIX + key)
+        if value is not None:
+            raw[key] = value
+    try:
+        return StackConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{PREFIX}{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"invalid cdk.json context: {problems}") from exc

@@ -1,0 +1,116 @@
+"""The Lambda factory: every function gets the same defaults, in one place.
+
+python3.13 on arm64, JSON structured logs, active X-Ray tracing, an explicit log group with
+retention, its own role (no managed policies), and an on-failure destination (the DLQ) with
+bounded retries for asynchronous invocations.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from mailwarden.contracts.functions import FunctionSpec
+
+from .config import ROOT
+from .layers import ARCHITECTURE, RUNTIME
+
+
+class MailwardenFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: FunctionSpec,
+        layers: list[lambda_.ILayerVersion],
+        environment: dict[str, str],
+        dlq: sqs.IQueue,
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        missing = set(spec.env) - set(environment)
+        if missing:
+            raise ValueError(f"function {spec.name} needs environment {sorted(missing)}")
+        stack = Stack.of(self)
+        name = f"{stack.stack_name}-{spec.name.replace('_', '-')}"
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{name}",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # RetentionDays is an enum of names in Python; the config already validated the number.
+        cfn_log_group: logs.CfnLogGroup = self.log_group.node.default_child  # type: ignore[assignment]
+        cfn_log_group.retention_in_days = log_retention_days
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Mailwarden {spec.name}: least privilege, no managed policies",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{self.log_group.log_group_arn}"],
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=name,
+            description=spec.description[:256],
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(ROOT / "functions" / spec.name), exclude=["**/__pycache__"]),
+            layers=layers,
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            tracing=lambda_.Tracing.ACTIVE,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            memory_size=spec.memory_mb,
+            environment={
+                **{k: environment[k] for k in spec.env},
+                "POWERTOOLS_SERVICE_NAME": "mailwarden",
+                "POWERTOOLS_METRICS_NAMESPACE": "Mailwarden",
+            },
+            on_failure=destinations.SqsDestination(dlq),
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.function,
+            [
+                {
+                    "id": "AwsSolutions-L1",
+                    "reason": "python3.13 is Mailwarden's supported runtime: the SDK layer is built for cp313/arm64 "
+                    "and tested there. Moving to a newer runtime is a deliberate, tested upgrade.",
+                }
+            ],
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions "
+                    "(AWS service authorization reference), so they must be granted on '*'.",
+                    "appliesTo": ["Resource::*"],
+                },
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "Lambda names its log streams at run time; the grant is scoped to this function's "
+                    "own log group and its streams (log-group:<name>:*).",
+                    "appliesTo": [{"regex": "/^Resource::<.*Logs.*\\.Arn>:\\*$/g"}],
+                },
+            ],
+            apply_to_children=True,
+        )

@@ -1,0 +1,72 @@
+"""Lambda layers: the ``mailwarden`` package, and the pinned SDK layer bundled locally (no Docker)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from .config import ROOT
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+
+@jsii.implements(ILocalBundling)
+class PipArm64Bundling:
+    """pip-installs a requirements file for CPython 3.13 on manylinux aarch64 into ``python/``."""
+
+    def __init__(self, requirements: Path) -> None:
+        self.requirements = requirements
+
+    def try_bundle(self, output_dir: str, **_: Any) -> bool:
+        target = Path(output_dir) / "python"
+        cmd = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", "3.13",
+            "--only-binary=:all:", "--target", str(target), "-r", str(self.requirements),
+        ]
+        subprocess.run(cmd, check=True)
+        for cache in target.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+        return True
+
+
+class Layers(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        sdk_dir = ROOT / "layers" / "sdk"
+        self.sdk = lambda_.LayerVersion(
+            self,
+            "Sdk",
+            description="boto3/botocore (pinned together), Powertools, pydantic, PyYAML for python3.13 arm64",
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            code=lambda_.Code.from_asset(
+                str(sdk_dir),
+                bundling=BundlingOptions(
+                    # Never pulled: local bundling succeeds first (Docker is not required).
+                    image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
+                    local=PipArm64Bundling(sdk_dir / "requirements.txt"),
+                ),
+            ),
+        )
+        self.mailwarden = lambda_.LayerVersion(
+            self,
+            "Mailwarden",
+            description="The mailwarden package (domain logic, adapters, contracts)",
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            code=lambda_.Code.from_asset(str(ROOT / "layers" / "mailwarden"), exclude=["**/__pycache__"]),
+        )
+
+    @property
+    def all(self) -> list[lambda_.ILayerVersion]:
+        return [self.sdk, self.mailwarden]

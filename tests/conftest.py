@@ -1,0 +1,76 @@
+"""Shared fixtures: fake AWS credentials and region, no network, Powertools env and cache resets,
+the emulator, a local deployment and a fake LambdaContext."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    POWERTOOLS_SERVICE_NAME="mailwarden",
+    POWERTOOLS_METRICS_NAMESPACE="Mailwarden",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_DEV="false",
+    JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
+)
+
+from local.deployment import LocalDeployment  # noqa: E402
+from local.emulator import Emulator, emulated_aws  # noqa: E402
+from local.emulator.lambda_context import FakeLambdaContext  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "samples"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing may silently reach AWS: only loopback and Unix sockets (jsii) are allowed."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if self.family == socket.AF_UNIX or (isinstance(address, tuple) and address[0] in ("127.0.0.1", "::1", "localhost")):
+            return real_connect(self, address)
+        raise RuntimeError(f"network disabled in tests: connect to {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def reset_powertools() -> Iterator[None]:
+    from aws_lambda_powertools.metrics.provider import cold_start
+
+    from mailwarden.observability import metrics
+
+    metrics.clear_metrics()
+    cold_start.is_cold_start = True
+    yield
+    metrics.clear_metrics()
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with emulated_aws() as e:
+        yield e
+
+
+@pytest.fixture
+def deployment(emu: Emulator) -> LocalDeployment:
+    return LocalDeployment(emu)
+
+
+@pytest.fixture
+def lambda_context(emu: Emulator) -> FakeLambdaContext:
+    return FakeLambdaContext(clock=emu.clock)
+
+
+def sample(name: str) -> dict[str, Any]:
+    """One of the reference events (copied from shared/reference/events into tests/samples)."""
+    return json.loads((SAMPLES / f"{name}.json").read_text())  # type: ignore[no-any-return]

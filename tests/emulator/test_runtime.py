@@ -1,0 +1,85 @@
+"""The emulator's machinery: virtual clock, SES rate limit, fault injection, call counting, routing."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from local.emulator import emulated_aws
+from mailwarden.clock import default_clock
+
+
+def test_ses_management_apis_are_limited_to_one_request_per_second_on_the_virtual_clock():
+    with emulated_aws() as emu:
+        ses = boto3.client("sesv2", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        ses.list_tenants()
+        with pytest.raises(ses.exceptions.TooManyRequestsException) as exc:
+            ses.list_tenants()
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+        emu.clock.advance(1)
+        ses.list_tenants()  # a second later, admitted again
+        assert emu.dispatcher.outcomes["sesv2.ListTenants:TooManyRequestsException"] == 1
+
+
+def test_botocore_retries_back_off_in_virtual_time():
+    with emulated_aws() as emu:
+        ses = boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 10}))
+        for _ in range(5):
+            ses.list_tenants()  # each burst beyond 1 req/s is retried after a virtual sleep
+        assert emu.clock.slept > 0
+        assert emu.calls["sesv2.ListTenants"] > 5  # throttled attempts were made and retried
+
+
+def test_injected_throttling_and_5xx_are_survived_by_standard_retries():
+    with emulated_aws(ses_rate=None) as emu:
+        emu.control.inject("workmail", throttle_rate=0.3, error_rate=0.2)
+        wm = boto3.client("workmail", config=Config(retries={"mode": "standard", "max_attempts": 10}))
+        org = emu.control.add_organization("corp", "corp.example.com")
+        ids = [wm.create_user(OrganizationId=org, Name=f"u{i}", DisplayName=f"U{i}")["UserId"] for i in range(30)]
+        assert len(set(ids)) == 30
+        faults = sum(v for k, v in emu.dispatcher.outcomes.items() if k.startswith("workmail.CreateUser:") and
+                     not k.endswith(":ok"))
+        assert faults > 5  # faults really happened, and every create still succeeded exactly once
+        emu.control.clear_faults()
+        assert len(wm.list_users(OrganizationId=org)["Users"]) == 30
+
+
+def test_injected_latency_moves_virtual_time_only():
+    with emulated_aws() as emu:
+        emu.control.inject("partnercentral-account", "GetConnectionPreferences", latency=2.5)
+        before = emu.clock.time()
+        boto3.client("partnercentral-account").get_connection_preferences(Catalog="AWS")
+        assert emu.clock.time() - before == pytest.approx(2.5)
+
+
+def test_the_virtual_clock_is_the_default_clock_inside_and_not_outside():
+    with emulated_aws() as emu:
+        assert default_clock() is emu.clock
+    assert default_clock() is not emu.clock
+
+
+def test_moto_services_still_work_alongside_the_emulator(emu):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="exports")
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["exports"]
+    assert emu.calls["s3.CreateBucket"] == 1
+
+
+def test_aws_ses_events_are_emitted_and_routed_by_the_shared_rules(emu, deployment):
+    ses = boto3.client("sesv2")
+    arn = ses.create_tenant(TenantName="acme")["TenantArn"]
+    emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    assert [e.detail_type for e in emu.control.emitted] == [
+        "Advisor Recommendation Status Open", "Sending Status Disabled"]
+    delivered = deployment.deliver()
+    assert [(d.function, d.event["detail-type"]) for d in delivered] == [
+        ("ses_events", "Advisor Recommendation Status Open"), ("ses_events", "Sending Status Disabled")]
+    status = delivered[1].event["detail"]["data"]
+    assert status["origin"] == "AWS_MANAGED" and isinstance(status["record"]["lastUpdatedTimestamp"], list)
+
+
+def test_events_matching_no_rule_reach_no_function(emu, deployment):
+    deployment.put_event("aws.ses", "Email Sent", {"x": 1})
+    deployment.put_event("custom.app", "Sending Status Disabled", {"x": 1})
+    assert deployment.deliver() == []

@@ -1,0 +1,197 @@
+"""Emulated SESv2 through real boto3: tenants, reputation entities, recommendations, MAIL FROM."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ParamValidationError
+
+from local.emulator import Emulator
+
+
+@pytest.fixture
+def ses(emu: Emulator):
+    emu.control.rate_limit("sesv2", None)  # these tests are about semantics, not the 1 req/s limit
+    return boto3.client("sesv2")
+
+
+def tenant(ses, name: str = "acme-marketing") -> str:
+    return ses.create_tenant(TenantName=name, Tags=[{"Key": "team", "Value": "growth"}])["TenantArn"]
+
+
+def entity(ses, arn: str) -> dict:
+    return ses.get_reputation_entity(ReputationEntityType="RESOURCE", ReputationEntityReference=arn)["ReputationEntity"]
+
+
+def test_a_tenant_is_a_resource_reputation_entity_with_both_status_records(ses):
+    arn = tenant(ses)
+    assert arn.startswith("arn:aws:ses:us-east-1:123456789012:tenant/acme-marketing/tn-")
+    e = entity(ses, arn)
+    assert e["ReputationEntityType"] == "RESOURCE"
+    assert e["ReputationManagementPolicy"] == "arn:aws:ses:us-east-1:aws:reputation-policy/standard"
+    assert e["CustomerManagedStatus"]["Status"] == e["AwsSesManagedStatus"]["Status"] == "ENABLED"
+    assert e["SendingStatusAggregate"] == "ENABLED"
+    assert ses.get_tenant(TenantName="acme-marketing")["Tenant"]["Tags"] == [{"Key": "team", "Value": "growth"}]
+
+
+def test_duplicate_and_unknown_tenants_raise_the_documented_errors(ses):
+    tenant(ses)
+    with pytest.raises(ses.exceptions.AlreadyExistsException):
+        tenant(ses)
+    with pytest.raises(ses.exceptions.NotFoundException) as exc:
+        ses.get_tenant(TenantName="nobody")
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    ("customer", "ses_managed", "aggregate"),
+    [
+        ("ENABLED", "ENABLED", "ENABLED"),
+        ("DISABLED", "ENABLED", "DISABLED"),
+        ("ENABLED", "DISABLED", "DISABLED"),
+        ("REINSTATED", "ENABLED", "REINSTATED"),
+        ("REINSTATED", "DISABLED", "DISABLED"),  # REINSTATED never overrides SES's DISABLED
+    ],
+)
+def test_aggregate_follows_seed_001(ses, emu, customer, ses_managed, aggregate):
+    arn = tenant(ses)
+    emu.control.set_ses_managed_status(arn, ses_managed, "test")
+    ses.update_reputation_entity_customer_managed_status(
+        ReputationEntityType="RESOURCE", ReputationEntityReference=arn, SendingStatus=customer
+    )
+    e = entity(ses, arn)
+    assert e["SendingStatusAggregate"] == aggregate
+    assert e["AwsSesManagedStatus"]["Status"] == ses_managed  # the customer update left it unchanged
+
+
+def test_enum_and_required_members_are_validated_server_side(ses):
+    arn = tenant(ses)
+    with pytest.raises(ses.exceptions.BadRequestException, match="SendingStatus: 'PAUSED' is not one of"):
+        ses.update_reputation_entity_customer_managed_status(
+            ReputationEntityType="RESOURCE", ReputationEntityReference=arn, SendingStatus="PAUSED"
+        )
+    with pytest.raises(ses.exceptions.BadRequestException, match="ReputationEntityType: 'TENANT'"):
+        ses.get_reputation_entity(ReputationEntityType="TENANT", ReputationEntityReference=arn)
+    with pytest.raises(ParamValidationError):  # botocore's own client-side check still runs first
+        ses.get_reputation_entity(ReputationEntityType="RESOURCE")
+
+
+def test_policy_update_accepts_only_managed_policy_arns(ses):
+    arn = tenant(ses)
+    ses.update_reputation_entity_policy(
+        ReputationEntityType="RESOURCE",
+        ReputationEntityReference=arn,
+        ReputationEntityPolicy="arn:aws:ses:us-east-1:aws:reputation-policy/strict",
+    )
+    assert entity(ses, arn)["ReputationManagementPolicy"].endswith("/strict")
+    with pytest.raises(ses.exceptions.BadRequestException):
+        ses.update_reputation_entity_policy(
+            ReputationEntityType="RESOURCE", ReputationEntityReference=arn, ReputationEntityPolicy="lenient"
+        )
+
+
+def test_list_reputation_entities_paginates_in_pages_of_at_most_100_and_filters(ses, emu):
+    arns = [tenant(ses, f"t{i:03d}") for i in range(250)]
+    pages = list(ses.get_paginator("list_reputation_entities").paginate())
+    assert [len(p["ReputationEntities"]) for p in pages] == [100, 100, 50]
+    assert [e["ReputationEntityReference"] for p in pages for e in p["ReputationEntities"]] == sorted(arns)
+    first = ses.list_reputation_entities(PageSize=500)  # capped like AWS
+    assert len(first["ReputationEntities"]) == 100
+    emu.control.set_ses_managed_status(arns[7], "DISABLED")
+    disabled = ses.list_reputation_entities(Filter={"SENDING_STATUS": "DISABLED"})["ReputationEntities"]
+    assert [e["ReputationEntityReference"] for e in disabled] == [arns[7]]
+    prefix = arns[7].rsplit("/", 1)[0]
+    assert len(ses.list_reputation_entities(Filter={"ENTITY_REFERENCE_PREFIX": prefix})["ReputationEntities"]) == 1
+    with pytest.raises(ses.exceptions.BadRequestException, match="NextToken"):
+        ses.list_reputation_entities(NextToken="garbage!")
+
+
+def test_findings_drive_impact_and_the_standard_policy_pauses_on_high(ses, emu):
+    arn = tenant(ses)
+    emu.control.raise_finding(arn, "DKIM", "LOW")
+    e = entity(ses, arn)
+    assert (e["ReputationImpact"], e["AwsSesManagedStatus"]["Status"]) == ("LOW", "ENABLED")
+    emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    e = entity(ses, arn)
+    assert (e["ReputationImpact"], e["AwsSesManagedStatus"]["Status"], e["SendingStatusAggregate"]) == (
+        "HIGH", "DISABLED", "DISABLED")
+    emu.control.resolve_finding(arn, "BOUNCE")
+    e = entity(ses, arn)
+    assert (e["ReputationImpact"], e["AwsSesManagedStatus"]["Status"]) == ("LOW", "ENABLED")
+
+
+def test_strict_pauses_on_any_finding_and_none_never_does(ses, emu):
+    strict, none = tenant(ses, "strict"), tenant(ses, "none")
+    emu.control.set_policy(strict, "strict")
+    emu.control.set_policy(none, "none")
+    emu.control.raise_finding(strict, "DMARC", "LOW")
+    emu.control.raise_finding(none, "COMPLAINT", "HIGH")
+    assert entity(ses, strict)["AwsSesManagedStatus"]["Status"] == "DISABLED"
+    assert entity(ses, none)["AwsSesManagedStatus"]["Status"] == "ENABLED"
+
+
+def test_list_recommendations_filters_and_enforces_allowed_key_pairs(ses, emu):
+    a, b = tenant(ses, "a"), tenant(ses, "b")
+    emu.control.raise_finding(a, "BOUNCE", "HIGH")
+    emu.control.raise_finding(b, "SPF", "LOW")
+    emu.control.resolve_finding(b, "SPF")
+    recs = ses.list_recommendations(Filter={"STATUS": "OPEN", "IMPACT": "HIGH"})["Recommendations"]
+    assert [(r["ResourceArn"], r["Type"]) for r in recs] == [(a, "BOUNCE")]
+    fixed = ses.list_recommendations(Filter={"STATUS": "FIXED", "TYPE": "SPF"})["Recommendations"]
+    assert [r["ResourceArn"] for r in fixed] == [b]
+    assert ses.list_recommendations(Filter={"RESOURCE_ARN": b})["Recommendations"][0]["Status"] == "FIXED"
+    with pytest.raises(ses.exceptions.BadRequestException, match="STATUS with IMPACT"):
+        ses.list_recommendations(Filter={"TYPE": "SPF", "IMPACT": "LOW"})
+    with pytest.raises(ses.exceptions.BadRequestException, match="at most 2 entries"):
+        ses.list_recommendations(Filter={"TYPE": "SPF", "IMPACT": "LOW", "STATUS": "OPEN"})
+
+
+def test_tenant_resources_associate_only_existing_identities(ses):
+    tenant(ses)
+    ses.create_email_identity(EmailIdentity="example.com")
+    arn = "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+    ses.create_tenant_resource_association(TenantName="acme-marketing", ResourceArn=arn)
+    listed = ses.list_tenant_resources(TenantName="acme-marketing")["TenantResources"]
+    assert listed == [{"ResourceType": "EMAIL_IDENTITY", "ResourceArn": arn}]
+    assert ses.list_resource_tenants(ResourceArn=arn)["ResourceTenants"][0]["TenantName"] == "acme-marketing"
+    with pytest.raises(ses.exceptions.NotFoundException):
+        ses.create_tenant_resource_association(
+            TenantName="acme-marketing", ResourceArn="arn:aws:ses:us-east-1:123456789012:identity/other.com"
+        )
+
+
+def test_mail_from_lifecycle_follows_route53_and_the_72_hour_window(ses, emu):
+    ses.create_email_identity(EmailIdentity="example.com")
+    ses.put_email_identity_mail_from_attributes(EmailIdentity="example.com", MailFromDomain="bounce.example.com")
+    attrs = ses.get_email_identity(EmailIdentity="example.com")["MailFromAttributes"]
+    assert attrs == {"MailFromDomain": "bounce.example.com", "MailFromDomainStatus": "PENDING",
+                     "BehaviorOnMxFailure": "USE_DEFAULT_VALUE"}
+    r53 = boto3.client("route53")
+    zone = r53.create_hosted_zone(Name="example.com", CallerReference="z")["HostedZone"]["Id"]
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "UPSERT", "ResourceRecordSet": {"Name": "bounce.example.com", "Type": "MX", "TTL": 300,
+         "ResourceRecords": [{"Value": "10 feedback-smtp.us-east-1.amazonses.com"}]}},
+        {"Action": "UPSERT", "ResourceRecordSet": {"Name": "bounce.example.com", "Type": "TXT", "TTL": 300,
+         "ResourceRecords": [{"Value": '"v=spf1 include:amazonses.com ~all"'}]}},
+    ]})
+    assert ses.get_email_identity(EmailIdentity="example.com")["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
+
+
+def test_mail_from_fails_after_72_hours_without_records_and_rejects_non_subdomains(ses, emu):
+    ses.create_email_identity(EmailIdentity="ops@example.com")
+    with pytest.raises(ses.exceptions.BadRequestException, match="subdomain"):
+        ses.put_email_identity_mail_from_attributes(EmailIdentity="ops@example.com", MailFromDomain="mail.other.org")
+    ses.put_email_identity_mail_from_attributes(EmailIdentity="ops@example.com", MailFromDomain="mail.example.com")
+    emu.clock.advance(71 * 3600)
+    assert emu.control.check_mail_from() == {"ops@example.com": "PENDING"}
+    emu.clock.advance(3600)
+    assert emu.control.check_mail_from() == {"ops@example.com": "FAILED"}
+    with pytest.raises(ses.exceptions.NotFoundException):
+        ses.put_email_identity_mail_from_attributes(EmailIdentity="nobody@example.com", MailFromDomain="m.example.com")
+
+
+def test_errors_are_client_errors_with_http_status(ses):
+    with pytest.raises(ClientError) as exc:
+        ses.get_reputation_entity(ReputationEntityType="RESOURCE", ReputationEntityReference="arn:aws:ses:x")
+    assert exc.value.response["Error"]["Code"] == "NotFoundException"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
