@@ -37,7 +37,30 @@ class StackConfig(BaseModel):
     @field_validator("log_retention_days")
     @classmethod
     def _retention(cls, v: int) -> int:
-        allowed = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+        allowed = {
+            1,
+            3,
+            5,
+            7,
+            14,
+            30,
+            60,
+            90,
+            120,
+            150,
+            180,
+            365,
+            400,
+            545,
+            731,
+            1096,
+            1827,
+            2192,
+            2557,
+            2922,
+            3288,
+            3653,
+        }
         if v not in allowed:
             raise ValueError(f"CloudWatch Logs accepts only {sorted(allowed)}")
         return v

@@ -15,7 +15,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagSuppressions
 from constructs import Construct
-
 from mailwarden.contracts.functions import FunctionSpec
 
 from .config import ROOT

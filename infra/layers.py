@@ -29,9 +29,23 @@ class PipArm64Bundling:
     def try_bundle(self, output_dir: str, **_: Any) -> bool:
         target = Path(output_dir) / "python"
         cmd = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--platform", "manylinux2014_aarch64", "--implementation", "cp", "--python-version", "3.13",
-            "--only-binary=:all:", "--target", str(target), "-r", str(self.requirements),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--platform",
+            "manylinux2014_aarch64",
+            "--implementation",
+            "cp",
+            "--python-version",
+            "3.13",
+            "--only-binary=:all:",
+            "--target",
+            str(target),
+            "-r",
+            str(self.requirements),
         ]
         subprocess.run(cmd, check=True)
         for cache in target.rglob("__pycache__"):

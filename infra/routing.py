@@ -10,7 +10,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-
 from mailwarden.contracts.names import DEFAULT_BUS
 from mailwarden.contracts.routes import ROUTES
 

@@ -10,7 +10,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagSuppressions
 from constructs import Construct
-
 from mailwarden.contracts.functions import FUNCTIONS, SES_EVENTS
 
 from .config import StackConfig

@@ -91,7 +91,7 @@ class LocalDeployment:
     # ------------------------------------------------------------------ routing
 
     def _drain(self, url: str) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         while True:
             msgs = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
             if not msgs:
@@ -120,12 +120,26 @@ class LocalDeployment:
     def dead_letters(self) -> list[dict[str, Any]]:
         return self._drain(self.dlq_url)
 
-    def put_event(self, source: str, detail_type: str, detail: dict[str, Any], *, resources: list[str] | None = None,
-                  bus: str = "default") -> str:
-        out = self.events.put_events(Entries=[{
-            "Source": source, "DetailType": detail_type, "Detail": json.dumps(detail),
-            "Resources": resources or [], "EventBusName": bus,
-        }])
+    def put_event(
+        self,
+        source: str,
+        detail_type: str,
+        detail: dict[str, Any],
+        *,
+        resources: list[str] | None = None,
+        bus: str = "default",
+    ) -> str:
+        out = self.events.put_events(
+            Entries=[
+                {
+                    "Source": source,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail),
+                    "Resources": resources or [],
+                    "EventBusName": bus,
+                }
+            ]
+        )
         if out["FailedEntryCount"]:
             raise RuntimeError(out["Entries"])
         return str(out["Entries"][0]["EventId"])

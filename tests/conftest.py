@@ -23,9 +23,9 @@ os.environ.update(
     JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
 )
 
-from local.deployment import LocalDeployment  # noqa: E402
-from local.emulator import Emulator, emulated_aws  # noqa: E402
-from local.emulator.lambda_context import FakeLambdaContext  # noqa: E402
+from local.deployment import LocalDeployment
+from local.emulator import Emulator, emulated_aws
+from local.emulator.lambda_context import FakeLambdaContext
 
 SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "samples"
 
@@ -36,7 +36,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     real_connect = socket.socket.connect
 
     def guarded(self: socket.socket, address: Any) -> Any:
-        if self.family == socket.AF_UNIX or (isinstance(address, tuple) and address[0] in ("127.0.0.1", "::1", "localhost")):
+        if self.family == socket.AF_UNIX or (
+            isinstance(address, tuple) and address[0] in ("127.0.0.1", "::1", "localhost")
+        ):
             return real_connect(self, address)
         raise RuntimeError(f"network disabled in tests: connect to {address!r}")
 
@@ -46,7 +48,6 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def reset_powertools() -> Iterator[None]:
     from aws_lambda_powertools.metrics.provider import cold_start
-
     from mailwarden.observability import metrics
 
     metrics.clear_metrics()

@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from mailwarden import wiring
 from mailwarden.contracts.ses_events import parse_ses_event
 from mailwarden.errors import MalformedEvent

@@ -27,11 +27,10 @@ from unittest import mock
 import boto3
 import botocore.endpoint
 import botocore.handlers
-import moto.core.models  # noqa: F401 - registers moto's stubber in BUILTIN_HANDLERS first
-from moto import mock_aws
-
+import moto.core.models
 from mailwarden import wiring
 from mailwarden.clock import VirtualClock, set_default_clock
+from moto import mock_aws
 
 from .control import Control
 from .core import Dispatcher
@@ -124,7 +123,7 @@ def emulated_aws(
         stack.enter_context(mock.patch.dict(os.environ, env))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", endpoint_time))
         config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
-        stack.enter_context(mock_aws(config=config))  # type: ignore[arg-type]
+        stack.enter_context(mock_aws(config=config))  # type: ignore[call-overload]
         emu = Emulator(clock, region, DEFAULT_ACCOUNT)
         if ses_rate is not None:
             emu.dispatcher.set_rate_limit("sesv2", ses_rate)
@@ -138,4 +137,4 @@ def emulated_aws(
         yield emu
 
 
-__all__ = ["ApiError", "Emulator", "emulated_aws", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "ApiError", "Emulator", "emulated_aws"]

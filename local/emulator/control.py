@@ -100,7 +100,11 @@ class Control:
             now = self.emu.clock.now()
             description = description or f"{type.title()} finding raised on {resource_arn.rsplit('/', 2)[-2]}."
             existing = next(
-                (f for f in self._ses.findings if f.resource_arn == resource_arn and f.type == type and f.status == "OPEN"),
+                (
+                    f
+                    for f in self._ses.findings
+                    if f.resource_arn == resource_arn and f.type == type and f.status == "OPEN"
+                ),
                 None,
             )
             if existing:
@@ -121,7 +125,11 @@ class Control:
         """Mark the OPEN finding FIXED; SES re-enables the entity once no finding warrants a pause."""
         with self._ses.state_lock:
             finding = next(
-                (f for f in self._ses.findings if f.resource_arn == resource_arn and f.type == type and f.status == "OPEN"),
+                (
+                    f
+                    for f in self._ses.findings
+                    if f.resource_arn == resource_arn and f.type == type and f.status == "OPEN"
+                ),
                 None,
             )
             if finding is None:
@@ -141,7 +149,9 @@ class Control:
         pause = (tier == "standard" and impact == "HIGH") or (tier == "strict" and impact is not None)
         if pause and e.ses.status != "DISABLED":
             self.set_ses_managed_status(
-                e.reference, "DISABLED", f"Sending paused by the {tier} reputation policy after a {impact}-impact finding."
+                e.reference,
+                "DISABLED",
+                f"Sending paused by the {tier} reputation policy after a {impact}-impact finding.",
             )
         elif not pause and e.ses.status == "DISABLED" and e.ses.cause and "reputation policy" in e.ses.cause:
             self.set_ses_managed_status(e.reference, "ENABLED", "Findings resolved.")
@@ -242,7 +252,9 @@ class Control:
 
     def deny(self, action: str, denied: bool = True) -> None:
         """Make ``partnercentral:<action>`` fail with AccessDeniedException (or allow it again)."""
-        (self.emu.partnercentral.denied_actions.add if denied else self.emu.partnercentral.denied_actions.discard)(action)
+        (self.emu.partnercentral.denied_actions.add if denied else self.emu.partnercentral.denied_actions.discard)(
+            action
+        )
 
     # ------------------------------------------------------------------ time and faults
 
@@ -259,4 +271,4 @@ class Control:
         self.emu.dispatcher.set_rate_limit(service, rate, burst)
 
 
-__all__ = ["ApiError", "Control", "EmittedEvent", "FINDING_TYPES"]
+__all__ = ["FINDING_TYPES", "ApiError", "Control", "EmittedEvent"]

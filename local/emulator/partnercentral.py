@@ -42,7 +42,8 @@ class PartnerCentral(EmulatedService):
         self.denied_actions: set[str] = set()
 
     def arn(self, catalog: str) -> str:
-        return f"arn:aws:partnercentral:{self.emulator.region}:{self.emulator.account}:catalog/{catalog}/connection-preferences"
+        region, account = self.emulator.region, self.emulator.account
+        return f"arn:aws:partnercentral:{region}:{account}:catalog/{catalog}/connection-preferences"
 
     def wire(self, p: Preferences) -> dict[str, Any]:
         return {

@@ -226,8 +226,10 @@ class SesV2(EmulatedService):
             raise ApiError("NotFoundException", f"Resource {arn} does not exist.", status=404)
         if arn in t.resources:
             raise ApiError("AlreadyExistsException", f"{arn} is already associated with {t.name}.")
-        kind = "EMAIL_IDENTITY" if ":identity/" in arn else (
-            "CONFIGURATION_SET" if ":configuration-set/" in arn else "EMAIL_TEMPLATE"
+        kind = (
+            "EMAIL_IDENTITY"
+            if ":identity/" in arn
+            else ("CONFIGURATION_SET" if ":configuration-set/" in arn else "EMAIL_TEMPLATE")
         )
         t.resources[arn] = kind
         return {}
@@ -310,11 +312,7 @@ class SesV2(EmulatedService):
         if len(flt) == 2 and set(flt) not in ({"STATUS", "IMPACT"}, {"STATUS", "TYPE"}):
             raise self.invalid("Filter supports at most two keys: STATUS with IMPACT, or STATUS with TYPE.")
         keys = {"TYPE": "type", "IMPACT": "impact", "STATUS": "status", "RESOURCE_ARN": "resource_arn"}
-        rows = [
-            f.wire()
-            for f in self.findings
-            if all(getattr(f, keys[k]) == v for k, v in flt.items())
-        ]
+        rows = [f.wire() for f in self.findings if all(getattr(f, keys[k]) == v for k, v in flt.items())]
         page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=100)
         return {"Recommendations": page, "NextToken": token}
 

@@ -215,14 +215,27 @@ class WorkMail(EmulatedService):
     @operation("DescribeGroup")
     def describe_group(self, p: dict[str, Any]) -> dict[str, Any]:
         m = self.member(self.org(p["OrganizationId"]), p["GroupId"], "GROUP")
-        return {"GroupId": m.id, "Name": m.name, "Email": m.email, "State": m.state,
-                "EnabledDate": m.enabled, "DisabledDate": m.disabled}
+        return {
+            "GroupId": m.id,
+            "Name": m.name,
+            "Email": m.email,
+            "State": m.state,
+            "EnabledDate": m.enabled,
+            "DisabledDate": m.disabled,
+        }
 
     @operation("DescribeResource")
     def describe_resource(self, p: dict[str, Any]) -> dict[str, Any]:
         m = self.member(self.org(p["OrganizationId"]), p["ResourceId"], "RESOURCE")
-        return {"ResourceId": m.id, "Name": m.name, "Email": m.email, "Type": m.resource_type,
-                "State": m.state, "EnabledDate": m.enabled, "DisabledDate": m.disabled}
+        return {
+            "ResourceId": m.id,
+            "Name": m.name,
+            "Email": m.email,
+            "Type": m.resource_type,
+            "State": m.state,
+            "EnabledDate": m.enabled,
+            "DisabledDate": m.disabled,
+        }
 
     def _list(self, p: dict[str, Any], kind: str, row: Any, key: str) -> dict[str, Any]:
         org = self.org(p["OrganizationId"])
@@ -245,21 +258,54 @@ class WorkMail(EmulatedService):
 
     @operation("ListUsers")
     def list_users(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._list(p, "USER", lambda m: {
-            "Id": m.id, "Email": m.email, "Name": m.name, "DisplayName": m.display_name, "State": m.state,
-            "UserRole": m.role, "EnabledDate": m.enabled, "DisabledDate": m.disabled}, "Users")
+        return self._list(
+            p,
+            "USER",
+            lambda m: {
+                "Id": m.id,
+                "Email": m.email,
+                "Name": m.name,
+                "DisplayName": m.display_name,
+                "State": m.state,
+                "UserRole": m.role,
+                "EnabledDate": m.enabled,
+                "DisabledDate": m.disabled,
+            },
+            "Users",
+        )
 
     @operation("ListGroups")
     def list_groups(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._list(p, "GROUP", lambda m: {
-            "Id": m.id, "Email": m.email, "Name": m.name, "State": m.state,
-            "EnabledDate": m.enabled, "DisabledDate": m.disabled}, "Groups")
+        return self._list(
+            p,
+            "GROUP",
+            lambda m: {
+                "Id": m.id,
+                "Email": m.email,
+                "Name": m.name,
+                "State": m.state,
+                "EnabledDate": m.enabled,
+                "DisabledDate": m.disabled,
+            },
+            "Groups",
+        )
 
     @operation("ListResources")
     def list_resources(self, p: dict[str, Any]) -> dict[str, Any]:
-        return self._list(p, "RESOURCE", lambda m: {
-            "Id": m.id, "Email": m.email, "Name": m.name, "Type": m.resource_type, "State": m.state,
-            "EnabledDate": m.enabled, "DisabledDate": m.disabled}, "Resources")
+        return self._list(
+            p,
+            "RESOURCE",
+            lambda m: {
+                "Id": m.id,
+                "Email": m.email,
+                "Name": m.name,
+                "Type": m.resource_type,
+                "State": m.state,
+                "EnabledDate": m.enabled,
+                "DisabledDate": m.disabled,
+            },
+            "Resources",
+        )
 
     # ------------------------------------------------------------------ registration lifecycle
 
@@ -371,10 +417,7 @@ class WorkMail(EmulatedService):
     def list_delegates(self, p: dict[str, Any]) -> dict[str, Any]:
         org = self.org(p["OrganizationId"])
         res = self.member(org, p["ResourceId"], "RESOURCE")
-        rows = [
-            {"Id": eid, "Type": org.members[eid].kind}
-            for eid in sorted(org.delegates[res.id])
-        ]
+        rows = [{"Id": eid, "Type": org.members[eid].kind} for eid in sorted(org.delegates[res.id])]
         page, token = self.page(rows, p, size_key="MaxResults", default=100, maximum=100)
         return {"Delegates": page, "NextToken": token}
 
@@ -463,8 +506,15 @@ class WorkMail(EmulatedService):
         if recent:
             raise ApiError("LimitExceededException", f"Mailbox {m.id} was exported in the last 24 hours.")
         job = ExportJob(
-            self._id("", p["ClientToken"]), m.id, p["ClientToken"], p["RoleArn"], p["KmsKeyArn"],
-            p["S3BucketName"], p["S3Prefix"], p.get("Description", ""), now,
+            self._id("", p["ClientToken"]),
+            m.id,
+            p["ClientToken"],
+            p["RoleArn"],
+            p["KmsKeyArn"],
+            p["S3BucketName"],
+            p["S3Prefix"],
+            p.get("Description", ""),
+            now,
         )
         org.exports[job.job_id] = job
         return {"JobId": job.job_id}
@@ -482,11 +532,18 @@ class WorkMail(EmulatedService):
         elapsed = (self.clock.now() - j.start).total_seconds()
         progress = 100 if j.state == "COMPLETED" else min(99, int(100 * elapsed / self.export_seconds))
         return {
-            "EntityId": j.entity_id, "Description": j.description, "RoleArn": j.role_arn,
-            "KmsKeyArn": j.kms_key_arn, "S3BucketName": j.bucket, "S3Prefix": j.prefix,
+            "EntityId": j.entity_id,
+            "Description": j.description,
+            "RoleArn": j.role_arn,
+            "KmsKeyArn": j.kms_key_arn,
+            "S3BucketName": j.bucket,
+            "S3Prefix": j.prefix,
             "S3Path": f"{j.prefix}/{j.job_id}.zip" if j.state == "COMPLETED" else None,
-            "EstimatedProgress": progress, "State": j.state, "ErrorInfo": j.error,
-            "StartTime": j.start, "EndTime": j.end,
+            "EstimatedProgress": progress,
+            "State": j.state,
+            "ErrorInfo": j.error,
+            "StartTime": j.start,
+            "EndTime": j.end,
         }
 
     @operation("ListMailboxExportJobs")
@@ -494,8 +551,16 @@ class WorkMail(EmulatedService):
         org = self.org(p["OrganizationId"])
         self.settle_exports(org)
         rows = [
-            {"JobId": j.job_id, "EntityId": j.entity_id, "Description": j.description, "S3BucketName": j.bucket,
-             "S3Path": f"{j.prefix}/{j.job_id}.zip", "State": j.state, "StartTime": j.start, "EndTime": j.end}
+            {
+                "JobId": j.job_id,
+                "EntityId": j.entity_id,
+                "Description": j.description,
+                "S3BucketName": j.bucket,
+                "S3Path": f"{j.prefix}/{j.job_id}.zip",
+                "State": j.state,
+                "StartTime": j.start,
+                "EndTime": j.end,
+            }
             for j in org.exports.values()
         ]
         page, token = self.page(rows, p, size_key="MaxResults", default=25, maximum=25)

@@ -31,13 +31,18 @@ def test_stale_revision_is_a_conflict_and_changes_nothing(pc, emu):
 
 def test_validation_and_access_denied(pc, emu):
     with pytest.raises(pc.exceptions.ValidationException, match="at most 100 items"):
-        pc.update_connection_preferences(Catalog="AWS", Revision=1, AccessType="ALLOW_BY_DEFAULT_DENY_SOME",
-                                         ExcludedParticipantIdentifiers=[f"p-{i}" for i in range(101)])
+        pc.update_connection_preferences(
+            Catalog="AWS",
+            Revision=1,
+            AccessType="ALLOW_BY_DEFAULT_DENY_SOME",
+            ExcludedParticipantIdentifiers=[f"p-{i}" for i in range(101)],
+        )
     with pytest.raises(pc.exceptions.ValidationException, match="not supported"):
         pc.get_connection_preferences(Catalog="Moon")
     with pytest.raises(pc.exceptions.ValidationException, match="ALLOW_BY_DEFAULT_DENY_SOME"):
-        pc.update_connection_preferences(Catalog="AWS", Revision=1, AccessType="ALLOW_ALL",
-                                         ExcludedParticipantIdentifiers=["p-1"])
+        pc.update_connection_preferences(
+            Catalog="AWS", Revision=1, AccessType="ALLOW_ALL", ExcludedParticipantIdentifiers=["p-1"]
+        )
     emu.control.deny("UpdateConnectionPreferences")
     with pytest.raises(pc.exceptions.AccessDeniedException, match="partnercentral:UpdateConnectionPreferences"):
         pc.update_connection_preferences(Catalog="AWS", Revision=1, AccessType="DENY_ALL")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.config import Config
+from mailwarden.clock import default_clock
 
 from local.emulator import emulated_aws
-from mailwarden.clock import default_clock
 
 
 def test_ses_management_apis_are_limited_to_one_request_per_second_on_the_virtual_clock():
@@ -38,8 +38,11 @@ def test_injected_throttling_and_5xx_are_survived_by_standard_retries():
         org = emu.control.add_organization("corp", "corp.example.com")
         ids = [wm.create_user(OrganizationId=org, Name=f"u{i}", DisplayName=f"U{i}")["UserId"] for i in range(30)]
         assert len(set(ids)) == 30
-        faults = sum(v for k, v in emu.dispatcher.outcomes.items() if k.startswith("workmail.CreateUser:") and
-                     not k.endswith(":ok"))
+        faults = sum(
+            v
+            for k, v in emu.dispatcher.outcomes.items()
+            if k.startswith("workmail.CreateUser:") and not k.endswith(":ok")
+        )
         assert faults > 5  # faults really happened, and every create still succeeded exactly once
         emu.control.clear_faults()
         assert len(wm.list_users(OrganizationId=org)["Users"]) == 30
@@ -71,10 +74,14 @@ def test_aws_ses_events_are_emitted_and_routed_by_the_shared_rules(emu, deployme
     arn = ses.create_tenant(TenantName="acme")["TenantArn"]
     emu.control.raise_finding(arn, "BOUNCE", "HIGH")
     assert [e.detail_type for e in emu.control.emitted] == [
-        "Advisor Recommendation Status Open", "Sending Status Disabled"]
+        "Advisor Recommendation Status Open",
+        "Sending Status Disabled",
+    ]
     delivered = deployment.deliver()
     assert [(d.function, d.event["detail-type"]) for d in delivered] == [
-        ("ses_events", "Advisor Recommendation Status Open"), ("ses_events", "Sending Status Disabled")]
+        ("ses_events", "Advisor Recommendation Status Open"),
+        ("ses_events", "Sending Status Disabled"),
+    ]
     status = delivered[1].event["detail"]["data"]
     assert status["origin"] == "AWS_MANAGED" and isinstance(status["record"]["lastUpdatedTimestamp"], list)
 
@@ -83,3 +90,16 @@ def test_events_matching_no_rule_reach_no_function(emu, deployment):
     deployment.put_event("aws.ses", "Email Sent", {"x": 1})
     deployment.put_event("custom.app", "Sending Status Disabled", {"x": 1})
     assert deployment.deliver() == []
+
+
+def test_mailwarden_clients_are_paced_so_no_throttling_error_reaches_the_caller():
+    from mailwarden.aws import clients
+
+    with emulated_aws() as emu:
+        ses = clients.client("sesv2")
+        for i in range(20):
+            ses.create_tenant(TenantName=f"t{i}")
+        assert emu.dispatcher.outcomes["sesv2.CreateTenant:ok"] == 20
+        assert not [k for k in emu.dispatcher.outcomes if k.endswith("TooManyRequestsException")]
+        assert emu.calls["sesv2.CreateTenant"] == 20  # no retries were needed: calls == minimum
+        assert clients.limiter("sesv2").waited == pytest.approx(19.0)

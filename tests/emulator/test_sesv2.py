@@ -114,7 +114,10 @@ def test_findings_drive_impact_and_the_standard_policy_pauses_on_high(ses, emu):
     emu.control.raise_finding(arn, "BOUNCE", "HIGH")
     e = entity(ses, arn)
     assert (e["ReputationImpact"], e["AwsSesManagedStatus"]["Status"], e["SendingStatusAggregate"]) == (
-        "HIGH", "DISABLED", "DISABLED")
+        "HIGH",
+        "DISABLED",
+        "DISABLED",
+    )
     emu.control.resolve_finding(arn, "BOUNCE")
     e = entity(ses, arn)
     assert (e["ReputationImpact"], e["AwsSesManagedStatus"]["Status"]) == ("LOW", "ENABLED")
@@ -164,17 +167,41 @@ def test_mail_from_lifecycle_follows_route53_and_the_72_hour_window(ses, emu):
     ses.create_email_identity(EmailIdentity="example.com")
     ses.put_email_identity_mail_from_attributes(EmailIdentity="example.com", MailFromDomain="bounce.example.com")
     attrs = ses.get_email_identity(EmailIdentity="example.com")["MailFromAttributes"]
-    assert attrs == {"MailFromDomain": "bounce.example.com", "MailFromDomainStatus": "PENDING",
-                     "BehaviorOnMxFailure": "USE_DEFAULT_VALUE"}
+    assert attrs == {
+        "MailFromDomain": "bounce.example.com",
+        "MailFromDomainStatus": "PENDING",
+        "BehaviorOnMxFailure": "USE_DEFAULT_VALUE",
+    }
     r53 = boto3.client("route53")
     zone = r53.create_hosted_zone(Name="example.com", CallerReference="z")["HostedZone"]["Id"]
-    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
-        {"Action": "UPSERT", "ResourceRecordSet": {"Name": "bounce.example.com", "Type": "MX", "TTL": 300,
-         "ResourceRecords": [{"Value": "10 feedback-smtp.us-east-1.amazonses.com"}]}},
-        {"Action": "UPSERT", "ResourceRecordSet": {"Name": "bounce.example.com", "Type": "TXT", "TTL": 300,
-         "ResourceRecords": [{"Value": '"v=spf1 include:amazonses.com ~all"'}]}},
-    ]})
-    assert ses.get_email_identity(EmailIdentity="example.com")["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
+    r53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": "bounce.example.com",
+                        "Type": "MX",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": "10 feedback-smtp.us-east-1.amazonses.com"}],
+                    },
+                },
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": "bounce.example.com",
+                        "Type": "TXT",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": '"v=spf1 include:amazonses.com ~all"'}],
+                    },
+                },
+            ]
+        },
+    )
+    assert (
+        ses.get_email_identity(EmailIdentity="example.com")["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
+    )
 
 
 def test_mail_from_fails_after_72_hours_without_records_and_rejects_non_subdomains(ses, emu):

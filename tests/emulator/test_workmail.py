@@ -69,7 +69,9 @@ def test_memberships_delegates_permissions_and_aliases(wm, org):
     wm.create_alias(OrganizationId=org, EntityId=alice, Alias="a.smith@corp.example.com")
     assert [g["GroupId"] for g in wm.list_groups_for_entity(OrganizationId=org, EntityId=alice)["Groups"]] == [gid]
     assert [m["Id"] for m in wm.list_group_members(OrganizationId=org, GroupId=gid)["Members"]] == [alice]
-    assert wm.list_resource_delegates(OrganizationId=org, ResourceId=rid)["Delegates"] == [{"Id": alice, "Type": "USER"}]
+    assert wm.list_resource_delegates(OrganizationId=org, ResourceId=rid)["Delegates"] == [
+        {"Id": alice, "Type": "USER"}
+    ]
     perms = wm.list_mailbox_permissions(OrganizationId=org, EntityId=alice)["Permissions"]
     assert perms == [{"GranteeId": bob, "GranteeType": "USER", "PermissionValues": ["FULL_ACCESS"]}]
     assert wm.list_aliases(OrganizationId=org, EntityId=alice)["Aliases"] == ["a.smith@corp.example.com"]
@@ -95,9 +97,16 @@ def test_export_jobs_complete_on_the_virtual_clock_and_respect_limits(wm, org, e
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="exports")
     users = [user(wm, org, f"e{i}") for i in range(11)]
-    args = dict(OrganizationId=org, RoleArn="arn:aws:iam::123456789012:role/export",
-                KmsKeyArn="arn:aws:kms:us-east-1:123456789012:key/k", S3BucketName="exports", S3Prefix="wm")
-    jobs = [wm.start_mailbox_export_job(ClientToken=f"t{i}", EntityId=u, **args)["JobId"] for i, u in enumerate(users[:10])]
+    args = dict(
+        OrganizationId=org,
+        RoleArn="arn:aws:iam::123456789012:role/export",
+        KmsKeyArn="arn:aws:kms:us-east-1:123456789012:key/k",
+        S3BucketName="exports",
+        S3Prefix="wm",
+    )
+    jobs = [
+        wm.start_mailbox_export_job(ClientToken=f"t{i}", EntityId=u, **args)["JobId"] for i, u in enumerate(users[:10])
+    ]
     assert wm.start_mailbox_export_job(ClientToken="t0", EntityId=users[0], **args)["JobId"] == jobs[0]  # idempotent
     with pytest.raises(wm.exceptions.LimitExceededException, match="concurrent"):
         wm.start_mailbox_export_job(ClientToken="t10", EntityId=users[10], **args)
@@ -114,8 +123,14 @@ def test_export_jobs_complete_on_the_virtual_clock_and_respect_limits(wm, org, e
 def test_export_fails_when_the_bucket_does_not_exist(wm, org, emu):
     uid = user(wm, org, "carol")
     job = wm.start_mailbox_export_job(
-        ClientToken="c", OrganizationId=org, EntityId=uid, RoleArn="arn:aws:iam::123456789012:role/export",
-        KmsKeyArn="arn:aws:kms:us-east-1:123456789012:key/k", S3BucketName="missing", S3Prefix="wm")["JobId"]
+        ClientToken="c",
+        OrganizationId=org,
+        EntityId=uid,
+        RoleArn="arn:aws:iam::123456789012:role/export",
+        KmsKeyArn="arn:aws:kms:us-east-1:123456789012:key/k",
+        S3BucketName="missing",
+        S3Prefix="wm",
+    )["JobId"]
     emu.clock.advance(301)
     out = wm.describe_mailbox_export_job(OrganizationId=org, JobId=job)
     assert out["State"] == "FAILED" and "missing" in out["ErrorInfo"]

@@ -6,11 +6,15 @@ cold-start import time stays small. ``clear()`` drops the cache (the emulator ca
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from ..clock import default_clock
+from .ratelimit import RateLimiter
 
 RETRY_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 8},
@@ -19,17 +23,35 @@ RETRY_CONFIG = Config(
     user_agent_extra="mailwarden",
 )
 
+# Services whose APIs are rate limited below what a run would otherwise send, and the env
+# variable that overrides the default rate (requests/second).
+PACED = {"sesv2": ("SES_API_RATE", 1.0)}
+
 _cache: dict[str, Any] = {}
+_limiters: dict[str, RateLimiter] = {}
 _lock = threading.Lock()
 
 
+def limiter(service: str) -> RateLimiter | None:
+    if service not in PACED:
+        return None
+    with _lock:
+        if service not in _limiters:
+            env, default = PACED[service]
+            _limiters[service] = RateLimiter(float(os.environ.get(env, default)), default_clock)
+        return _limiters[service]
+
+
 def client(service: str) -> Any:
+    pacer = limiter(service)
     with _lock:
         if service not in _cache:
-            _cache[service] = boto3.session.Session().client(service, config=RETRY_CONFIG)
+            made = boto3.session.Session().client(service, config=RETRY_CONFIG)
+            _cache[service] = pacer.attach(made) if pacer else made
         return _cache[service]
 
 
 def clear() -> None:
     with _lock:
         _cache.clear()
+        _limiters.clear()

@@ -27,7 +27,9 @@ class SesReputation:
 
     def get(self, reference: str) -> EntityState | None:
         try:
-            out = self.client.get_reputation_entity(ReputationEntityType="RESOURCE", ReputationEntityReference=reference)
+            out = self.client.get_reputation_entity(
+                ReputationEntityType="RESOURCE", ReputationEntityReference=reference
+            )
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code == "NotFoundException":

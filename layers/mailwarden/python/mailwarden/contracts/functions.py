@@ -11,6 +11,7 @@ class FunctionSpec:
     name: str  # folder under functions/
     description: str
     env: tuple[str, ...]
+    clients: tuple[str, ...]  # boto3 clients it creates (for IAM review and the cold-init benchmark)
     timeout_seconds: int = 60
     memory_mb: int = 256
 
@@ -20,6 +21,7 @@ SES_EVENTS = FunctionSpec(
     description="Normalizes aws.ses reputation events, reads the entity's current state and publishes a "
     "Mailwarden signal; malformed events go to the DLQ with a reason.",
     env=("EVENT_BUS_NAME", "DLQ_URL"),
+    clients=("sesv2", "events", "sqs"),
 )
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (SES_EVENTS,)

@@ -23,14 +23,19 @@ Impact = Literal["LOW", "HIGH"]
 SendingStatus = Literal["ENABLED", "REINSTATED", "DISABLED"]
 
 
-def _ts_array(value: Any) -> Any:
-    if isinstance(value, list):
-        if not 6 <= len(value) <= 7 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise ValueError("expected [year, month, day, hour, minute, second, nanoseconds]")
-        y, mo, d, h, mi, s = value[:6]
-        ns = value[6] if len(value) == 7 else 0
+def _ts_array(value: Any) -> datetime:
+    """SES sends ``[y, m, d, H, M, S, ns]``; anything else is a wrong type, not something to guess at."""
+    shape = "expected [year, month, day, hour, minute, second, nanoseconds]"
+    if not isinstance(value, list) or not 6 <= len(value) <= 7:
+        raise ValueError(shape)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ValueError(shape)
+    y, mo, d, h, mi, s = value[:6]
+    ns = value[6] if len(value) == 7 else 0
+    try:
         return datetime(y, mo, d, h, mi, s, ns // 1000, tzinfo=UTC)
-    return value
+    except ValueError as exc:
+        raise ValueError(f"{shape}: {exc}") from exc
 
 
 class _Strict(BaseModel):

@@ -1,0 +1,95 @@
+"""Run every benchmark and write ``bench/results.json`` (a flat JSON object of named figures).
+
+Figure names are stable; bench/README.md explains each one. Later capabilities add their own
+``bench_*`` functions to ``BENCHES``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from mailwarden.contracts.functions import FUNCTIONS, FunctionSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+REPEATS = 7
+
+_BASELINE = """
+import time
+t = time.perf_counter()
+import boto3
+s = boto3.session.Session()
+for name in {clients!r}:
+    s.client(name, region_name="us-east-1")
+print(time.perf_counter() - t)
+"""
+
+_HANDLER = """
+import time
+t = time.perf_counter()
+import importlib
+importlib.import_module("functions.{name}.handler")
+from mailwarden import wiring
+getattr(wiring, "{name}")()
+print(time.perf_counter() - t)
+"""
+
+
+def _measure(code: str) -> float:
+    env = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "EVENT_BUS_NAME": "mailwarden-bench",
+        "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "mailwarden" / "python")]),
+    }
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_cold_init(spec: FunctionSpec) -> dict[str, float]:
+    """Whole-process import + init of a handler vs bare ``import boto3`` + the same clients.
+
+    Measured in alternation in one run (median of REPEATS each) so machine noise hits both sides.
+    """
+    handler, baseline = [], []
+    for _ in range(REPEATS):
+        baseline.append(_measure(_BASELINE.format(clients=spec.clients)))
+        handler.append(_measure(_HANDLER.format(name=spec.name)))
+    h, b = statistics.median(handler), statistics.median(baseline)
+    return {
+        f"cold_init.{spec.name}.ratio": round(h / b, 3),
+        f"cold_init.{spec.name}.handler_ms": round(h * 1000, 1),
+        f"cold_init.{spec.name}.boto3_baseline_ms": round(b * 1000, 1),
+    }
+
+
+BENCHES: list[Callable[[], dict[str, float]]] = [
+    *(lambda spec=spec: bench_cold_init(spec) for spec in FUNCTIONS),
+]
+
+
+def main() -> None:
+    results: dict[str, float] = {}
+    if RESULTS.exists():
+        results.update(json.loads(RESULTS.read_text()))
+    for bench in BENCHES:
+        figures = bench()
+        results.update(figures)
+        for key, value in figures.items():
+            print(f"{key:45s} {value}")
+    RESULTS.write_text(json.dumps(dict(sorted(results.items())), indent=2) + "\n")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

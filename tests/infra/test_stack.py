@@ -1,0 +1,106 @@
+"""Properties of the synthesized template that matter (not a snapshot)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+from mailwarden.contracts.functions import FUNCTIONS
+from mailwarden.contracts.routes import ROUTES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def synth():
+    from app import build_app
+
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    app, stack = build_app({**context, "aws:cdk:bundling-stacks": []})  # skip pip bundling in tests
+    app.synth()
+    return stack, Template.from_stack(stack)
+
+
+def resources(template: Template, kind: str) -> dict:
+    return template.find_resources(kind)
+
+
+def test_every_function_has_the_lambda_defaults(synth):
+    _, t = synth
+    fns = {k: v for k, v in resources(t, "AWS::Lambda::Function").items() if "SingletonLambda" not in k}
+    assert len(fns) == len(FUNCTIONS)
+    for fn in fns.values():
+        p = fn["Properties"]
+        assert p["Runtime"] == "python3.13"
+        assert p["Architectures"] == ["arm64"]
+        assert p["TracingConfig"] == {"Mode": "Active"}
+        assert p["LoggingConfig"]["LogFormat"] == "JSON"
+        assert len(p["Layers"]) == 2
+        assert p["Handler"] == "handler.handler"
+
+
+def test_log_groups_are_explicit_with_retention(synth):
+    _, t = synth
+    groups = resources(t, "AWS::Logs::LogGroup")
+    assert len(groups) == len(FUNCTIONS)
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {90}
+
+
+def test_async_failures_go_to_the_dlq(synth):
+    _, t = synth
+    configs = resources(t, "AWS::Lambda::EventInvokeConfig")
+    assert len(configs) == len(FUNCTIONS)
+    for c in configs.values():
+        assert c["Properties"]["MaximumRetryAttempts"] == 2
+        assert "OnFailure" in c["Properties"]["DestinationConfig"]
+
+
+def test_rules_use_exactly_the_shared_patterns(synth):
+    _, t = synth
+    rules = list(resources(t, "AWS::Events::Rule").values())
+    patterns = [r["Properties"]["EventPattern"] for r in rules]
+    canon = lambda p: json.dumps(p, sort_keys=True)  # noqa: E731
+    assert sorted(map(canon, patterns)) == sorted(canon(r.pattern) for r in ROUTES)
+    for rule in rules:
+        target = rule["Properties"]["Targets"][0]
+        assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 86400
+
+
+def test_iam_has_no_wildcard_actions_and_scopes_ses(synth):
+    _, t = synth
+    actions = []
+    for policy in resources(t, "AWS::IAM::Policy").values():
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            actions += acts
+            if "ses:GetReputationEntity" in acts:
+                assert ":tenant/*" in json.dumps(st["Resource"])
+    assert actions and not [a for a in actions if "*" in a]
+    roles = resources(t, "AWS::IAM::Role")
+    assert all("ManagedPolicyArns" not in r["Properties"] for r in roles.values() if "Custom" not in json.dumps(r))
+
+
+def test_queue_is_encrypted_and_tls_only(synth):
+    _, t = synth
+    (q,) = resources(t, "AWS::SQS::Queue").values()
+    assert q["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
+    (qp,) = resources(t, "AWS::SQS::QueuePolicy").values()
+    deny = [s for s in qp["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_cdk_nag_reports_no_unacknowledged_findings_and_every_acknowledgement_has_a_reason(synth):
+    stack, t = synth
+    ann = Annotations.from_stack(stack)
+    findings = ann.find_error("*", Match.string_like_regexp("AwsSolutions-.*")) + ann.find_warning(
+        "*", Match.string_like_regexp("AwsSolutions-.*")
+    )
+    assert findings == [], [f.entry.data for f in findings]
+    acks = [
+        rule
+        for res in t.to_json()["Resources"].values()
+        for rule in res.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+    ]
+    assert acks and all(len(a["reason"]) >= 40 for a in acks)
