@@ -80,7 +80,12 @@ class StackConfig(BaseModel):
         path = self.policy_path
         if not path.is_file():
             raise ValueError(f"mailwarden:policyFile: {path} does not exist")
-        data = yaml.safe_load(path.read_text()) or {}
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark else "?"
+            raise ValueError(f"{path}: {where}: {getattr(exc, 'problem', exc)}") from exc
         if not isinstance(data, dict) or data.get("version") != 1:
             raise ValueError(f"{path}: line 1: expected a mapping with 'version: 1'")
         return data

@@ -26,7 +26,7 @@ class PipArm64Bundling:
     def __init__(self, requirements: Path) -> None:
         self.requirements = requirements
 
-    def try_bundle(self, output_dir: str, **_: Any) -> bool:
+    def try_bundle(self, output_dir: str, options: Any = None) -> bool:
         target = Path(output_dir) / "python"
         cmd = [
             sys.executable,

@@ -36,3 +36,10 @@ def test_missing_policy_file_fails_with_its_path(tmp_path):
     c = StackConfig(policyFile=str(tmp_path / "nope.yaml"))
     with pytest.raises(ValueError, match="does not exist"):
         c.load_policy()
+
+
+def test_unparseable_policy_file_names_the_line(tmp_path):
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("version: 1\nrules:\n  - name: [unclosed\n")
+    with pytest.raises(ValueError, match=r"policy.yaml: line 4"):
+        StackConfig(policyFile=str(bad)).load_policy()
