@@ -68,7 +68,9 @@ class Layers(Construct):
                 bundling=BundlingOptions(
                     # Never pulled: local bundling succeeds first (Docker is not required).
                     image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
-                    local=PipArm64Bundling(sdk_dir / "requirements.txt"),
+                    # jsii calls try_bundle(output_dir, options) positionally; its generated Protocol
+                    # declares keyword-only options, so the structural check disagrees with the runtime.
+                    local=PipArm64Bundling(sdk_dir / "requirements.txt"),  # type: ignore[arg-type]
                 ),
             ),
         )
