@@ -41,6 +41,7 @@ class LocalDeployment:
     emu: Emulator
     deliveries: list[Delivery] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[tuple[str, str]] = field(default_factory=list)  # (source, detail-type) put by put_event
     queues: dict[str, str] = field(default_factory=dict)  # rule id -> queue url
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -142,4 +143,5 @@ class LocalDeployment:
         )
         if out["FailedEntryCount"]:
             raise RuntimeError(out["Entries"])
+        self.sent.append((source, detail_type))
         return str(out["Entries"][0]["EventId"])

@@ -28,12 +28,13 @@ import boto3
 import botocore.endpoint
 import botocore.handlers
 import moto.core.models
+from botocore.config import Config
 from mailwarden import wiring
 from mailwarden.clock import VirtualClock, set_default_clock
 from moto import mock_aws
 
 from .control import Control
-from .core import Dispatcher
+from .core import INTERNAL_AGENT, Dispatcher
 from .partnercentral import PartnerCentral
 from .protocol import ApiError
 from .sesv2 import SesV2
@@ -84,15 +85,23 @@ class Emulator:
         self._clients: dict[str, Any] = {}
 
     def client(self, name: str) -> Any:
-        """A boto3 client for the emulator's own use (emitting events, reading Route 53)."""
+        """A boto3 client for the emulator's and the local harness's own use (emitting events,
+        reading Route 53, routing). Its calls are tagged so they never count as the code under
+        test's: they land in ``internal_calls``, not ``calls``."""
         if name not in self._clients:
-            self._clients[name] = boto3.client(name, region_name=self.region)
+            config = Config(user_agent_extra=INTERNAL_AGENT)
+            self._clients[name] = boto3.client(name, region_name=self.region, config=config)
         return self._clients[name]
 
     @property
     def calls(self) -> Any:
-        """Counter of every AWS call seen, keyed ``service.Operation`` (moto's and ours)."""
+        """Counter of the AWS calls made by the code under test, keyed ``service.Operation``."""
         return self.dispatcher.calls
+
+    @property
+    def internal_calls(self) -> Any:
+        """Counter of the calls the emulator and the local harness made themselves."""
+        return self.dispatcher.internal_calls
 
 
 @contextmanager

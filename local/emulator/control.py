@@ -99,14 +99,7 @@ class Control:
             e = self.entity(resource_arn)
             now = self.emu.clock.now()
             description = description or f"{type.title()} finding raised on {resource_arn.rsplit('/', 2)[-2]}."
-            existing = next(
-                (
-                    f
-                    for f in self._ses.findings
-                    if f.resource_arn == resource_arn and f.type == type and f.status == "OPEN"
-                ),
-                None,
-            )
+            existing = self._ses.open_finding(resource_arn, type)
             if existing:
                 existing.impact, existing.description, existing.updated = impact, description, now
                 finding = existing
@@ -124,14 +117,7 @@ class Control:
     def resolve_finding(self, resource_arn: str, type: str, detail_type: str = "Resolved") -> Finding:
         """Mark the OPEN finding FIXED; SES re-enables the entity once no finding warrants a pause."""
         with self._ses.state_lock:
-            finding = next(
-                (
-                    f
-                    for f in self._ses.findings
-                    if f.resource_arn == resource_arn and f.type == type and f.status == "OPEN"
-                ),
-                None,
-            )
+            finding = self._ses.open_finding(resource_arn, type)
             if finding is None:
                 raise KeyError(f"no OPEN {type} finding on {resource_arn}")
             finding.status, finding.updated = "FIXED", self.emu.clock.now()

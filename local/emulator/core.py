@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Any, dict[str, Any]], dict[str, Any] | None]
 
+# User-agent marker of the emulator's and the local harness's own clients (see Emulator.client).
+INTERNAL_AGENT = "mailwarden-emulator-internal"
+
 _MODELS: dict[str, ServiceModel] = {}
 _MODEL_LOCK = threading.Lock()
 
@@ -161,6 +164,7 @@ class Dispatcher:
         self.limits: dict[str, TokenBucket] = {}
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
+        self.internal_calls: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
         self._lock = threading.Lock()
 
@@ -175,8 +179,10 @@ class Dispatcher:
         if len(parts) < 3:
             return None
         service_id, op_name = parts[1], parts[2]
+        agent = request.headers.get("User-Agent", b"")
+        internal = INTERNAL_AGENT in (agent.decode() if isinstance(agent, bytes) else agent)
         with self._lock:
-            self.calls[f"{service_id}.{op_name}"] += 1
+            (self.internal_calls if internal else self.calls)[f"{service_id}.{op_name}"] += 1
         service = self.services.get(service_id)
         if service is None or op_name not in service.handlers:
             return None  # moto's turn

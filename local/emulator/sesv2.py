@@ -139,6 +139,12 @@ class SesV2(EmulatedService):
             raise ApiError("NotFoundException", f"Tenant {name} does not exist.", status=404)
         return self.tenants[name]
 
+    def open_finding(self, reference: str, finding_type: str) -> Finding | None:
+        return next(
+            (f for f in self.findings if f.resource_arn == reference and f.type == finding_type and f.status == "OPEN"),
+            None,
+        )
+
     def impact_of(self, reference: str) -> str | None:
         impacts = {f.impact for f in self.findings if f.resource_arn == reference and f.status == "OPEN"}
         return "HIGH" if "HIGH" in impacts else ("LOW" if impacts else None)

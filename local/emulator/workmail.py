@@ -174,13 +174,16 @@ class WorkMail(EmulatedService):
         org = self.org(p["OrganizationId"])
         if any(m.name == p["Name"] and m.state != "DELETED" for m in org.members.values()):
             raise ApiError("NameAvailabilityException", f"Name {p['Name']} is already in use.")
-        m = Member(self._id({"USER": "", "GROUP": "", "RESOURCE": "r-"}[kind], p["Name"]), kind, p["Name"], **extra)
-        if kind == "USER":
-            m.id = f"{m.id[:8]}-{m.id[8:12]}-{m.id[12:16]}-{m.id[16:20]}-{m.id[20:32]}"
-        elif kind == "GROUP":
-            m.id = f"S-1-1-11-{int(m.id[:8], 16)}"
+        h = self._id("", p["Name"])  # 32 hex digits, shaped like WorkMail's ids per kind
+        entity_id = {
+            "USER": f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}",
+            "GROUP": f"S-1-1-11-{int(h[:8], 16)}",
+            "RESOURCE": f"r-{h}",
+        }[kind]
+        m = Member(entity_id, kind, p["Name"], **extra)
+        if kind == "GROUP":
             org.groups[m.id] = set()
-        else:
+        elif kind == "RESOURCE":
             org.delegates[m.id] = set()
         org.members[m.id] = m
         return m

@@ -103,3 +103,17 @@ def test_mailwarden_clients_are_paced_so_no_throttling_error_reaches_the_caller(
         assert not [k for k in emu.dispatcher.outcomes if k.endswith("TooManyRequestsException")]
         assert emu.calls["sesv2.CreateTenant"] == 20  # no retries were needed: calls == minimum
         assert clients.limiter("sesv2").waited == pytest.approx(19.0)
+
+
+def test_calls_count_only_the_code_under_test_not_the_emulator_or_the_harness(emu, deployment):
+    from mailwarden.aws import clients
+
+    ses = clients.client("sesv2")  # paced like the handler, so no throttled retries inflate the counts
+    arn = ses.create_tenant(TenantName="acme")["TenantArn"]
+    emu.control.raise_finding(arn, "BOUNCE", "HIGH")  # the emulator emits 2 events (internal)
+    deployment.deliver()  # the harness drains queues (internal); the handler reads SES once per event
+    assert emu.calls["sesv2.CreateTenant"] == 1
+    assert emu.calls["sesv2.GetReputationEntity"] == 2
+    assert emu.calls["eventbridge.PutEvents"] == 2  # the handler's two observations, not the emulator's emits
+    assert "sqs.ReceiveMessage" not in emu.calls and "eventbridge.PutRule" not in emu.calls
+    assert emu.internal_calls["eventbridge.PutEvents"] == 2 and emu.internal_calls["sqs.ReceiveMessage"] > 0

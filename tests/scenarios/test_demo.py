@@ -18,4 +18,7 @@ def test_demo_runs_the_plumbing_end_to_end():
     assert figures["dead_lettered"] == 1
     assert figures["virtual_hours"] >= 37
     assert figures["wall_seconds"] < 60
+    # Seeding makes 24 SES + 8 WorkMail calls; Mailwarden itself makes exactly the minimum for the
+    # 7 events: one GetReputationEntity and one PutEvents per valid event, one DLQ send for the bad one.
+    assert figures["aws_calls"] == {"eventbridge": 6, "sesv2": 24 + 6, "sqs": 1, "workmail": 8}
     assert "DLQ <- ses_events" in text and "aggregate DISABLED" in text and "aggregate ENABLED" in text
