@@ -9,14 +9,21 @@ import importlib
 import itertools
 import json
 import os
+import secrets
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from mailwarden.contracts.functions import FUNCTIONS, FunctionSpec
 from mailwarden.contracts.names import DEFAULT_BUS, MAILWARDEN_SOURCE
 from mailwarden.contracts.routes import ROUTES, Route
+from mailwarden.contracts.tables import TABLES, TableSpec
+from mailwarden.contracts.topics import APPROVAL_DECISIONS, APPROVAL_REQUESTS, APPROVER_ATTRIBUTE, SUBSCRIPTIONS, TOPICS
+from mailwarden.contracts.workflows import WORKFLOWS, substitute
 
 from .emulator import Emulator
 from .emulator.lambda_context import FakeLambdaContext
@@ -24,6 +31,10 @@ from .emulator.lambda_context import FakeLambdaContext
 BUS_NAME = "mailwarden-local"
 DLQ_NAME = "mailwarden-local-dlq"
 TAP_QUEUE = "mailwarden-local-tap"  # local only: sees everything Mailwarden publishes
+PREFIX = "mailwarden-local"
+API_BASE_URL = "https://approvals.mailwarden.local/prod/"
+APPROVERS = ("ops-lead@example.com", "security@example.com")
+APPROVAL_TIMEOUT_SECONDS = 72 * 3600
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -37,12 +48,28 @@ class Delivery:
 
 
 @dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
 class LocalDeployment:
     emu: Emulator
+    approvers: tuple[str, ...] = APPROVERS
+    approval_timeout_seconds: int = APPROVAL_TIMEOUT_SECONDS
     deliveries: list[Delivery] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
     sent: list[tuple[str, str]] = field(default_factory=list)  # (source, detail-type) put by put_event
     queues: dict[str, str] = field(default_factory=dict)  # rule id -> queue url
+    tables: dict[str, str] = field(default_factory=dict)  # logical name -> table name
+    topics: dict[str, str] = field(default_factory=dict)  # topic name -> ARN
+    state_machines: dict[str, str] = field(default_factory=dict)  # workflow name -> ARN
+    mail: list[dict[str, Any]] = field(default_factory=list)  # approval-request messages received
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -53,6 +80,82 @@ class LocalDeployment:
         for route in ROUTES:
             self.queues[route.rule_id] = self._rule(route.rule_id, self.bus_name(route), route.pattern)
         self.tap_url = self._rule("LocalTap", BUS_NAME, {"source": [MAILWARDEN_SOURCE]})
+        for table in TABLES:
+            self.tables[table.name] = self._table(table)
+        self._build_messaging()
+        self._build_workflows()
+
+    # ------------------------------------------------------------------ resources
+
+    def _table(self, spec: TableSpec) -> str:
+        name = f"{PREFIX}-{spec.name}"
+        ddb = self.emu.client("dynamodb")
+        keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
+        attributes = {k for k, _ in keys} | {i.partition_key for i in spec.indexes}
+        attributes |= {i.sort_key for i in spec.indexes if i.sort_key}
+        indexes = [
+            {
+                "IndexName": i.name,
+                "KeySchema": [{"AttributeName": i.partition_key, "KeyType": "HASH"}]
+                + ([{"AttributeName": i.sort_key, "KeyType": "RANGE"}] if i.sort_key else []),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for i in spec.indexes
+        ]
+        extra = {"GlobalSecondaryIndexes": indexes} if indexes else {}
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
+            AttributeDefinitions=[
+                {"AttributeName": a, "AttributeType": "S" if a != "expires_at" else "N"} for a in sorted(attributes)
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            **extra,
+        )
+        if spec.ttl_attribute:
+            ddb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
+            )
+        return name
+
+    def _build_messaging(self) -> None:
+        sns = self.emu.client("sns")
+        for topic in TOPICS:
+            self.topics[topic.name] = sns.create_topic(Name=f"{PREFIX}-{topic.name}")["TopicArn"]
+        # The approvers' "mailboxes": CDK subscribes each approver's email with a filter policy on the
+        # approver attribute; locally one queue receives them all and inbox() filters the same way.
+        self.mail_url = self._subscribe_queue(APPROVAL_REQUESTS.name, "approver-mail")
+        self.subscription_queues = {
+            sub.function: self._subscribe_queue(sub.topic.name, f"sub-{sub.function}") for sub in SUBSCRIPTIONS
+        }
+        self.secret_arn = self.emu.client("secretsmanager").create_secret(
+            Name=f"{PREFIX}/approval-signing-key", SecretString=secrets.token_urlsafe(48)
+        )["ARN"]
+
+    def _subscribe_queue(self, topic: str, queue: str) -> str:
+        url = self.sqs.create_queue(QueueName=f"{PREFIX}-{queue}")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.emu.client("sns").subscribe(TopicArn=self.topics[topic], Protocol="sqs", Endpoint=arn)
+        return str(url)
+
+    def function_name(self, function: str) -> str:
+        return f"{PREFIX}-{function}"
+
+    def _build_workflows(self) -> None:
+        arns = {
+            spec.name: self.emu.lambdas.register(
+                self.function_name(spec.name), lambda event, name=spec.name: self.invoke(name, event)
+            )
+            for spec in FUNCTIONS
+        }
+        sfn = self.emu.client("stepfunctions")
+        for wf in WORKFLOWS:
+            definition = substitute(wf.definition(self.approval_timeout_seconds), arns)
+            self.state_machines[wf.name] = sfn.create_state_machine(
+                name=f"{PREFIX}-{wf.name}",
+                definition=definition,
+                roleArn=f"arn:aws:iam::{self.emu.account}:role/{PREFIX}-{wf.name}",
+            )["stateMachineArn"]
 
     def bus_name(self, route: Route) -> str:
         return "default" if route.bus == DEFAULT_BUS else BUS_NAME
@@ -67,7 +170,15 @@ class LocalDeployment:
     # ------------------------------------------------------------------ functions
 
     def env_for(self, spec: FunctionSpec) -> dict[str, str]:
-        values = {"EVENT_BUS_NAME": BUS_NAME, "DLQ_URL": self.dlq_url}
+        values = {
+            "EVENT_BUS_NAME": BUS_NAME,
+            "DLQ_URL": self.dlq_url,
+            "SIGNING_SECRET_ARN": self.secret_arn,
+            "APPROVERS": ",".join(self.approvers),
+            "APPROVAL_BASE_URL": API_BASE_URL,
+            **{t.env: self.tables[t.name] for t in TABLES},
+            **{t.env: self.topics[t.name] for t in TOPICS},
+        }
         env = {k: values[k] for k in spec.env}
         env.update(
             POWERTOOLS_SERVICE_NAME="mailwarden",
@@ -85,9 +196,14 @@ class LocalDeployment:
             timeout_seconds=spec.timeout_seconds,
             clock=self.emu.clock,
         )
-        with mock.patch.dict(os.environ, self.env_for(spec)):
-            handler: Handler = importlib.import_module(f"functions.{function}.handler").handler
-            return handler(event, context)
+        # One handler at a time (Step Functions runs its tasks from its own threads): the
+        # environment is process-wide here, while each Lambda has its own.
+        with self.emu.lambdas.state_lock, mock.patch.dict(os.environ, self.env_for(spec)):
+            return self.handler(function)(event, context)
+
+    @staticmethod
+    def handler(function: str) -> Handler:
+        return importlib.import_module(f"functions.{function}.handler").handler  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ routing
 
@@ -111,6 +227,10 @@ class LocalDeployment:
                     # moto's SQS target omits the envelope's "account"; EventBridge always sets it.
                     event.setdefault("account", self.emu.account)
                     round_.append(Delivery(route.function, route.rule_id, event, self.invoke(route.function, event)))
+            for function, url in self.subscription_queues.items():
+                for envelope in self._drain(url):
+                    event = sns_lambda_event(envelope)
+                    round_.append(Delivery(function, envelope["TopicArn"], event, self.invoke(function, event)))
             self.published.extend(self._drain(self.tap_url))
             if not round_:
                 break
@@ -145,3 +265,124 @@ class LocalDeployment:
             raise RuntimeError(out["Entries"])
         self.sent.append((source, detail_type))
         return str(out["Entries"][0]["EventId"])
+
+    # ------------------------------------------------------------------ approvals
+
+    def inbox(self, approver: str) -> list[dict[str, Any]]:
+        """Approval-request messages delivered to ``approver`` (the JSON form; ``text`` is the email)."""
+        for envelope in self._drain(self.mail_url):
+            self.mail.append(envelope)
+        out = []
+        for envelope in self.mail:
+            attrs = envelope.get("MessageAttributes", {})
+            if attrs.get(APPROVER_ATTRIBUTE, {}).get("Value") == approver.lower():
+                out.append({**json.loads(envelope["Message"]), "subject": envelope.get("Subject")})
+        return out
+
+    def publish_decision(self, message: dict[str, Any]) -> None:
+        """What a ChatOps bot does: publish a signed decision to the approval-decisions topic."""
+        self.emu.client("sns").publish(TopicArn=self.topics[APPROVAL_DECISIONS.name], Message=json.dumps(message))
+
+    def http(
+        self,
+        method: str,
+        url: str,
+        form: dict[str, str] | None = None,
+        *,
+        json_body: Any = None,
+        source_ip: str = "198.51.100.7",
+        user_agent: str = "Mozilla/5.0",
+    ) -> HttpResponse:
+        """A request to the approval API, as API Gateway would hand it to the callback function."""
+        parts = urlsplit(url)
+        stage_prefix = urlsplit(API_BASE_URL).path.rstrip("/")
+        path = parts.path[len(stage_prefix) :] if parts.path.startswith(stage_prefix) else parts.path
+        query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
+        headers = {"Host": parts.netloc, "User-Agent": user_agent}
+        body = None
+        if form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = urlencode(form)
+        elif json_body is not None:
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(json_body)
+        segments = path.strip("/").split("/")
+        event = {
+            "resource": "/approvals/{id}",
+            "path": path,
+            "httpMethod": method,
+            "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+            "pathParameters": {"id": segments[-1]} if len(segments) == 2 else None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": "/approvals/{id}",
+                "httpMethod": method,
+                "path": parts.path,
+                "stage": "prod",
+                "accountId": self.emu.account,
+                "apiId": "local",
+                "requestId": str(uuid.uuid4()),
+                "identity": {"sourceIp": source_ip, "userAgent": user_agent},
+            },
+            "body": body,
+            "isBase64Encoded": False,
+        }
+        out = self.invoke("approval_callback", event)
+        return HttpResponse(out["statusCode"], out.get("headers") or {}, out.get("body") or "")
+
+    # ------------------------------------------------------------------ workflows
+
+    def start(self, workflow: str, payload: dict[str, Any], name: str | None = None) -> str:
+        sfn = self.emu.client("stepfunctions")
+        return str(
+            sfn.start_execution(
+                stateMachineArn=self.state_machines[workflow],
+                name=name or f"{workflow}-{next(self._ids):04d}",
+                input=json.dumps(payload),
+            )["executionArn"]
+        )
+
+    def execution(self, arn: str) -> dict[str, Any]:
+        return dict(self.emu.client("stepfunctions").describe_execution(executionArn=arn))
+
+    def wait_until(self, condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+        """Poll (real time: Step Functions runs in moto's threads) until ``condition()`` is truthy."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.005)
+        raise TimeoutError(f"gave up waiting for {what}")
+
+    def finished(self, arn: str, timeout: float = 15.0) -> dict[str, Any]:
+        return dict(
+            self.wait_until(
+                lambda: (d := self.execution(arn))["status"] != "RUNNING" and d, f"execution {arn} to finish", timeout
+            )
+        )
+
+
+def sns_lambda_event(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The SNS notification an SQS subscription received, as SNS hands it to a Lambda."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{envelope['TopicArn']}:local",
+                "Sns": {
+                    "Type": envelope.get("Type", "Notification"),
+                    "MessageId": envelope["MessageId"],
+                    "TopicArn": envelope["TopicArn"],
+                    "Subject": envelope.get("Subject"),
+                    "Message": envelope["Message"],
+                    "Timestamp": envelope.get("Timestamp"),
+                    "MessageAttributes": envelope.get("MessageAttributes", {}),
+                },
+            }
+        ]
+    }

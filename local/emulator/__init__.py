@@ -17,6 +17,7 @@ clients, serializers, paginators, waiters and retry logic; no request leaves the
 from __future__ import annotations
 
 import os
+import threading
 import types
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -35,9 +36,11 @@ from moto import mock_aws
 
 from .control import Control
 from .core import INTERNAL_AGENT, Dispatcher
+from .lambda_ import LambdaService
 from .partnercentral import PartnerCentral
 from .protocol import ApiError
 from .sesv2 import SesV2
+from .stepfunctions import virtual_stepfunctions
 from .workmail import WorkMail
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -45,6 +48,10 @@ DEFAULT_REGION = "us-east-1"
 
 _ACTIVE: list[Dispatcher] = []
 _MOTO_STUBBER: Any = moto.core.models.botocore_stubber
+# moto's DynamoDB evaluates a condition and then writes, without a lock: concurrent conditional
+# writes could both pass. AWS makes each item write atomic; so do we, by serializing its requests.
+_ATOMIC_SERVICES = ("dynamodb",)
+_ATOMIC = threading.RLock()
 
 
 def _hook(event_name: str, request: Any, **kwargs: Any) -> Any:
@@ -58,6 +65,9 @@ def _hook(event_name: str, request: Any, **kwargs: Any) -> Any:
         response = _ACTIVE[-1](event_name, request, **kwargs)
         if response is not None:
             return response
+    if event_name.split(".")[1:2] and event_name.split(".")[1] in _ATOMIC_SERVICES:
+        with _ATOMIC:
+            return _MOTO_STUBBER(event_name=event_name, request=request, **kwargs)
     return _MOTO_STUBBER(event_name=event_name, request=request, **kwargs)
 
 
@@ -81,7 +91,8 @@ class Emulator:
         self.sesv2 = SesV2(self)
         self.workmail = WorkMail(self)
         self.partnercentral = PartnerCentral(self)
-        self.dispatcher = Dispatcher(self, [self.sesv2, self.workmail, self.partnercentral])
+        self.lambdas = LambdaService(self)
+        self.dispatcher = Dispatcher(self, [self.sesv2, self.workmail, self.partnercentral, self.lambdas])
         self._clients: dict[str, Any] = {}
 
     def client(self, name: str) -> Any:
@@ -133,6 +144,7 @@ def emulated_aws(
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", endpoint_time))
         config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
         stack.enter_context(mock_aws(config=config))  # type: ignore[call-overload]
+        stack.enter_context(virtual_stepfunctions(clock))
         emu = Emulator(clock, region, DEFAULT_ACCOUNT)
         if ses_rate is not None:
             emu.dispatcher.set_rate_limit("sesv2", ses_rate)

@@ -98,8 +98,10 @@ def parse_request(op: OperationModel, request: Any) -> dict[str, Any]:
         body = body.read()
     if isinstance(body, str):
         body = body.encode()
+    payload_member = shape.serialization.get("payload")
+    blob_payload = payload_member is not None and shape.members[payload_member].type_name == "blob"
     try:
-        payload = json.loads(body) if body else {}
+        payload = json.loads(body) if body and not blob_payload else {}
     except ValueError as exc:
         raise ApiError("SerializationException", f"body is not JSON: {exc}") from exc
     protocol = op.metadata["protocol"]
@@ -133,6 +135,8 @@ def parse_request(op: OperationModel, request: Any) -> dict[str, Any]:
             raw = headers.get(wire.lower())
             if raw is not None:
                 params[name] = _coerce_scalar(member, raw.decode() if isinstance(raw, bytes) else raw)
+        elif blob_payload and name == payload_member:
+            params[name] = bytes(body)
         elif name in payload:
             params[name] = _from_json(member, payload[name])
     return params
@@ -237,7 +241,18 @@ def _to_json(shape: Shape, value: Any) -> Any:
     return value
 
 
-def success_response(op: OperationModel, url: str, result: Mapping[str, Any] | None) -> AWSResponse:
+class RawResult:
+    """A response an operation shapes itself (status, headers, raw body): e.g. Lambda Invoke,
+    whose body is the function's payload and whose FunctionError travels in a header."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+
+def success_response(op: OperationModel, url: str, result: Any) -> AWSResponse:
+    if isinstance(result, RawResult):
+        headers = {"x-amzn-RequestId": "emulated", **result.headers}
+        return AWSResponse(url, result.status, headers, _RawBody(result.body))  # type: ignore[arg-type]
     shape = op.output_shape
     body = _to_json(shape, dict(result or {})) if shape is not None else {}
     headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "emulated"}

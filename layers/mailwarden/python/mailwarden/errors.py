@@ -30,3 +30,11 @@ class AccessDenied(MailwardenError):
 
 class PublishFailed(MailwardenError):
     pass
+
+
+class TaskClosed(MailwardenError):
+    """Step Functions no longer waits on the task (TaskTimedOut / TaskDoesNotExist)."""
+
+
+class InvalidTaskToken(MailwardenError):
+    """Step Functions rejected the task token as invalid."""

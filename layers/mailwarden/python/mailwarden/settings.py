@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class Settings(BaseModel):
@@ -21,3 +21,20 @@ class Settings(BaseModel):
         except ValidationError as exc:
             missing = ", ".join(str(e["loc"][0]) for e in exc.errors())
             raise RuntimeError(f"Mailwarden is misconfigured: check environment variables {missing}") from exc
+
+
+class ApprovalSettings(Settings):
+    approvals_table: str = Field(min_length=1, alias="APPROVALS_TABLE")
+    audit_table: str = Field(min_length=1, alias="AUDIT_TABLE")
+    signing_secret_arn: str = Field(min_length=1, alias="SIGNING_SECRET_ARN")
+    approvers: list[str] = Field(alias="APPROVERS")  # comma-separated in the environment
+    requests_topic_arn: str = Field("", alias="APPROVAL_REQUESTS_TOPIC_ARN")
+    decisions_topic_arn: str = Field("", alias="APPROVAL_DECISIONS_TOPIC_ARN")
+    base_url: str = Field("", alias="APPROVAL_BASE_URL")
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _split(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [a.strip() for a in v.split(",") if a.strip()]
+        return v

@@ -9,13 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from .approvals.service import Approvals
 from .aws import clients
+from .aws.approvals import DynamoApprovalStore
+from .aws.audit import DynamoAuditTrail
 from .aws.dlq import DeadLetters
 from .aws.events import EventPublisher
+from .aws.notify import SnsApprovalNotifier
+from .aws.secrets import SigningKeys
 from .aws.ses import SesReputation
+from .aws.stepfunctions import StepFunctionsResumer
 from .clock import default_clock
 from .reputation.signals import ObserveSignal
-from .settings import Settings
+from .settings import ApprovalSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,43 @@ def ses_events() -> SesEventsDeps:
     )
 
 
+@dataclass(frozen=True)
+class ApprovalDeps:
+    approvals: Approvals
+    dead_letters: DeadLetters
+    settings: ApprovalSettings
+
+
+def _approvals(function: str, *, notify: bool, resume: bool) -> ApprovalDeps:
+    settings = ApprovalSettings.from_env()
+    clock = default_clock()
+    dynamodb = clients.client("dynamodb")
+    approvals = Approvals(
+        store=DynamoApprovalStore(dynamodb, settings.approvals_table),
+        audit=DynamoAuditTrail(dynamodb, settings.audit_table, clock),
+        events=EventPublisher(clients.client("events"), settings.event_bus_name),
+        clock=clock,
+        signer=SigningKeys(clients.client("secretsmanager"), settings.signing_secret_arn, clock),
+        approvers=settings.approvers,
+        notifier=SnsApprovalNotifier(clients.client("sns"), settings.requests_topic_arn) if notify else None,
+        resumer=StepFunctionsResumer(clients.client("stepfunctions")) if resume else None,
+        base_url=settings.base_url,
+    )
+    return ApprovalDeps(approvals, DeadLetters(clients.client("sqs"), settings.dlq_url, function), settings)
+
+
+@cache
+def approval_request() -> ApprovalDeps:
+    return _approvals("approval_request", notify=True, resume=False)
+
+
+@cache
+def approval_callback() -> ApprovalDeps:
+    return _approvals("approval_callback", notify=False, resume=True)
+
+
 def reset() -> None:
     ses_events.cache_clear()
+    approval_request.cache_clear()
+    approval_callback.cache_clear()
     clients.clear()

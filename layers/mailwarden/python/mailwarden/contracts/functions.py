@@ -24,4 +24,29 @@ SES_EVENTS = FunctionSpec(
     clients=("sesv2", "events", "sqs"),
 )
 
-FUNCTIONS: tuple[FunctionSpec, ...] = (SES_EVENTS,)
+_APPROVAL_ENV = (
+    "EVENT_BUS_NAME",
+    "DLQ_URL",
+    "APPROVALS_TABLE",
+    "AUDIT_TABLE",
+    "SIGNING_SECRET_ARN",
+    "APPROVERS",
+)
+
+APPROVAL_REQUEST = FunctionSpec(
+    name="approval_request",
+    description="Step Functions waitForTaskToken task: records an approval request (DynamoDB), publishes one "
+    "signed-link message per approver to SNS; also marks requests expired when the task times out.",
+    env=(*_APPROVAL_ENV, "APPROVAL_REQUESTS_TOPIC_ARN", "APPROVAL_BASE_URL"),
+    clients=("dynamodb", "sns", "secretsmanager", "events", "sqs"),
+)
+
+APPROVAL_CALLBACK = FunctionSpec(
+    name="approval_callback",
+    description="Approval decisions from the link API (GET confirms, POST decides) and the SNS decisions topic: "
+    "verifies the signature, single-use conditional write, SendTaskSuccess/Failure, audit, event.",
+    env=(*_APPROVAL_ENV, "APPROVAL_DECISIONS_TOPIC_ARN"),
+    clients=("dynamodb", "stepfunctions", "secretsmanager", "events", "sqs"),
+)
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (SES_EVENTS, APPROVAL_REQUEST, APPROVAL_CALLBACK)

@@ -24,3 +24,7 @@ class MailwardenDetailType(StrEnum):
 
     REPUTATION_SIGNAL_OBSERVED = "Reputation Signal Observed"
     EVENT_REJECTED = "Event Rejected"
+    APPROVAL_REQUESTED = "Approval Requested"
+    APPROVAL_DECIDED = "Approval Decided"  # detail.decision: APPROVED | REJECTED
+    APPROVAL_EXPIRED = "Approval Expired"  # the workflow's task timed out before anyone decided
+    APPROVAL_REFUSED = "Approval Attempt Refused"  # forged, expired, replayed, not allowed, too late

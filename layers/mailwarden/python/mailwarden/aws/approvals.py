@@ -1,0 +1,190 @@
+"""DynamoDB store for approval requests. Single use is a conditional write: of any number of
+concurrent decisions on one request, exactly one passes ``state = PENDING AND expires_at > now``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from ..approvals.model import ApprovalRequest, Delivery, State
+from ..errors import Conflict
+from .errors import translate
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dynamo_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _dynamo_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_dynamo_safe(v) for v in value]
+    return value
+
+
+def to_item(r: ApprovalRequest) -> dict[str, Any]:
+    item = {
+        "id": r.id,
+        "action": r.action,
+        "subject": r.subject,
+        "summary": r.summary,
+        "reason": r.reason,
+        "requester": r.requester,
+        "plan": _dynamo_safe(r.plan),
+        "approvers": list(r.approvers),
+        "created_at": r.created_at,
+        "expires_at": r.expires_at,
+        "purge_at": r.purge_at,
+        "execution_arn": r.execution_arn,
+        "gate": r.gate,
+        "task_token": r.task_token,
+        "state": r.state.value,
+        "delivery": r.delivery.value,
+    }
+    return {k: _ser.serialize(v) for k, v in item.items()}
+
+
+def from_item(item: dict[str, Any]) -> ApprovalRequest:
+    d = {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+    return ApprovalRequest(
+        id=d["id"],
+        action=d["action"],
+        subject=d["subject"],
+        summary=d["summary"],
+        reason=d["reason"],
+        requester=d["requester"],
+        plan=d.get("plan"),
+        approvers=tuple(d["approvers"]),
+        created_at=d["created_at"],
+        expires_at=d["expires_at"],
+        execution_arn=d["execution_arn"],
+        gate=d["gate"],
+        task_token=d["task_token"],
+        state=State(d["state"]),
+        delivery=Delivery(d.get("delivery", "none")),
+        notified_at=d.get("notified_at"),
+        decided_by=d.get("decided_by"),
+        decided_at=d.get("decided_at"),
+        decided_via=d.get("decided_via"),
+        comment=d.get("comment"),
+    )
+
+
+def _conditional_failed(err: ClientError) -> bool:
+    return err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class DynamoApprovalStore:
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def put_new(self, request: ApprovalRequest) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=to_item(request), ConditionExpression="attribute_not_exists(id)"
+            )
+            return True
+        except ClientError as err:
+            if _conditional_failed(err):
+                return False
+            raise translate(err) from err
+
+    def get(self, request_id: str) -> ApprovalRequest | None:
+        try:
+            out = self.client.get_item(TableName=self.table, Key={"id": {"S": request_id}}, ConsistentRead=True)
+        except ClientError as err:
+            raise translate(err) from err
+        return from_item(out["Item"]) if "Item" in out else None
+
+    def _update(self, request_id: str, expression: str, values: dict[str, Any], condition: str | None = None) -> bool:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"id": {"S": request_id}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {"#s": "state"},
+            "ExpressionAttributeValues": {k: _ser.serialize(v) for k, v in values.items()},
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        else:
+            kwargs["ConditionExpression"] = "attribute_exists(id)"
+        if "#s" not in expression and "#s" not in (condition or ""):
+            del kwargs["ExpressionAttributeNames"]
+        try:
+            self.client.update_item(**kwargs)
+            return True
+        except ClientError as err:
+            if _conditional_failed(err):
+                return False
+            raise translate(err) from err
+
+    def refresh_token(self, request_id: str, task_token: str) -> bool:
+        return self._update(
+            request_id,
+            "SET task_token = :t",
+            {":t": task_token, ":p": State.PENDING.value},
+            "#s = :p",
+        )
+
+    def mark_notified(self, request_id: str, at: int) -> None:
+        self._update(request_id, "SET notified_at = :n", {":n": at})
+
+    def record_decision(self, request_id: str, state: State, approver: str, via: str, comment: str, at: int) -> None:
+        if not self._decide(request_id, state, approver, via, comment, at):
+            raise Conflict(f"approval {request_id} is no longer pending")
+
+    def _decide(self, request_id: str, state: State, approver: str, via: str, comment: str, at: int) -> bool:
+        values = {
+            ":s": state.value,
+            ":d": Delivery.PENDING.value,
+            ":a": approver,
+            ":t": at,
+            ":v": via,
+            ":c": comment,
+            ":p": State.PENDING.value,
+        }
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"id": {"S": request_id}},
+                UpdateExpression="SET #s = :s, delivery = :d, decided_by = :a, decided_at = :t, decided_via = :v, "
+                "#c = :c",
+                ConditionExpression="#s = :p AND expires_at > :t",
+                ExpressionAttributeNames={"#s": "state", "#c": "comment"},
+                ExpressionAttributeValues={k: _ser.serialize(v) for k, v in values.items()},
+            )
+            return True
+        except ClientError as err:
+            if _conditional_failed(err):
+                return False
+            raise translate(err) from err
+
+    def set_delivery(self, request_id: str, delivery: Delivery, state: State | None = None) -> None:
+        if state is None:
+            self._update(request_id, "SET delivery = :d", {":d": delivery.value})
+        else:
+            self._update(request_id, "SET delivery = :d, #s = :s", {":d": delivery.value, ":s": state.value})
+
+    def expire(self, request_id: str, at: int) -> bool:
+        return self._update(
+            request_id,
+            "SET #s = :e, expired_at = :t",
+            {":e": State.EXPIRED.value, ":t": at, ":p": State.PENDING.value},
+            "#s = :p",
+        )

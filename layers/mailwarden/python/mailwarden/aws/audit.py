@@ -1,0 +1,58 @@
+"""Append-only audit trail in DynamoDB: one item per action, skipped action, decision or refusal."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..approvals.model import iso
+from ..clock import Clock
+from .errors import translate
+
+RETENTION_SECONDS = 400 * 24 * 3600
+
+
+class DynamoAuditTrail:
+    def __init__(self, client: Any, table: str, clock: Clock) -> None:
+        self.client = client
+        self.table = table
+        self.clock = clock
+
+    def record(self, subject: str, what: str, outcome: str, actor: str, reason: str, detail: dict[str, Any]) -> None:
+        now = self.clock.time()
+        item = {
+            "subject": {"S": subject},
+            # sortable, unique even for records in the same millisecond
+            "at": {"S": f"{iso(now)}#{uuid.uuid4().hex[:12]}"},
+            "what": {"S": what},
+            "outcome": {"S": outcome},
+            "actor": {"S": actor or "-"},
+            "reason": {"S": (reason or "-")[:2000]},
+            "detail": {"S": json.dumps(detail, default=str)[:20_000]},
+            "purge_at": {"N": str(int(now) + RETENTION_SECONDS)},
+        }
+        try:
+            self.client.put_item(TableName=self.table, Item=item)
+        except ClientError as err:
+            raise translate(err) from err
+
+    def entries(self, subject: str) -> list[dict[str, Any]]:
+        """Every record for ``subject``, oldest first (used by tests, the demo and the CLI)."""
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "subject = :s",
+            "ExpressionAttributeValues": {":s": {"S": subject}},
+        }
+        while True:
+            page = self.client.query(**kwargs)
+            for item in page.get("Items", []):
+                entry = {k: v.get("S", v.get("N")) for k, v in item.items()}
+                entry["detail"] = json.loads(entry.get("detail") or "{}")
+                out.append(entry)
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

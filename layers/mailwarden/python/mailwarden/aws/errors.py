@@ -1,0 +1,36 @@
+"""ClientError -> domain error, by AWS error code, for every adapter."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from ..errors import AccessDenied, Conflict, InvalidTaskToken, MailwardenError, NotFound, TaskClosed, Throttled
+
+_BY_CODE: dict[str, type[MailwardenError]] = {
+    "ThrottlingException": Throttled,
+    "Throttling": Throttled,
+    "TooManyRequestsException": Throttled,
+    "ProvisionedThroughputExceededException": Throttled,
+    "RequestLimitExceeded": Throttled,
+    "AccessDeniedException": AccessDenied,
+    "AccessDenied": AccessDenied,
+    "AuthorizationError": AccessDenied,
+    "ResourceNotFoundException": NotFound,
+    "NotFoundException": NotFound,
+    "NotFound": NotFound,
+    "ConflictException": Conflict,
+    "ConditionalCheckFailedException": Conflict,
+    "TaskTimedOut": TaskClosed,
+    "TaskDoesNotExist": TaskClosed,
+    "InvalidToken": InvalidTaskToken,
+}
+
+
+def code_of(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def translate(err: ClientError) -> Exception:
+    """The domain error for ``err``, or ``err`` itself when the code means nothing to the domain."""
+    kind = _BY_CODE.get(code_of(err))
+    return kind(str(err)) if kind else err

@@ -1,0 +1,46 @@
+"""DynamoDB tables: keys, indexes and TTL attribute, in one place. CDK creates them from these
+specs and ``local.deployment`` creates the same tables in moto."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # logical name; the deployed name comes from the function's environment
+    env: str  # environment variable that carries the deployed name
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    description: str = ""
+
+
+APPROVALS = TableSpec(
+    name="approvals",
+    env="APPROVALS_TABLE",
+    partition_key="id",
+    indexes=(Index("by-state", "state", "expires_at"),),
+    ttl_attribute="purge_at",
+    description="One item per approval request: what, why, who may decide, until when, state, the "
+    "Step Functions task token (never leaves this table) and the decision.",
+)
+
+AUDIT = TableSpec(
+    name="audit",
+    env="AUDIT_TABLE",
+    partition_key="subject",
+    sort_key="at",
+    ttl_attribute="purge_at",
+    description="Append-only audit trail: every action, skipped action, decision and refused attempt.",
+)
+
+TABLES: tuple[TableSpec, ...] = (APPROVALS, AUDIT)

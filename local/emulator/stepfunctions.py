@@ -1,0 +1,115 @@
+"""moto's Step Functions executor, on the emulator's virtual clock and closer to AWS.
+
+moto runs state machines (its ASL interpreter) in threads that wait in real time. Here:
+
+* task timeouts (``TimeoutSeconds``) and ``waitForTaskToken`` waits end when the *virtual* clock
+  passes the deadline: a test advances 72 hours instantly and the task times out;
+* ``Wait`` states and ``Retry`` intervals sleep on the virtual clock (they advance it, like
+  botocore's own back-off does), so long workflows finish in milliseconds;
+* ``SendTaskSuccess`` / ``SendTaskFailure`` on a task that is closed (timed out, already answered,
+  or whose execution ended) raise ``TaskTimedOut`` as AWS does; moto accepted them silently or
+  said ``InvalidToken``. An unknown token is still ``InvalidToken``.
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from unittest import mock
+
+from mailwarden.clock import VirtualClock
+from moto.stepfunctions.parser import models as parser_models
+from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken, SendTaskFailureOutput, TaskTimedOut
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+from moto.stepfunctions.parser.asl.eval.callback import callback
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackConsumerTimeout,
+    CallbackOutcome,
+    CallbackOutcomeFailure,
+    CallbackOutcomeSuccess,
+)
+
+POLL = 0.002  # real seconds between looks at the virtual clock
+
+
+def _virtual_event(clock: VirtualClock) -> type[threading.Event]:
+    class VirtualEvent(threading.Event):
+        """``wait(timeout)`` measures ``timeout`` on the virtual clock."""
+
+        def wait(self, timeout: float | None = None) -> bool:
+            if timeout is None:
+                return super().wait()
+            deadline = clock.time() + timeout
+            while not super().wait(POLL):
+                if clock.time() >= deadline:
+                    return self.is_set()
+            return True
+
+    return VirtualEvent
+
+
+def _callback_wait(self: Any, timeout: float | None = None) -> CallbackOutcome | None:
+    self._notify_event.wait(timeout=timeout)
+    if self._outcome is None and self.consumer_error is None:
+        self.report(CallbackConsumerTimeout())  # the task closed without an answer: later answers are too late
+    return self._outcome  # type: ignore[no-any-return]
+
+
+def _wait_interval(self: Any, env: Any, wait_seconds: int, *, clock: VirtualClock) -> None:
+    if wait_seconds > 0 and env.is_running():
+        clock.sleep(wait_seconds)
+
+
+def _answer(backend: Any, task_token: str, outcome: CallbackOutcome) -> None:
+    for execution in backend._get_executions():
+        worker = getattr(execution, "exec_worker", None)
+        pool = getattr(getattr(worker, "env", None), "callback_pool_manager", None)
+        endpoint = pool.get(task_token) if pool is not None else None
+        if endpoint is None:
+            continue
+        closed = (
+            endpoint.consumer_error is not None
+            or endpoint.get_outcome() is not None
+            or execution.status != ExecutionStatus.RUNNING
+        )
+        if closed:
+            raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
+        endpoint.notify(outcome)
+        return
+    raise InvalidToken("Invalid token")
+
+
+def _send_task_success(self: Any, task_token: str, outcome: str) -> None:
+    _answer(self, task_token, CallbackOutcomeSuccess(callback_id=task_token, output=outcome))
+
+
+def _send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any = None) -> SendTaskFailureOutput:
+    _answer(self, task_token, CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause))
+    return SendTaskFailureOutput()
+
+
+@contextmanager
+def virtual_stepfunctions(clock: VirtualClock) -> Iterator[None]:
+    event = _virtual_event(clock)
+    threading_proxy = types.SimpleNamespace(**{**vars(threading), "Event": event})
+    backend = parser_models.StepFunctionsParserBackend
+    with ExitStack() as stack:
+        stack.enter_context(mock.patch.object(execute_state, "threading", threading_proxy))
+        stack.enter_context(mock.patch.object(callback, "Event", event))
+        stack.enter_context(mock.patch.object(callback.CallbackEndpoint, "wait", _callback_wait))
+        stack.enter_context(
+            mock.patch.object(
+                wait_function.WaitFunction,
+                "_wait_interval",
+                lambda self, env, wait_seconds: _wait_interval(self, env, wait_seconds, clock=clock),
+            )
+        )
+        stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=clock.sleep)))
+        stack.enter_context(mock.patch.object(backend, "send_task_success", _send_task_success))
+        stack.enter_context(mock.patch.object(backend, "send_task_failure", _send_task_failure))
+        yield
