@@ -25,6 +25,9 @@ class StackConfig(BaseModel):
     dry_run: bool = Field(True, alias="dryRun")
     log_retention_days: int = Field(90, alias="logRetentionDays")
     reconcile_schedule: str = Field("rate(1 hour)", alias="reconcileSchedule")
+    approval_timeout_hours: int = Field(72, ge=1, le=8760, alias="approvalTimeoutHours")
+    api_throttle_rate: float = Field(5.0, gt=0, le=1000, alias="apiThrottleRate")
+    api_throttle_burst: int = Field(10, ge=1, le=5000, alias="apiThrottleBurst")
 
     @field_validator("approver_emails")
     @classmethod

@@ -21,6 +21,15 @@ from .config import ROOT
 from .layers import ARCHITECTURE, RUNTIME
 
 
+def retained_log_group(scope: Construct, construct_id: str, *, name: str | None, retention_days: int) -> logs.LogGroup:
+    """A log group kept when the stack is deleted, with the configured retention."""
+    group = logs.LogGroup(scope, construct_id, log_group_name=name, removal_policy=RemovalPolicy.RETAIN)
+    # RetentionDays is an enum of names in Python; the config already validated the number.
+    cfn: logs.CfnLogGroup = group.node.default_child  # type: ignore[assignment]
+    cfn.retention_in_days = retention_days
+    return group
+
+
 class MailwardenFunction(Construct):
     def __init__(
         self,
@@ -39,15 +48,7 @@ class MailwardenFunction(Construct):
             raise ValueError(f"function {spec.name} needs environment {sorted(missing)}")
         stack = Stack.of(self)
         name = f"{stack.stack_name}-{spec.name.replace('_', '-')}"
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{name}",
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        # RetentionDays is an enum of names in Python; the config already validated the number.
-        cfn_log_group: logs.CfnLogGroup = self.log_group.node.default_child  # type: ignore[assignment]
-        cfn_log_group.retention_in_days = log_retention_days
+        self.log_group = retained_log_group(self, "Logs", name=f"/aws/lambda/{name}", retention_days=log_retention_days)
         self.role = iam.Role(
             self,
             "Role",

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import Annotations, CfnOutput, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagSuppressions
 from constructs import Construct
-from mailwarden.contracts.functions import FUNCTIONS, SES_EVENTS
+from mailwarden.contracts.functions import APPROVAL_CALLBACK, APPROVAL_REQUEST, FUNCTIONS, SES_EVENTS
+from mailwarden.contracts.tables import APPROVALS, AUDIT, TABLES
+from mailwarden.contracts.topics import TOPICS
 
+from .approvals import Approvals
 from .config import StackConfig
 from .functions import MailwardenFunction
 from .layers import Layers
 from .routing import EventRouting
+from .storage import Tables
+from .workflows import Workflows
 
 
 class MailwardenStack(Stack):
@@ -27,7 +32,22 @@ class MailwardenStack(Stack):
         self.dlq = self._build_dlq()
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"mailwarden-{config.stage}")
         self.layers = Layers(self, "Layers")
-        env = {"EVENT_BUS_NAME": self.bus.event_bus_name, "DLQ_URL": self.dlq.queue_url}
+        self.tables = Tables(self, "Tables")
+        self.approvals = Approvals(self, "Approvals", config=config)
+        if not config.approver_emails:
+            Annotations.of(self).add_warning_v2(
+                "mailwarden:noApprovers",
+                "mailwarden:approverEmails is empty: approval requests will fail until approvers are configured.",
+            )
+        env = {
+            "EVENT_BUS_NAME": self.bus.event_bus_name,
+            "DLQ_URL": self.dlq.queue_url,
+            "SIGNING_SECRET_ARN": self.approvals.secret.secret_arn,
+            "APPROVERS": ",".join(e.lower() for e in config.approver_emails),
+            "APPROVAL_BASE_URL": self.approvals.base_url,
+            **{t.env: self.tables[t.name].table_name for t in TABLES},
+            **{t.env: self.approvals.topics[t.name].topic_arn for t in TOPICS},
+        }
         self.functions = {
             spec.name: MailwardenFunction(
                 self,
@@ -44,6 +64,15 @@ class MailwardenStack(Stack):
             self.dlq.grant_send_messages(fn.function)
             self.bus.grant_put_events_to(fn.function)
         self._grant_ses_events(self.functions[SES_EVENTS.name])
+        self._grant_approvals()
+        self.workflows = Workflows(
+            self,
+            "Workflows",
+            functions=self.functions,
+            approvals=self.approvals,
+            callback=APPROVAL_CALLBACK.name,
+            log_retention_days=config.log_retention_days,
+        )
         self.routing = EventRouting(
             self,
             "Routing",
@@ -53,6 +82,12 @@ class MailwardenStack(Stack):
         )
         CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.dlq.queue_url)
+        CfnOutput(self, "ApprovalLinkApiUrl", value=self.approvals.base_url)
+        CfnOutput(self, "ApprovalDecisionsTopicArn", value=self.approvals.decisions_topic.topic_arn)
+        for name, machine in self.workflows.state_machines.items():
+            CfnOutput(
+                self, "".join(p.title() for p in name.split("-")) + "StateMachineArn", value=machine.state_machine_arn
+            )
 
     def _build_dlq(self) -> sqs.Queue:
         dlq = sqs.Queue(
@@ -67,6 +102,21 @@ class MailwardenStack(Stack):
             [{"id": "AwsSolutions-SQS3", "reason": "This queue is the dead-letter queue; it has none of its own."}],
         )
         return dlq
+
+    def _grant_table(self, fn: MailwardenFunction, table: str, actions: list[str]) -> None:
+        target = self.tables[table]
+        fn.role.add_to_policy(
+            iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in actions], resources=[target.table_arn])
+        )
+
+    def _grant_approvals(self) -> None:
+        request_fn = self.functions[APPROVAL_REQUEST.name]
+        callback_fn = self.functions[APPROVAL_CALLBACK.name]
+        self._grant_table(request_fn, APPROVALS.name, ["PutItem", "GetItem", "UpdateItem"])
+        self._grant_table(callback_fn, APPROVALS.name, ["GetItem", "UpdateItem"])
+        for fn in (request_fn, callback_fn):
+            self._grant_table(fn, AUDIT.name, ["PutItem"])
+        self.approvals.connect(request_fn=request_fn.function, callback_fn=callback_fn.function)
 
     def _grant_ses_events(self, fn: MailwardenFunction) -> None:
         tenants = self.format_arn(service="ses", resource="tenant", resource_name="*")

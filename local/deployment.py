@@ -331,7 +331,10 @@ class LocalDeployment:
             "isBase64Encoded": False,
         }
         out = self.invoke("approval_callback", event)
-        return HttpResponse(out["statusCode"], out.get("headers") or {}, out.get("body") or "")
+        # REST APIs accept both forms; Powertools answers with multiValueHeaders.
+        headers = {k: v[-1] for k, v in (out.get("multiValueHeaders") or {}).items() if v}
+        headers.update(out.get("headers") or {})
+        return HttpResponse(out["statusCode"], headers, out.get("body") or "")
 
     # ------------------------------------------------------------------ workflows
 

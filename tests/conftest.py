@@ -27,7 +27,22 @@ from local.deployment import LocalDeployment
 from local.emulator import Emulator, emulated_aws
 from local.emulator.lambda_context import FakeLambdaContext
 
-SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "samples"
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "tests" / "samples"
+TEST_APPROVERS = ["Ops-Lead@example.com", "security@example.com"]
+
+
+@pytest.fixture(scope="session")
+def synth() -> Any:
+    """The stack synthesized once per session (cdk.json context + two approvers, no bundling)."""
+    from app import build_app
+    from aws_cdk.assertions import Template
+
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context = {**context, "mailwarden:approverEmails": TEST_APPROVERS, "aws:cdk:bundling-stacks": []}
+    app, stack = build_app(context)
+    app.synth()
+    return stack, Template.from_stack(stack)
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ clients, serializers, paginators, waiters and retry logic; no request leaves the
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import types
@@ -145,6 +146,10 @@ def emulated_aws(
         config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
         stack.enter_context(mock_aws(config=config))  # type: ignore[call-overload]
         stack.enter_context(virtual_stepfunctions(clock))
+        # moto's ASL interpreter logs every caught task error (a rejection, a timeout) at ERROR.
+        sfn_log = logging.getLogger("moto.stepfunctions.parser")
+        stack.callback(sfn_log.setLevel, sfn_log.level)
+        sfn_log.setLevel(logging.CRITICAL)
         emu = Emulator(clock, region, DEFAULT_ACCOUNT)
         if ses_rate is not None:
             emu.dispatcher.set_rate_limit("sesv2", ses_rate)

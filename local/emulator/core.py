@@ -42,6 +42,18 @@ def service_model(name: str) -> ServiceModel:
         return _MODELS[name]
 
 
+# Event names carry the hyphenized service id; where it differs from the client name:
+_CLIENT_NAME = {"sfn": "stepfunctions", "eventbridge": "events", "secrets-manager": "secretsmanager"}
+
+
+def model_for_service_id(service_id: str) -> ServiceModel:
+    """The model of the service whose hyphenized service id (as in event names) is ``service_id``."""
+    model = service_model(_CLIENT_NAME.get(service_id, service_id))
+    if model.service_id.hyphenize() != service_id:
+        raise KeyError(f"no client name known for service id {service_id}")
+    return model
+
+
 def operation(name: str) -> Callable[[Handler], Handler]:
     """Mark a method of an :class:`EmulatedService` as the implementation of ``name``."""
 
@@ -185,7 +197,7 @@ class Dispatcher:
             (self.internal_calls if internal else self.calls)[f"{service_id}.{op_name}"] += 1
         service = self.services.get(service_id)
         if service is None or op_name not in service.handlers:
-            return None  # moto's turn
+            return self._moto_fault(service_id, op_name, request.url)  # None: moto's turn
         op = service.model.operation_model(op_name)
         try:
             self._admit(service, service_id, op_name)
@@ -202,6 +214,24 @@ class Dispatcher:
                 err.status = error_status(op, err.code, 400)
             self._count(f"{service_id}.{op_name}:{err.code}")
             return error_response(op, request.url, err)
+
+    def _moto_fault(self, service_id: str, op_name: str, url: str) -> AWSResponse | None:
+        """Injected faults for moto-backed services (JSON protocols): throttling or a 500."""
+        spec = self.faults.for_call(service_id, op_name)
+        if spec is None:
+            return None
+        roll = self.faults.rng.random()
+        if roll >= spec.throttle_rate + spec.error_rate:
+            return None
+        op = model_for_service_id(service_id).operation_model(op_name)
+        if op.metadata["protocol"] not in ("json", "rest-json"):
+            raise NotImplementedError(f"fault injection for {service_id} ({op.metadata['protocol']} protocol)")
+        if roll < spec.throttle_rate:
+            err = ApiError("ThrottlingException", "Rate exceeded (injected)", status=400)
+        else:
+            err = ApiError("InternalFailure", "Internal failure (injected)", status=500)
+        self._count(f"{service_id}.{op_name}:{err.code}")
+        return error_response(op, url, err)
 
     def _count(self, key: str) -> None:
         with self._lock:

@@ -21,8 +21,10 @@ from typing import Any
 from unittest import mock
 
 from mailwarden.clock import VirtualClock
+from moto.core.exceptions import AWSError
+from moto.stepfunctions.exceptions import InvalidToken
 from moto.stepfunctions.parser import models as parser_models
-from moto.stepfunctions.parser.api import ExecutionStatus, InvalidToken, SendTaskFailureOutput, TaskTimedOut
+from moto.stepfunctions.parser.api import ExecutionStatus, SendTaskFailureOutput
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
@@ -33,19 +35,32 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeFailure,
     CallbackOutcomeSuccess,
 )
+from moto.stepfunctions.parser.backend import execution as execution_module
 
 POLL = 0.002  # real seconds between looks at the virtual clock
 
 
-def _virtual_event(clock: VirtualClock) -> type[threading.Event]:
+class TaskTimedOut(AWSError):
+    """moto's own TaskTimedOut sets ``code``, which its serializer ignores (the error code came
+    back empty); this one serializes as AWS's ``TaskTimedOut``."""
+
+    TYPE = "TaskTimedOut"
+    STATUS = 400
+
+
+def _virtual_event(clock: VirtualClock, closed: threading.Event) -> type[threading.Event]:
     class VirtualEvent(threading.Event):
-        """``wait(timeout)`` measures ``timeout`` on the virtual clock."""
+        """``wait(timeout)`` measures ``timeout`` on the virtual clock. Once the emulator has
+        closed, time stops: executions still waiting park without polling (daemon threads) rather
+        than time out and call AWS with the mocks gone."""
 
         def wait(self, timeout: float | None = None) -> bool:
             if timeout is None:
                 return super().wait()
             deadline = clock.time() + timeout
             while not super().wait(POLL):
+                if closed.is_set():
+                    return super().wait()
                 if clock.time() >= deadline:
                     return self.is_set()
             return True
@@ -81,7 +96,20 @@ def _answer(backend: Any, task_token: str, outcome: CallbackOutcome) -> None:
             raise TaskTimedOut("Task Timed Out: 'Provided task does not exist anymore'")
         endpoint.notify(outcome)
         return
-    raise InvalidToken("Invalid token")
+    raise InvalidToken("'Invalid token'")
+
+
+def _stop(self: Any, stop_date: Any, error: str | None, cause: str | None, *, original: Any) -> None:
+    """StopExecution is ABORTED at once, as in AWS (moto stayed RUNNING until the waiting task
+    timed out), and the tokens it was waiting on are closed from then on."""
+    original(self, stop_date=stop_date, error=error, cause=cause)
+    self.exec_status = ExecutionStatus.ABORTED
+    self.stop_date = stop_date
+    worker = getattr(self, "exec_worker", None)
+    pool = getattr(getattr(worker, "env", None), "callback_pool_manager", None)
+    for endpoint in list(getattr(pool, "_pool", {}).values()):
+        if endpoint.get_outcome() is None and endpoint.consumer_error is None:
+            endpoint.report(CallbackConsumerTimeout())
 
 
 def _send_task_success(self: Any, task_token: str, outcome: str) -> None:
@@ -95,10 +123,12 @@ def _send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any
 
 @contextmanager
 def virtual_stepfunctions(clock: VirtualClock) -> Iterator[None]:
-    event = _virtual_event(clock)
+    closed = threading.Event()
+    event = _virtual_event(clock, closed)
     threading_proxy = types.SimpleNamespace(**{**vars(threading), "Event": event})
     backend = parser_models.StepFunctionsParserBackend
     with ExitStack() as stack:
+        stack.callback(closed.set)
         stack.enter_context(mock.patch.object(execute_state, "threading", threading_proxy))
         stack.enter_context(mock.patch.object(callback, "Event", event))
         stack.enter_context(mock.patch.object(callback.CallbackEndpoint, "wait", _callback_wait))
@@ -110,6 +140,14 @@ def virtual_stepfunctions(clock: VirtualClock) -> Iterator[None]:
             )
         )
         stack.enter_context(mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=clock.sleep)))
+        original_stop = execution_module.Execution.stop
+        stack.enter_context(
+            mock.patch.object(
+                execution_module.Execution,
+                "stop",
+                lambda self, stop_date, error, cause: _stop(self, stop_date, error, cause, original=original_stop),
+            )
+        )
         stack.enter_context(mock.patch.object(backend, "send_task_success", _send_task_success))
         stack.enter_context(mock.patch.object(backend, "send_task_failure", _send_task_failure))
         yield

@@ -125,6 +125,8 @@ class Approvals:
         if refusal is not None:
             return refusal
         assert request is not None
+        if request.state is State.EXPIRED:
+            return Outcome(False, self._already(request), Refusal.EXPIRED, request)
         if request.state is not State.PENDING:
             return Outcome(False, self._already(request), Refusal.ALREADY_DECIDED, request)
         if request.expired(self.clock.time()) or attempt.expires <= self.clock.time():
@@ -144,6 +146,8 @@ class Approvals:
             request.state is state and request.delivery is Delivery.PENDING and request.decided_by == attempt.approver
         )
         if not resuming:
+            if request.state is State.EXPIRED:
+                return self._refuse(attempt, Refusal.EXPIRED, self._already(request), request)
             if request.state is not State.PENDING:
                 return self._refuse(attempt, Refusal.ALREADY_DECIDED, self._already(request), request)
             if request.expired(now) or attempt.expires <= now:
@@ -154,7 +158,11 @@ class Approvals:
                 self.store.record_decision(request.id, state, attempt.approver, attempt.via, attempt.comment, int(now))
             except Conflict:
                 latest = self.store.get(request.id) or request
-                return self._refuse(attempt, Refusal.ALREADY_DECIDED, self._already(latest), latest)
+                if latest.state is State.PENDING:  # the condition failed on the expiry
+                    message = f"This request expired at {iso(latest.expires_at)} UTC."
+                    return self._refuse(attempt, Refusal.EXPIRED, message, latest)
+                refusal = Refusal.EXPIRED if latest.state is State.EXPIRED else Refusal.ALREADY_DECIDED
+                return self._refuse(attempt, refusal, self._already(latest), latest)
             request = request.with_(
                 state=state,
                 delivery=Delivery.PENDING,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -25,8 +26,8 @@ class DynamoAuditTrail:
         now = self.clock.time()
         item = {
             "subject": {"S": subject},
-            # sortable, unique even for records in the same millisecond
-            "at": {"S": f"{iso(now)}#{uuid.uuid4().hex[:12]}"},
+            # sortable; records within the same second keep their order (wall-clock ns), and unique
+            "at": {"S": f"{iso(now)}#{time.time_ns():020d}#{uuid.uuid4().hex[:8]}"},
             "what": {"S": what},
             "outcome": {"S": outcome},
             "actor": {"S": actor or "-"},

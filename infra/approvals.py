@@ -1,0 +1,224 @@
+"""The approval mechanism's AWS resources: the two SNS topics (KMS, TLS only), one email
+subscription per approver (filtered to that approver's messages), the HMAC signing secret, and
+the link API (API Gateway, throttled, logged without query strings).
+
+Used by every workflow that waits for a person: ``allow(state_machine)`` lets the callback resume
+that state machine's tasks (states:SendTaskSuccess/Failure on its ARN only).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_nag import NagSuppressions
+from constructs import Construct
+from mailwarden.contracts.topics import APPROVAL_DECISIONS, APPROVAL_REQUESTS, APPROVER_ATTRIBUTE, TOPICS
+
+from .config import StackConfig
+from .functions import retained_log_group
+
+STAGE = "prod"
+
+
+class Approvals(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Mailwarden approvals: SNS topics and the link-signing secret",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.topics = {t.name: self._topic(t.name, t.description) for t in TOPICS}
+        self.requests_topic = self.topics[APPROVAL_REQUESTS.name]
+        self.decisions_topic = self.topics[APPROVAL_DECISIONS.name]
+        for email in config.approver_emails:
+            self.requests_topic.add_subscription(
+                subs.EmailSubscription(
+                    email,
+                    filter_policy={APPROVER_ATTRIBUTE: sns.SubscriptionFilter.string_filter(allowlist=[email.lower()])},
+                )
+            )
+        self.secret = secretsmanager.Secret(
+            self,
+            "SigningKey",
+            description="HMAC key that signs approval links and decisions (AWSCURRENT signs; AWSPREVIOUS still "
+            "verifies, so rotating does not break links already sent)",
+            encryption_key=self.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.secret,
+            [
+                {
+                    "id": "AwsSolutions-SMG4",
+                    "reason": "Rotate with `aws secretsmanager put-secret-value` (any random 64 chars); verification "
+                    "accepts AWSCURRENT and AWSPREVIOUS, so links in flight survive one rotation. A rotation Lambda "
+                    "would add nothing for an HMAC key.",
+                }
+            ],
+        )
+        self.api = self._api()
+
+    def _topic(self, name: str, description: str) -> sns.Topic:
+        construct_id = "".join(p.title() for p in name.split("-")) + "Topic"
+        return sns.Topic(
+            self, construct_id, display_name=f"Mailwarden {name}"[:100], master_key=self.key, enforce_ssl=True
+        )
+
+    def _api(self) -> apigw.RestApi:
+        access_logs = retained_log_group(
+            self, "ApiAccessLogs", name=None, retention_days=self.config.log_retention_days
+        )
+        api = apigw.RestApi(
+            self,
+            "LinkApi",
+            description="Mailwarden approval links: GET shows a confirmation page, POST decides",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE,
+                throttling_rate_limit=self.config.api_throttle_rate,
+                throttling_burst_limit=self.config.api_throttle_burst,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # never log requests: query strings carry signatures
+                metrics_enabled=True,
+                tracing_enabled=True,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+            ),
+        )
+        NagSuppressions.add_resource_suppressions(
+            api,
+            [
+                {
+                    "id": "AwsSolutions-IAM4",
+                    "reason": "API Gateway's account-level CloudWatch role uses the AWS-managed "
+                    "AmazonAPIGatewayPushToCloudWatchLogs policy, as AWS documents for execution logging.",
+                    "appliesTo": [
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                    ],
+                }
+            ],
+            apply_to_children=True,
+        )
+        return api
+
+    # ------------------------------------------------------------------ wiring
+
+    def connect(
+        self,
+        *,
+        request_fn: lambda_.IFunction,
+        callback_fn: lambda_.IFunction,
+    ) -> None:
+        """Grant the two functions exactly what they use and attach the callback to both doors."""
+        validator = self.api.add_request_validator(
+            "LinkValidator", validate_request_parameters=True, validate_request_body=True
+        )
+        resource = self.api.root.add_resource("approvals").add_resource("{id}")
+        integration = apigw.LambdaIntegration(callback_fn, proxy=True)
+        required = {"method.request.path.id": True}
+        resource.add_method(
+            "GET",
+            integration,
+            request_validator=validator,
+            request_parameters={
+                **required,
+                **{f"method.request.querystring.{q}": True for q in ("decision", "approver", "expires", "sig")},
+            },
+        )
+        resource.add_method("POST", integration, request_validator=validator, request_parameters=required)
+        NagSuppressions.add_resource_suppressions(
+            self.api,
+            [
+                {
+                    "id": "AwsSolutions-APIG4",
+                    "reason": "Approval links are capability URLs: every request carries an HMAC signature bound to "
+                    "the request id, decision, approver and expiry, verified by the function; approvers have no "
+                    "AWS or Cognito identity to authorize with.",
+                },
+                {
+                    "id": "AwsSolutions-COG4",
+                    "reason": "No Cognito user pool: authorization is the HMAC-signed link (see APIG4).",
+                },
+                {
+                    "id": "AwsSolutions-APIG3",
+                    "reason": "Stage throttling (mailwarden:apiThrottleRate/Burst) bounds the low-volume link API; "
+                    "attach a WAF web ACL to the stage if your organization requires one.",
+                },
+            ],
+            apply_to_children=True,
+        )
+        self.decisions_topic.add_subscription(
+            subs.LambdaSubscription(callback_fn, dead_letter_queue=self._delivery_dlq())
+        )
+
+        for fn in (request_fn, callback_fn):
+            self.secret.grant_read(fn)
+        # Explicit rather than grant_publish, which adds kms:GenerateDataKey* (a wildcard action).
+        # PublishBatch is authorized by sns:Publish; SNS encrypts with the key on the publisher's behalf.
+        assert request_fn.role is not None
+        request_fn.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.requests_topic.topic_arn])
+        )
+        request_fn.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn])
+        )
+
+    def _delivery_dlq(self) -> sqs.Queue:
+        """Where SNS parks decisions it could not deliver to the callback. Encrypted with this
+        construct's key: SNS cannot write to queues under the AWS-managed SQS key."""
+        self.key.grant(iam.ServicePrincipal("sns.amazonaws.com"), "kms:GenerateDataKey", "kms:Decrypt")
+        queue = sqs.Queue(
+            self,
+            "DecisionDeliveryDlq",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        NagSuppressions.add_resource_suppressions(
+            queue,
+            [{"id": "AwsSolutions-SQS3", "reason": "This queue is a dead-letter queue (SNS redrive); it has none."}],
+        )
+        return queue
+
+    def allow(self, state_machine: sfn.IStateMachine, callback_fn: lambda_.IFunction) -> None:
+        """Let the callback resume tasks of ``state_machine`` (and no other)."""
+        state_machine.grant_task_response(callback_fn)
+
+    @property
+    def base_url(self) -> str:
+        """The stage URL built from the API id alone: ``api.url`` would make every function that
+        sends links depend on the deployment, and so on the callback and the state machines."""
+        stack = Stack.of(self)
+        return f"https://{self.api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/{STAGE}/"
+
+    @property
+    def timeout(self) -> Duration:
+        return Duration.hours(self.config.approval_timeout_hours)
