@@ -348,6 +348,29 @@ class LocalDeployment:
             )["executionArn"]
         )
 
+    def install_synthesized(self, template: dict[str, Any]) -> list[str]:
+        """Replace each workflow's definition with the one in a synthesized CloudFormation template
+        (its ``DefinitionString`` with ``DefinitionSubstitutions`` resolved to the local functions),
+        so what runs here is byte for byte what CDK deploys. Returns the workflows replaced."""
+        resources = template["Resources"]
+        sfn = self.emu.client("stepfunctions")
+        replaced = []
+        for resource in resources.values():
+            if resource["Type"] != "AWS::StepFunctions::StateMachine":
+                continue
+            props = resource["Properties"]
+            workflow = next(w for w in self.state_machines if props["StateMachineName"].endswith(f"-{w}"))
+            definition = props["DefinitionString"]
+            for key, value in props.get("DefinitionSubstitutions", {}).items():
+                logical_id = value["Fn::GetAtt"][0]
+                deployed_name = resources[logical_id]["Properties"]["FunctionName"]
+                function = next(f.name for f in FUNCTIONS if deployed_name.endswith(f.name.replace("_", "-")))
+                arn = f"arn:aws:lambda:{self.emu.region}:{self.emu.account}:function:{self.function_name(function)}"
+                definition = definition.replace("${" + key + "}", arn)
+            sfn.update_state_machine(stateMachineArn=self.state_machines[workflow], definition=definition)
+            replaced.append(workflow)
+        return replaced
+
     def execution(self, arn: str) -> dict[str, Any]:
         return dict(self.emu.client("stepfunctions").describe_execution(executionArn=arn))
 

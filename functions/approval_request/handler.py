@@ -32,7 +32,11 @@ def parse(event: Any) -> RequestTask | TimedOutTask:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = parse(event)
+    try:
+        task = parse(event)
+    except MalformedEvent:
+        metrics.add_metric(name="ApprovalTasksInvalid", unit=MetricUnit.Count, value=1)
+        raise
     approvals = wiring.approval_request().approvals
     if isinstance(task, TimedOutTask):
         result = approvals.timed_out(task)
