@@ -141,11 +141,12 @@ class LocalDeployment:
     def function_name(self, function: str) -> str:
         return f"{PREFIX}-{function}"
 
+    def _runner(self, function: str) -> Callable[[Any], Any]:
+        return lambda event: self.invoke(function, event)
+
     def _build_workflows(self) -> None:
         arns = {
-            spec.name: self.emu.lambdas.register(
-                self.function_name(spec.name), lambda event, name=spec.name: self.invoke(name, event)
-            )
+            spec.name: self.emu.lambdas.register(self.function_name(spec.name), self._runner(spec.name))
             for spec in FUNCTIONS
         }
         sfn = self.emu.client("stepfunctions")

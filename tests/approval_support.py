@@ -45,9 +45,11 @@ def start_approval(deployment: LocalDeployment, **overrides: Any) -> Pending:
     arn = deployment.start("approval-check", {"approvalRequest": request})
     approvers = request.get("approvers") or list(deployment.approvers)
     mail = deployment.wait_until(
-        lambda: (m := {a: [x for x in deployment.inbox(a) if x["executionArn"] == arn] for a in approvers})
-        and all(m.values())
-        and m,
+        lambda: (
+            (m := {a: [x for x in deployment.inbox(a) if x["executionArn"] == arn] for a in approvers})
+            and all(m.values())
+            and m
+        ),
         "approval messages",
     )
     return Pending(arn, mail)

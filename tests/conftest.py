@@ -35,8 +35,9 @@ TEST_APPROVERS = ["Ops-Lead@example.com", "security@example.com"]
 @pytest.fixture(scope="session")
 def synth() -> Any:
     """The stack synthesized once per session (cdk.json context + two approvers, no bundling)."""
-    from app import build_app
     from aws_cdk.assertions import Template
+
+    from app import build_app
 
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     context = {**context, "mailwarden:approverEmails": TEST_APPROVERS, "aws:cdk:bundling-stacks": []}

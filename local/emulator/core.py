@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from . import Emulator
 
-Handler = Callable[[Any, dict[str, Any]], dict[str, Any] | None]
+Handler = Callable[[Any, dict[str, Any]], Any]  # a result dict, None, or a protocol.RawResult
 
 # User-agent marker of the emulator's and the local harness's own clients (see Emulator.client).
 INTERNAL_AGENT = "mailwarden-emulator-internal"

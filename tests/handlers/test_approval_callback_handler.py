@@ -63,9 +63,10 @@ def test_get_shows_a_confirmation_page_and_decides_nothing(deployment: LocalDepl
         assert page.status == 200
     assert '<form method=post action="">' in page.body and "Approve" in page.body
     assert "Nothing has been decided yet" in page.body
-    assert page.headers["Referrer-Policy"] == "no-referrer" and "frame-ancestors 'none'" in page.headers[
-        "Content-Security-Policy"
-    ]
+    assert (
+        page.headers["Referrer-Policy"] == "no-referrer"
+        and "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    )
     assert resumed(deployment) == 0
     assert request_item(deployment, pending.request_id)["state"] == "PENDING"
     assert deployment.execution(pending.execution_arn)["status"] == "RUNNING"
@@ -86,7 +87,11 @@ def test_post_from_the_page_approves_and_resumes_the_workflow(deployment: LocalD
     done = deployment.finished(pending.execution_arn)
     assert done["status"] == "SUCCEEDED"
     output = json.loads(done["output"])["approval"]
-    assert output["decision"] == "APPROVED" and output["approver"] == OPS and output["comment"] == "checked the bounce rate"
+    assert (
+        output["decision"] == "APPROVED"
+        and output["approver"] == OPS
+        and output["comment"] == "checked the bounce rate"
+    )
     item = request_item(deployment, pending.request_id)
     assert (item["state"], item["delivery"], item["decided_by"]) == ("APPROVED", "delivered", OPS)
     assert deployment.emu.calls["sfn.SendTaskSuccess"] == 1
@@ -285,8 +290,11 @@ def test_fifty_concurrent_decisions_resolve_to_exactly_one(deployment: LocalDepl
     """50 decisions race: all pass the checks, then meet at the conditional write; one wins."""
     racers = 50
     barrier = threading.Barrier(racers, timeout=20)
-    spec = next(s for s in __import__("mailwarden.contracts.functions", fromlist=["FUNCTIONS"]).FUNCTIONS
-                if s.name == "approval_callback")
+    spec = next(
+        s
+        for s in __import__("mailwarden.contracts.functions", fromlist=["FUNCTIONS"]).FUNCTIONS
+        if s.name == "approval_callback"
+    )
     import os
     from unittest import mock
 

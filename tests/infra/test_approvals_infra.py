@@ -36,13 +36,19 @@ def test_topics_are_kms_encrypted_and_tls_only(synth: Any) -> None:
 
 def test_each_approver_gets_only_their_own_messages(synth: Any) -> None:
     _, t = synth
-    emails = [s["Properties"] for s in t.find_resources("AWS::SNS::Subscription").values()
-              if s["Properties"]["Protocol"] == "email"]
+    emails = [
+        s["Properties"]
+        for s in t.find_resources("AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "email"
+    ]
     assert sorted(e["Endpoint"] for e in emails) == sorted(TEST_APPROVERS)
     for e in emails:
         assert e["FilterPolicy"] == {"approver": [e["Endpoint"].lower()]}
-    (lambda_sub,) = [s["Properties"] for s in t.find_resources("AWS::SNS::Subscription").values()
-                     if s["Properties"]["Protocol"] == "lambda"]
+    (lambda_sub,) = [
+        s["Properties"]
+        for s in t.find_resources("AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "lambda"
+    ]
     assert "RedrivePolicy" in lambda_sub
 
 
@@ -53,7 +59,9 @@ def test_the_link_api_is_throttled_and_never_logs_query_strings(synth: Any) -> N
     assert settings["ThrottlingRateLimit"] == 5 and settings["ThrottlingBurstLimit"] == 10
     assert settings["DataTraceEnabled"] is False and settings["LoggingLevel"] == "ERROR"
     assert "AccessLogSetting" in stage and stage["TracingEnabled"] is True
-    methods = {m["Properties"]["HttpMethod"]: m["Properties"] for m in t.find_resources("AWS::ApiGateway::Method").values()}
+    methods = {
+        m["Properties"]["HttpMethod"]: m["Properties"] for m in t.find_resources("AWS::ApiGateway::Method").values()
+    }
     assert set(methods) == {"GET", "POST"}
     get_params = methods["GET"]["RequestParameters"]
     assert all(get_params[f"method.request.querystring.{q}"] for q in ("decision", "approver", "expires", "sig"))

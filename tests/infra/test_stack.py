@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 from mailwarden.contracts.functions import FUNCTIONS
 from mailwarden.contracts.routes import ROUTES

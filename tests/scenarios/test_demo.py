@@ -20,5 +20,18 @@ def test_demo_runs_the_plumbing_end_to_end():
     assert figures["wall_seconds"] < 60
     # Seeding makes 24 SES + 8 WorkMail calls; Mailwarden itself makes exactly the minimum for the
     # 7 events: one GetReputationEntity and one PutEvents per valid event, one DLQ send for the bad one.
-    assert figures["aws_calls"] == {"eventbridge": 6, "sesv2": 24 + 6, "sqs": 1, "workmail": 8}
+    assert figures["aws_calls"]["plumbing"] == {"eventbridge": 6, "sesv2": 24 + 6, "sqs": 1, "workmail": 8}
     assert "DLQ <- ses_events" in text and "aggregate DISABLED" in text and "aggregate ENABLED" in text
+
+
+def test_demo_shows_an_approval_requested_granted_and_one_timing_out():
+    lines: list[str] = []
+    figures = demo.run(lines.append)
+    text = "\n".join(lines)
+    assert figures["approvals_requested"] == 2
+    assert figures["approvals_granted"] == 1 and figures["approvals_expired"] == 1
+    assert figures["approval_attempts_refused"] == 2  # the forged link and the replay
+    assert figures["approval_http"] == {"scanner_get": 200, "forged": 403, "approve": 200, "replay": 409}
+    # One decision resumes the workflow exactly once.
+    assert figures["aws_calls"]["approvals"]["sfn"] == 1
+    assert "What will happen:" in text and "the workflow resumes: SUCCEEDED" in text

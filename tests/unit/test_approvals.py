@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from mailwarden.approvals.message import SUBJECT_MAX, compose, render_plan
 from mailwarden.approvals.model import ApprovalRequest, Decision, RequestSpec, request_id, valid_request_id
-from mailwarden.approvals.signing import LinkSigner, Links
+from mailwarden.approvals.signing import Links, LinkSigner
 from pydantic import ValidationError
 
 KEY = b"k" * 32
@@ -74,9 +74,15 @@ def test_links_carry_an_opaque_id_and_a_signature_not_the_token() -> None:
 def test_the_message_says_what_why_to_what_and_until_when() -> None:
     r = request(subject="x" * 200)
     m = compose(r, "ops@example.com", Links("https://a.example/prod/", LinkSigner([KEY])))
-    for needle in ("What will happen: Delete alice", "Why:              Left the company", "To what:",
-                   "Decide before:    2023-11-14T23:13:20Z", "Approve: https://", "Reject:  https://",
-                   "  - DeleteUser alice"):
+    for needle in (
+        "What will happen: Delete alice",
+        "Why:              Left the company",
+        "To what:",
+        "Decide before:    2023-11-14T23:13:20Z",
+        "Approve: https://",
+        "Reject:  https://",
+        "  - DeleteUser alice",
+    ):
         assert needle in m.text
     assert len(m.subject) <= SUBJECT_MAX
     body = json.loads(m.sns_message())

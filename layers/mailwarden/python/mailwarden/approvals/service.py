@@ -161,8 +161,8 @@ class Approvals:
                 if latest.state is State.PENDING:  # the condition failed on the expiry
                     message = f"This request expired at {iso(latest.expires_at)} UTC."
                     return self._refuse(attempt, Refusal.EXPIRED, message, latest)
-                refusal = Refusal.EXPIRED if latest.state is State.EXPIRED else Refusal.ALREADY_DECIDED
-                return self._refuse(attempt, refusal, self._already(latest), latest)
+                kind = Refusal.EXPIRED if latest.state is State.EXPIRED else Refusal.ALREADY_DECIDED
+                return self._refuse(attempt, kind, self._already(latest), latest)
             request = request.with_(
                 state=state,
                 delivery=Delivery.PENDING,
