@@ -49,6 +49,13 @@ def _measure(code: str) -> float:
         "AWS_SECRET_ACCESS_KEY": "bench",
         "EVENT_BUS_NAME": "mailwarden-bench",
         "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench",
+        "APPROVALS_TABLE": "bench-approvals",
+        "AUDIT_TABLE": "bench-audit",
+        "SIGNING_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
+        "APPROVERS": "ops@example.com",
+        "APPROVAL_REQUESTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-requests",
+        "APPROVAL_DECISIONS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-decisions",
+        "APPROVAL_BASE_URL": "https://bench.execute-api.us-east-1.amazonaws.com/prod/",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "mailwarden" / "python")]),
     }
