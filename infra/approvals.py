@@ -24,6 +24,7 @@ from mailwarden.contracts.topics import APPROVAL_DECISIONS, APPROVAL_REQUESTS, A
 
 from .config import StackConfig
 from .functions import retained_log_group
+from .queues import dead_letter_queue
 
 STAGE = "prod"
 
@@ -194,18 +195,7 @@ class Approvals(Construct):
         """Where SNS parks decisions it could not deliver to the callback. Encrypted with this
         construct's key: SNS cannot write to queues under the AWS-managed SQS key."""
         self.key.grant(iam.ServicePrincipal("sns.amazonaws.com"), "kms:GenerateDataKey", "kms:Decrypt")
-        queue = sqs.Queue(
-            self,
-            "DecisionDeliveryDlq",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        NagSuppressions.add_resource_suppressions(
-            queue,
-            [{"id": "AwsSolutions-SQS3", "reason": "This queue is a dead-letter queue (SNS redrive); it has none."}],
-        )
+        queue = dead_letter_queue(self, "DecisionDeliveryDlq", what="SNS redrive for decisions", key=self.key)
         return queue
 
     def allow(self, state_machine: sfn.IStateMachine, callback_fn: lambda_.IFunction) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Annotations, CfnOutput, Duration, Stack
+from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagSuppressions
 from constructs import Construct
 from mailwarden.contracts.functions import APPROVAL_CALLBACK, APPROVAL_REQUEST, FUNCTIONS, SES_EVENTS
@@ -18,6 +17,7 @@ from .approvals import Approvals
 from .config import StackConfig
 from .functions import MailwardenFunction
 from .layers import Layers
+from .queues import dead_letter_queue
 from .routing import EventRouting
 from .storage import Tables
 from .workflows import Workflows
@@ -29,7 +29,7 @@ class MailwardenStack(Stack):
         self.config = config
         config.load_policy()  # a bad policy file fails synth, naming the problem
 
-        self.dlq = self._build_dlq()
+        self.dlq = dead_letter_queue(self, "DeadLetters", what="malformed events and failed invocations")
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"mailwarden-{config.stage}")
         self.layers = Layers(self, "Layers")
         self.tables = Tables(self, "Tables")
@@ -88,20 +88,6 @@ class MailwardenStack(Stack):
             CfnOutput(
                 self, "".join(p.title() for p in name.split("-")) + "StateMachineArn", value=machine.state_machine_arn
             )
-
-    def _build_dlq(self) -> sqs.Queue:
-        dlq = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        NagSuppressions.add_resource_suppressions(
-            dlq,
-            [{"id": "AwsSolutions-SQS3", "reason": "This queue is the dead-letter queue; it has none of its own."}],
-        )
-        return dlq
 
     def _grant_table(self, fn: MailwardenFunction, table: str, actions: list[str]) -> None:
         target = self.tables[table]

@@ -7,12 +7,9 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 from mailwarden.contracts.tables import TABLES, TableSpec
 
-# Attributes that are numbers (epoch seconds); every other key attribute is a string.
-NUMERIC = {"expires_at"}
 
-
-def _attr(name: str) -> dynamodb.Attribute:
-    kind = dynamodb.AttributeType.NUMBER if name in NUMERIC else dynamodb.AttributeType.STRING
+def _attr(spec: TableSpec, name: str) -> dynamodb.Attribute:
+    kind = dynamodb.AttributeType.NUMBER if spec.attribute_type(name) == "N" else dynamodb.AttributeType.STRING
     return dynamodb.Attribute(name=name, type=kind)
 
 
@@ -28,8 +25,8 @@ class Tables(Construct):
         table = dynamodb.TableV2(
             self,
             "".join(p.title() for p in spec.name.split("-")),
-            partition_key=_attr(spec.partition_key),
-            sort_key=_attr(spec.sort_key) if spec.sort_key else None,
+            partition_key=_attr(spec, spec.partition_key),
+            sort_key=_attr(spec, spec.sort_key) if spec.sort_key else None,
             billing=dynamodb.Billing.on_demand(),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
@@ -40,8 +37,8 @@ class Tables(Construct):
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=i.name,
-                    partition_key=_attr(i.partition_key),
-                    sort_key=_attr(i.sort_key) if i.sort_key else None,
+                    partition_key=_attr(spec, i.partition_key),
+                    sort_key=_attr(spec, i.sort_key) if i.sort_key else None,
                 )
                 for i in spec.indexes
             ],

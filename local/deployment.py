@@ -107,7 +107,7 @@ class LocalDeployment:
             TableName=name,
             KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
             AttributeDefinitions=[
-                {"AttributeName": a, "AttributeType": "S" if a != "expires_at" else "N"} for a in sorted(attributes)
+                {"AttributeName": a, "AttributeType": spec.attribute_type(a)} for a in sorted(attributes)
             ],
             BillingMode="PAY_PER_REQUEST",
             **extra,
@@ -384,6 +384,14 @@ class LocalDeployment:
                 return value
             time.sleep(0.005)
         raise TimeoutError(f"gave up waiting for {what}")
+
+    def waiting(self, arn: str) -> bool:
+        """The execution's approval task has been invoked and returned: it now waits for its token
+        (mail goes out while the invocation is still running)."""
+        return any(
+            i["done"] and i["event"].get("kind") == "request" and i["event"].get("executionArn") == arn
+            for i in self.emu.lambdas.invocations
+        )
 
     def finished(self, arn: str, timeout: float = 15.0) -> dict[str, Any]:
         return dict(

@@ -52,6 +52,8 @@ def start_approval(deployment: LocalDeployment, **overrides: Any) -> Pending:
         ),
         "approval messages",
     )
+    # Mail goes out while the task's invocation is still running: wait until the workflow waits.
+    deployment.wait_until(lambda: deployment.waiting(arn), "the workflow to wait for a decision")
     return Pending(arn, mail)
 
 

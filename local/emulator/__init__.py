@@ -66,7 +66,8 @@ def _hook(event_name: str, request: Any, **kwargs: Any) -> Any:
         response = _ACTIVE[-1](event_name, request, **kwargs)
         if response is not None:
             return response
-    if event_name.split(".")[1:2] and event_name.split(".")[1] in _ATOMIC_SERVICES:
+    parts = event_name.split(".")
+    if len(parts) > 1 and parts[1] in _ATOMIC_SERVICES:
         with _ATOMIC:
             return _MOTO_STUBBER(event_name=event_name, request=request, **kwargs)
     return _MOTO_STUBBER(event_name=event_name, request=request, **kwargs)

@@ -166,6 +166,16 @@ class Faults:
     def for_call(self, service: str, operation: str) -> FaultSpec | None:
         return self.specs.get(f"{service}.{operation}") or self.specs.get(f"{service}.*")
 
+    def draw(self, service: str, operation: str) -> str | None:
+        """``"throttle"``, ``"error"`` or None for one call (latency is the caller's to apply)."""
+        spec = self.for_call(service, operation)
+        if spec is None:
+            return None
+        roll = self.rng.random()
+        if roll < spec.throttle_rate:
+            return "throttle"
+        return "error" if roll < spec.throttle_rate + spec.error_rate else None
+
 
 class Dispatcher:
     """Routes ``before-send`` events to emulated services; counts every call it sees."""
@@ -217,16 +227,13 @@ class Dispatcher:
 
     def _moto_fault(self, service_id: str, op_name: str, url: str) -> AWSResponse | None:
         """Injected faults for moto-backed services (JSON protocols): throttling or a 500."""
-        spec = self.faults.for_call(service_id, op_name)
-        if spec is None:
-            return None
-        roll = self.faults.rng.random()
-        if roll >= spec.throttle_rate + spec.error_rate:
+        fault = self.faults.draw(service_id, op_name)
+        if fault is None:
             return None
         op = model_for_service_id(service_id).operation_model(op_name)
         if op.metadata["protocol"] not in ("json", "rest-json"):
             raise NotImplementedError(f"fault injection for {service_id} ({op.metadata['protocol']} protocol)")
-        if roll < spec.throttle_rate:
+        if fault == "throttle":
             err = ApiError("ThrottlingException", "Rate exceeded (injected)", status=400)
         else:
             err = ApiError("InternalFailure", "Internal failure (injected)", status=500)
@@ -240,14 +247,13 @@ class Dispatcher:
     def _admit(self, service: EmulatedService, service_id: str, op_name: str) -> None:
         clock = self.emulator.clock
         spec = self.faults.for_call(service_id, op_name)
-        if spec is not None:
-            if spec.latency:
-                clock.sleep(spec.latency)
-            roll = self.faults.rng.random()
-            if roll < spec.throttle_rate:
-                raise ApiError(service.throttle_error, "Rate exceeded (injected)", status=service.throttle_status)
-            if roll < spec.throttle_rate + spec.error_rate:
-                raise ApiError(service.internal_error, "Internal failure (injected)", status=500)
+        if spec is not None and spec.latency:
+            clock.sleep(spec.latency)
+        fault = self.faults.draw(service_id, op_name)
+        if fault == "throttle":
+            raise ApiError(service.throttle_error, "Rate exceeded (injected)", status=service.throttle_status)
+        if fault == "error":
+            raise ApiError(service.internal_error, "Internal failure (injected)", status=500)
         bucket = self.limits.get(service_id)
         if bucket is not None:
             with self._lock:

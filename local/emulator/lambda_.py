@@ -31,7 +31,7 @@ class LambdaService(EmulatedService):
     def __init__(self, emulator: Any) -> None:
         super().__init__(emulator)
         self.functions: dict[str, Function] = {}
-        self.invocations: list[tuple[str, Any]] = []
+        self.invocations: list[dict[str, Any]] = []  # {"function", "event", "done"}
 
     def register(self, name: str, fn: Function) -> str:
         self.functions[name] = fn
@@ -53,11 +53,13 @@ class LambdaService(EmulatedService):
             event = json.loads(raw)
         except ValueError as exc:
             raise ApiError("InvalidRequestContentException", f"Could not parse request body into json: {exc}") from exc
-        self.invocations.append((name, event))
-        if p.get("InvocationType") == "Event":
-            self._run(name, event)  # asynchronous in AWS; local runs finish before the call returns
+        record = {"function": name, "event": event, "done": False}
+        self.invocations.append(record)
+        result = self._run(name, event)
+        record["done"] = True
+        if p.get("InvocationType") == "Event":  # asynchronous in AWS; local runs finish before the call returns
             return RawResult(202, {}, b"")
-        return self._run(name, event)
+        return result
 
     def _run(self, name: str, event: Any) -> RawResult:
         try:

@@ -4,18 +4,21 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from unittest import mock
 
 import pytest
 from mailwarden import wiring
 from mailwarden.approvals.model import Attempt, Decision
 from mailwarden.approvals.signing import LinkSigner
 from mailwarden.aws.audit import DynamoAuditTrail
+from mailwarden.contracts.functions import APPROVAL_CALLBACK
 
 from local.deployment import LocalDeployment
-from tests.approval_support import OPS, SEC, Pending, form, start_approval, tamper
+from tests.approval_support import OPS, SEC, Pending, approval_request, form, start_approval, tamper
 
 
 @pytest.fixture
@@ -242,19 +245,13 @@ def test_an_invalid_task_token_is_reported_not_hidden(deployment: LocalDeploymen
             "executionArn": "arn:aws:states:us-east-1:123456789012:execution:elsewhere:x",
             "gate": "Approve",
             "timeoutSeconds": 3600,
-            "request": {k: v for k, v in start_request().items()},
+            "request": approval_request(),
         },
     )
     (message,) = [m for m in deployment.inbox(OPS) if m["requestId"] == result["requestId"]]
     response = post(deployment, message["links"]["approve"])
     assert response.status == 502 and "task token" in response.body
     assert request_item(deployment, result["requestId"])["delivery"] == "invalid_token"
-
-
-def start_request() -> dict[str, Any]:
-    from tests.approval_support import approval_request
-
-    return approval_request()
 
 
 # ---------------------------------------------------------------------------- resumable
@@ -290,15 +287,7 @@ def test_fifty_concurrent_decisions_resolve_to_exactly_one(deployment: LocalDepl
     """50 decisions race: all pass the checks, then meet at the conditional write; one wins."""
     racers = 50
     barrier = threading.Barrier(racers, timeout=20)
-    spec = next(
-        s
-        for s in __import__("mailwarden.contracts.functions", fromlist=["FUNCTIONS"]).FUNCTIONS
-        if s.name == "approval_callback"
-    )
-    import os
-    from unittest import mock
-
-    with mock.patch.dict(os.environ, deployment.env_for(spec)):
+    with mock.patch.dict(os.environ, deployment.env_for(APPROVAL_CALLBACK)):
         approvals = wiring.approval_callback().approvals
         store_client = approvals.store.client  # type: ignore[attr-defined]
 

@@ -72,6 +72,11 @@ class VirtualClock:
         return self.now()
 
 
+def iso(epoch: float) -> str:
+    """Epoch seconds as an ISO-8601 UTC timestamp to the second (``2026-11-21T09:00:00Z``)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 _default: Clock = SystemClock()
 
 

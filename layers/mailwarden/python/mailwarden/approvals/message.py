@@ -10,7 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .model import ApprovalRequest, Decision, iso
+from ..clock import iso
+from .model import ApprovalRequest, Decision, plan_lines
 from .signing import Links
 
 SUBJECT_MAX = 100  # SNS email subject limit
@@ -33,11 +34,8 @@ class ApproverMessage:
 
 
 def render_plan(plan: Any) -> str:
-    if plan is None:
-        return "  (no plan attached)"
-    if isinstance(plan, list) and all(isinstance(x, str) for x in plan):
-        return "\n".join(f"  - {line}" for line in plan) or "  (empty)"
-    return "\n".join("  " + line for line in json.dumps(plan, indent=2, sort_keys=True, default=str).splitlines())
+    bullet = "- " if isinstance(plan, list) and plan and all(isinstance(x, str) for x in plan) else ""
+    return "\n".join(f"  {bullet}{line}" for line in plan_lines(plan))
 
 
 def _subject(request: ApprovalRequest) -> str:

@@ -7,16 +7,17 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..clock import iso
+from ..contracts.tables import RETENTION_SECONDS
+
 MAX_PLAN_BYTES = 16_000  # keeps every SNS message (limit 256 KB) and DynamoDB item small
 MIN_TIMEOUT = 60
 MAX_TIMEOUT = 365 * 24 * 3600  # Step Functions Standard runs for at most a year
-RETENTION_SECONDS = 400 * 24 * 3600  # requests stay queryable this long after they expire
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -195,8 +196,13 @@ class ApprovalRequest:
         }
 
 
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def plan_lines(plan: Any) -> list[str]:
+    """A plan as an approver reads it: its lines if it is a list of strings, else indented JSON."""
+    if plan is None:
+        return ["(no plan attached)"]
+    if isinstance(plan, list) and all(isinstance(x, str) for x in plan):
+        return list(plan) or ["(empty)"]
+    return json.dumps(plan, indent=2, sort_keys=True, default=str).splitlines()
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@ Everything shown is escaped; the pages load nothing from anywhere and cannot be 
 
 from __future__ import annotations
 
-import json
 from html import escape
 
-from .model import Attempt, Decision, Outcome, iso
+from ..clock import iso
+from .model import Attempt, Decision, Outcome, plan_lines
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -34,17 +34,10 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _plan(plan: object) -> str:
-    if plan is None:
-        return "(no plan attached)"
-    if isinstance(plan, list) and all(isinstance(x, str) for x in plan):
-        return "\n".join(plan)
-    return json.dumps(plan, indent=2, sort_keys=True, default=str)
-
-
 def confirmation(attempt: Attempt, outcome: Outcome) -> str:
     request = outcome.request
     assert request is not None
+    plan_text = "\n".join(plan_lines(request.plan))
     verb = "Approve" if attempt.decision is Decision.APPROVE else "Reject"
     hidden = "".join(
         f'<input type=hidden name="{name}" value="{escape(value)}">'
@@ -65,7 +58,7 @@ def confirmation(attempt: Attempt, outcome: Outcome) -> str:
         f"<dt>Requested by</dt><dd>{escape(request.requester)}</dd>"
         f"<dt>Decide before</dt><dd>{iso(request.expires_at)} UTC</dd>"
         "</dl>"
-        f"<h2>Plan</h2><pre>{escape(_plan(request.plan))}</pre>"
+        f"<h2>Plan</h2><pre>{escape(plan_text)}</pre>"
         '<form method=post action="">'
         f"{hidden}"
         "<label for=comment>Comment (optional)</label><br><textarea id=comment name=comment rows=3 cols=60 "

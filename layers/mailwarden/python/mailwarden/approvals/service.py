@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..clock import Clock
+from ..clock import Clock, iso
 from ..contracts.names import MailwardenDetailType
 from ..contracts.workflows import REJECTED_ERROR
 from ..errors import Conflict, InvalidTaskToken, TaskClosed
@@ -21,7 +21,6 @@ from .model import (
     RequestTask,
     State,
     TimedOutTask,
-    iso,
     normalize_email,
     request_id,
     valid_request_id,
@@ -125,12 +124,9 @@ class Approvals:
         if refusal is not None:
             return refusal
         assert request is not None
-        if request.state is State.EXPIRED:
-            return Outcome(False, self._already(request), Refusal.EXPIRED, request)
-        if request.state is not State.PENDING:
-            return Outcome(False, self._already(request), Refusal.ALREADY_DECIDED, request)
-        if request.expired(self.clock.time()) or attempt.expires <= self.clock.time():
-            return Outcome(False, f"This request expired at {iso(request.expires_at)} UTC.", Refusal.EXPIRED, request)
+        closed = self._undecidable(request, attempt)
+        if closed is not None:
+            return Outcome(False, closed[1], closed[0], request)  # shown, not audited: viewing is harmless
         return Outcome(True, "Confirm your decision.", None, request)
 
     # ------------------------------------------------------------------ decide (POST / SNS)
@@ -146,23 +142,15 @@ class Approvals:
             request.state is state and request.delivery is Delivery.PENDING and request.decided_by == attempt.approver
         )
         if not resuming:
-            if request.state is State.EXPIRED:
-                return self._refuse(attempt, Refusal.EXPIRED, self._already(request), request)
-            if request.state is not State.PENDING:
-                return self._refuse(attempt, Refusal.ALREADY_DECIDED, self._already(request), request)
-            if request.expired(now) or attempt.expires <= now:
-                return self._refuse(
-                    attempt, Refusal.EXPIRED, f"This request expired at {iso(request.expires_at)} UTC.", request
-                )
+            closed = self._undecidable(request, attempt)
+            if closed is not None:
+                return self._refuse(attempt, *closed, request)
             try:
                 self.store.record_decision(request.id, state, attempt.approver, attempt.via, attempt.comment, int(now))
-            except Conflict:
+            except Conflict:  # someone else's decision, or the expiry, won the conditional write
                 latest = self.store.get(request.id) or request
-                if latest.state is State.PENDING:  # the condition failed on the expiry
-                    message = f"This request expired at {iso(latest.expires_at)} UTC."
-                    return self._refuse(attempt, Refusal.EXPIRED, message, latest)
-                kind = Refusal.EXPIRED if latest.state is State.EXPIRED else Refusal.ALREADY_DECIDED
-                return self._refuse(attempt, kind, self._already(latest), latest)
+                why = self._undecidable(latest, attempt) or (Refusal.ALREADY_DECIDED, "Already decided.")
+                return self._refuse(attempt, *why, latest)
             request = request.with_(
                 state=state,
                 delivery=Delivery.PENDING,
@@ -252,13 +240,19 @@ class Approvals:
             )
         return request, None
 
-    @staticmethod
-    def _already(request: ApprovalRequest) -> str:
+    def _undecidable(self, request: ApprovalRequest, attempt: Attempt) -> tuple[Refusal, str] | None:
+        """Why ``request`` can take no decision now (timed out, decided, past its expiry), if so."""
         if request.state is State.EXPIRED:
-            return f"This request expired at {iso(request.expires_at)} UTC without a decision; nothing was resumed."
-        verb = request.state.value.lower()
-        when = iso(request.decided_at) if request.decided_at else "?"
-        return f"Already {verb} by {request.decided_by} at {when} UTC. Links work once."
+            when = iso(request.expires_at)
+            return Refusal.EXPIRED, f"This request expired at {when} UTC without a decision; nothing was resumed."
+        if request.state is not State.PENDING:
+            when = iso(request.decided_at) if request.decided_at else "?"
+            verb = request.state.value.lower()
+            return Refusal.ALREADY_DECIDED, f"Already {verb} by {request.decided_by} at {when} UTC. Links work once."
+        now = self.clock.time()
+        if request.expired(now) or attempt.expires <= now:
+            return Refusal.EXPIRED, f"This request expired at {iso(request.expires_at)} UTC."
+        return None
 
     def _refuse(
         self, attempt: Attempt, refusal: Refusal, message: str, request: ApprovalRequest | None = None

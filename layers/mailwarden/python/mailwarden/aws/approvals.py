@@ -85,6 +85,10 @@ def from_item(item: dict[str, Any]) -> ApprovalRequest:
     )
 
 
+# DynamoDB reserved words among our attribute names, and their placeholders.
+_RESERVED = {"#s": "state", "#c": "comment"}
+
+
 def _conditional_failed(err: ClientError) -> bool:
     return err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
@@ -112,20 +116,21 @@ class DynamoApprovalStore:
             raise translate(err) from err
         return from_item(out["Item"]) if "Item" in out else None
 
-    def _update(self, request_id: str, expression: str, values: dict[str, Any], condition: str | None = None) -> bool:
+    def _update(
+        self, request_id: str, expression: str, values: dict[str, Any], condition: str = "attribute_exists(id)"
+    ) -> bool:
+        """One conditional UpdateItem; False when the condition does not hold."""
+        used = expression + condition
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "Key": {"id": {"S": request_id}},
             "UpdateExpression": expression,
-            "ExpressionAttributeNames": {"#s": "state"},
+            "ConditionExpression": condition,
             "ExpressionAttributeValues": {k: _ser.serialize(v) for k, v in values.items()},
         }
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        else:
-            kwargs["ConditionExpression"] = "attribute_exists(id)"
-        if "#s" not in expression and "#s" not in (condition or ""):
-            del kwargs["ExpressionAttributeNames"]
+        names = {k: v for k, v in _RESERVED.items() if k in used}
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
         try:
             self.client.update_item(**kwargs)
             return True
@@ -135,45 +140,28 @@ class DynamoApprovalStore:
             raise translate(err) from err
 
     def refresh_token(self, request_id: str, task_token: str) -> bool:
-        return self._update(
-            request_id,
-            "SET task_token = :t",
-            {":t": task_token, ":p": State.PENDING.value},
-            "#s = :p",
-        )
+        return self._update(request_id, "SET task_token = :t", {":t": task_token, ":p": State.PENDING.value}, "#s = :p")
 
     def mark_notified(self, request_id: str, at: int) -> None:
         self._update(request_id, "SET notified_at = :n", {":n": at})
 
     def record_decision(self, request_id: str, state: State, approver: str, via: str, comment: str, at: int) -> None:
-        if not self._decide(request_id, state, approver, via, comment, at):
+        decided = self._update(
+            request_id,
+            "SET #s = :s, delivery = :d, decided_by = :a, decided_at = :t, decided_via = :v, #c = :c",
+            {
+                ":s": state.value,
+                ":d": Delivery.PENDING.value,
+                ":a": approver,
+                ":t": at,
+                ":v": via,
+                ":c": comment,
+                ":p": State.PENDING.value,
+            },
+            "#s = :p AND expires_at > :t",  # the single-use write
+        )
+        if not decided:
             raise Conflict(f"approval {request_id} is no longer pending")
-
-    def _decide(self, request_id: str, state: State, approver: str, via: str, comment: str, at: int) -> bool:
-        values = {
-            ":s": state.value,
-            ":d": Delivery.PENDING.value,
-            ":a": approver,
-            ":t": at,
-            ":v": via,
-            ":c": comment,
-            ":p": State.PENDING.value,
-        }
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"id": {"S": request_id}},
-                UpdateExpression="SET #s = :s, delivery = :d, decided_by = :a, decided_at = :t, decided_via = :v, "
-                "#c = :c",
-                ConditionExpression="#s = :p AND expires_at > :t",
-                ExpressionAttributeNames={"#s": "state", "#c": "comment"},
-                ExpressionAttributeValues={k: _ser.serialize(v) for k, v in values.items()},
-            )
-            return True
-        except ClientError as err:
-            if _conditional_failed(err):
-                return False
-            raise translate(err) from err
 
     def set_delivery(self, request_id: str, delivery: Delivery, state: State | None = None) -> None:
         if state is None:

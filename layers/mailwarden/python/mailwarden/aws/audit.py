@@ -9,11 +9,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..approvals.model import iso
-from ..clock import Clock
+from ..clock import Clock, iso
+from ..contracts.tables import RETENTION_SECONDS
 from .errors import translate
-
-RETENTION_SECONDS = 400 * 24 * 3600
 
 
 class DynamoAuditTrail:

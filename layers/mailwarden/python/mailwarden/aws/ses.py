@@ -6,8 +6,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import Throttled
+from ..errors import NotFound
 from ..reputation.model import EntityState
+from .errors import translate
 
 
 def entity_from_wire(item: dict[str, Any]) -> EntityState:
@@ -31,10 +32,8 @@ class SesReputation:
                 ReputationEntityType="RESOURCE", ReputationEntityReference=reference
             )
         except ClientError as exc:
-            code = exc.response["Error"]["Code"]
-            if code == "NotFoundException":
+            error = translate(exc)
+            if isinstance(error, NotFound):
                 return None
-            if code == "TooManyRequestsException":
-                raise Throttled(str(exc)) from exc
-            raise
+            raise error from exc
         return entity_from_wire(out["ReputationEntity"])

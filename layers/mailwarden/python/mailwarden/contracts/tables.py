@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+RETENTION_SECONDS = 400 * 24 * 3600  # items are purged (TTL) this long after they stop mattering
+
 
 @dataclass(frozen=True)
 class Index:
@@ -21,7 +23,12 @@ class TableSpec:
     sort_key: str | None = None
     indexes: tuple[Index, ...] = ()
     ttl_attribute: str | None = None
+    numeric: tuple[str, ...] = ()  # key attributes that are numbers (epoch seconds); the rest are strings
     description: str = ""
+
+    def attribute_type(self, name: str) -> str:
+        """DynamoDB's scalar type letter for a key attribute: ``N`` or ``S``."""
+        return "N" if name in self.numeric else "S"
 
 
 APPROVALS = TableSpec(
@@ -30,6 +37,7 @@ APPROVALS = TableSpec(
     partition_key="id",
     indexes=(Index("by-state", "state", "expires_at"),),
     ttl_attribute="purge_at",
+    numeric=("expires_at",),
     description="One item per approval request: what, why, who may decide, until when, state, the "
     "Step Functions task token (never leaves this table) and the decision.",
 )

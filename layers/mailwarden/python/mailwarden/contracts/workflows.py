@@ -10,6 +10,7 @@ approval request and waits for a signed decision, with a task timeout and one ex
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -150,8 +151,6 @@ WORKFLOWS: tuple[WorkflowSpec, ...] = (APPROVAL_CHECK,)
 
 def substitute(definition: dict[str, Any], arns: dict[str, str]) -> str:
     """Render a definition with ``${XFunctionArn}`` replaced, as Step Functions does at deploy time."""
-    import json
-
     text = json.dumps(definition)
     for function, arn in arns.items():
         text = text.replace(function_arn(function), arn)
