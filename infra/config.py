@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mailwarden.policy import Policy, PolicyError, load_policy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +22,6 @@ class StackConfig(BaseModel):
     workmail_organization_id: str = Field("", alias="workmailOrganizationId", pattern=r"^(m-[0-9a-f]{32})?$")
     hosted_zone_ids: list[str] = Field(default_factory=list, alias="hostedZoneIds")
     policy_file: str = Field("policy/mailwarden.yaml", alias="policyFile")
-    dry_run: bool = Field(True, alias="dryRun")
     log_retention_days: int = Field(90, alias="logRetentionDays")
     reconcile_schedule: str = Field("rate(1 hour)", alias="reconcileSchedule")
     approval_timeout_hours: int = Field(72, ge=1, le=8760, alias="approvalTimeoutHours")
@@ -79,19 +78,12 @@ class StackConfig(BaseModel):
     def policy_path(self) -> Path:
         return ROOT / self.policy_file
 
-    def load_policy(self) -> dict[str, Any]:
-        path = self.policy_path
-        if not path.is_file():
-            raise ValueError(f"mailwarden:policyFile: {path} does not exist")
+    def load_policy(self) -> Policy:
+        """The validated policy file; a bad one raises naming the file, the line and the problem."""
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark else "?"
-            raise ValueError(f"{path}: {where}: {getattr(exc, 'problem', exc)}") from exc
-        if not isinstance(data, dict) or data.get("version") != 1:
-            raise ValueError(f"{path}: line 1: expected a mapping with 'version: 1'")
-        return data
+            return load_policy(self.policy_path)
+        except PolicyError as exc:
+            raise ValueError(f"mailwarden:policyFile: {exc}") from exc
 
 
 def from_context(get: Any) -> StackConfig:

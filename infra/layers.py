@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,12 @@ class PipArm64Bundling:
         return True
 
 
+POLICY_DIR = "mailwarden-policy"
+POLICY_FILE = f"/opt/{POLICY_DIR}/policy.json"  # where Lambda finds the deployed policy
+
+
 class Layers(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, policy_json: str) -> None:
         super().__init__(scope, construct_id)
         sdk_dir = ROOT / "layers" / "sdk"
         self.sdk = lambda_.LayerVersion(
@@ -83,6 +88,20 @@ class Layers(Construct):
             code=lambda_.Code.from_asset(str(ROOT / "layers" / "mailwarden"), exclude=["**/__pycache__"]),
         )
 
+        # The validated, normalized policy file: a changed policy is a new asset, so a new layer
+        # version and a function update (policy as code, deployed with the stack).
+        staging = Path(tempfile.mkdtemp(prefix="mailwarden-policy-"))
+        (staging / POLICY_DIR).mkdir()
+        (staging / POLICY_DIR / "policy.json").write_text(policy_json)
+        self.policy = lambda_.LayerVersion(
+            self,
+            "Policy",
+            description="The Mailwarden policy file (normalized JSON)",
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            code=lambda_.Code.from_asset(str(staging)),
+        )
+
     @property
     def all(self) -> list[lambda_.ILayerVersion]:
-        return [self.sdk, self.mailwarden]
+        return [self.sdk, self.mailwarden, self.policy]

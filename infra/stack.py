@@ -9,15 +9,24 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from cdk_nag import NagSuppressions
 from constructs import Construct
-from mailwarden.contracts.functions import APPROVAL_CALLBACK, APPROVAL_REQUEST, FUNCTIONS, SES_EVENTS
-from mailwarden.contracts.tables import APPROVALS, AUDIT, TABLES
+from mailwarden.contracts.functions import (
+    APPROVAL_CALLBACK,
+    APPROVAL_REQUEST,
+    FUNCTIONS,
+    REPUTATION_RECONCILE,
+    REPUTATION_TRIGGER,
+    SES_EVENTS,
+)
+from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, TABLES
+from mailwarden.contracts.workflows import REPUTATION_RECONCILE_WORKFLOW, REPUTATION_REINSTATE_WORKFLOW
 from mailwarden.contracts.topics import TOPICS
 
 from .approvals import Approvals
 from .config import StackConfig
 from .functions import MailwardenFunction
-from .layers import Layers
+from .layers import POLICY_FILE, Layers
 from .queues import dead_letter_queue
+from .reputation import KillSwitch, ReconcileSchedule, grant_reputation, state_machine_arn
 from .routing import EventRouting
 from .storage import Tables
 from .workflows import Workflows
@@ -27,11 +36,12 @@ class MailwardenStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        config.load_policy()  # a bad policy file fails synth, naming the problem
+        policy = config.load_policy()  # a bad policy file fails synth, naming the line and the problem
 
         self.dlq = dead_letter_queue(self, "DeadLetters", what="malformed events and failed invocations")
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"mailwarden-{config.stage}")
-        self.layers = Layers(self, "Layers")
+        self.layers = Layers(self, "Layers", policy_json=policy.normalized())
+        self.kill_switch = KillSwitch(self, "KillSwitch", stage=config.stage)
         self.tables = Tables(self, "Tables")
         self.approvals = Approvals(self, "Approvals", config=config)
         if not config.approver_emails:
@@ -47,6 +57,11 @@ class MailwardenStack(Stack):
             "APPROVAL_BASE_URL": self.approvals.base_url,
             **{t.env: self.tables[t.name].table_name for t in TABLES},
             **{t.env: self.approvals.topics[t.name].topic_arn for t in TOPICS},
+            "KILL_SWITCH_PARAMETER": self.kill_switch.parameter.parameter_name,
+            "POLICY_FILE": POLICY_FILE,
+            "REINSTATE_STATE_MACHINE_ARN": state_machine_arn(self, REPUTATION_REINSTATE_WORKFLOW.name),
+            "RECONCILE_STATE_MACHINE_ARN": state_machine_arn(self, REPUTATION_RECONCILE_WORKFLOW.name),
+            "SES_API_RATE": "1",
         }
         self.functions = {
             spec.name: MailwardenFunction(
@@ -63,8 +78,8 @@ class MailwardenStack(Stack):
         for fn in self.functions.values():
             self.dlq.grant_send_messages(fn.function)
             self.bus.grant_put_events_to(fn.function)
-        self._grant_ses_events(self.functions[SES_EVENTS.name])
         self._grant_approvals()
+        self._grant_reputation()
         self.workflows = Workflows(
             self,
             "Workflows",
@@ -80,7 +95,15 @@ class MailwardenStack(Stack):
             bus=self.bus,
             dlq=self.dlq,
         )
+        self.schedule = ReconcileSchedule(
+            self,
+            "ReconcileSchedule",
+            expression=config.reconcile_schedule,
+            target=self.functions[REPUTATION_TRIGGER.name],
+            dlq=self.dlq,
+        )
         CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
+        CfnOutput(self, "KillSwitchParameter", value=self.kill_switch.parameter.parameter_name)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.dlq.queue_url)
         CfnOutput(self, "ApprovalLinkApiUrl", value=self.approvals.base_url)
         CfnOutput(self, "ApprovalDecisionsTopicArn", value=self.approvals.decisions_topic.topic_arn)
@@ -104,18 +127,22 @@ class MailwardenStack(Stack):
             self._grant_table(fn, AUDIT.name, ["PutItem"])
         self.approvals.connect(request_fn=request_fn.function, callback_fn=callback_fn.function)
 
-    def _grant_ses_events(self, fn: MailwardenFunction) -> None:
-        tenants = self.format_arn(service="ses", resource="tenant", resource_name="*")
-        fn.role.add_to_policy(iam.PolicyStatement(actions=["ses:GetReputationEntity"], resources=[tenants]))
-        NagSuppressions.add_resource_suppressions(
-            fn.role,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "Tenants (reputation entities) are created at run time; the grant is read-only and "
-                    "limited to this account's and region's tenant ARNs.",
-                    "appliesTo": [{"regex": "/^Resource::arn:<AWS::Partition>:ses:.*:tenant/\\*$/g"}],
-                }
-            ],
-            apply_to_children=True,
+    def _grant_reputation(self) -> None:
+        reinstate = state_machine_arn(self, REPUTATION_REINSTATE_WORKFLOW.name)
+        for spec in (SES_EVENTS, REPUTATION_RECONCILE):
+            fn = self.functions[spec.name]
+            grant_reputation(fn, writes=True)
+            self.kill_switch.allow_read(fn)
+            self._grant_table(fn, GUARD.name, ["GetItem", "PutItem", "UpdateItem", "Query", "BatchWriteItem"])
+            self._grant_table(fn, AUDIT.name, ["PutItem", "BatchWriteItem"])
+            fn.role.add_to_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[reinstate]))
+        self._grant_table(
+            self.functions[SES_EVENTS.name], IDEMPOTENCY.name, ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+        )
+        trigger = self.functions[REPUTATION_TRIGGER.name]
+        trigger.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:StartExecution", "states:ListExecutions"],
+                resources=[state_machine_arn(self, REPUTATION_RECONCILE_WORKFLOW.name)],
+            )
         )

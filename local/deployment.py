@@ -6,6 +6,7 @@ would), with each rule's target an SQS queue that ``deliver()`` drains into the 
 from __future__ import annotations
 
 import importlib
+import tempfile
 import itertools
 import json
 import os
@@ -14,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from unittest import mock
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -25,6 +27,9 @@ from mailwarden.contracts.tables import TABLES, TableSpec
 from mailwarden.contracts.topics import APPROVAL_DECISIONS, APPROVAL_REQUESTS, APPROVER_ATTRIBUTE, SUBSCRIPTIONS, TOPICS
 from mailwarden.contracts.workflows import WORKFLOWS, substitute
 
+from mailwarden.contracts.schedules import SCHEDULES
+from mailwarden.policy import parse_policy
+
 from .emulator import Emulator
 from .emulator.lambda_context import FakeLambdaContext
 
@@ -35,6 +40,8 @@ PREFIX = "mailwarden-local"
 API_BASE_URL = "https://approvals.mailwarden.local/prod/"
 APPROVERS = ("ops-lead@example.com", "security@example.com")
 APPROVAL_TIMEOUT_SECONDS = 72 * 3600
+KILL_SWITCH = f"/{PREFIX}/kill-switch"
+REPO_POLICY = Path(__file__).resolve().parent.parent / "policy" / "mailwarden.yaml"
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -62,6 +69,7 @@ class LocalDeployment:
     emu: Emulator
     approvers: tuple[str, ...] = APPROVERS
     approval_timeout_seconds: int = APPROVAL_TIMEOUT_SECONDS
+    policy: str | None = None  # policy file text (YAML or JSON); None: the repository's policy file
     deliveries: list[Delivery] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
     sent: list[tuple[str, str]] = field(default_factory=list)  # (source, detail-type) put by put_event
@@ -84,6 +92,29 @@ class LocalDeployment:
             self.tables[table.name] = self._table(table)
         self._build_messaging()
         self._build_workflows()
+        self.emu.client("ssm").put_parameter(Name=KILL_SWITCH, Value="off", Type="String")
+        self._policy_dir = tempfile.TemporaryDirectory(prefix="mailwarden-policy-")
+        self.policy_file = str(Path(self._policy_dir.name) / "policy.json")
+        self.set_policy(self.policy if self.policy is not None else REPO_POLICY.read_text())
+
+    def set_policy(self, text: str) -> None:
+        """Deploy a policy file (validated and normalized, as the stack does); warm functions reload."""
+        Path(self.policy_file).write_text(parse_policy(text, "policy").normalized())
+        from mailwarden import wiring
+
+        wiring.reset()
+
+    def kill_switch(self, engaged: bool) -> None:
+        self.emu.client("ssm").put_parameter(Name=KILL_SWITCH, Value="on" if engaged else "off", Overwrite=True)
+
+    def tick(self, schedule: str = "reputation-reconcile") -> Any:
+        """Fire an EventBridge Scheduler schedule: its target gets the input with the
+        ``<aws.scheduler.*>`` placeholders filled in, as Scheduler does."""
+        spec = next(s for s in SCHEDULES if s.name == schedule)
+        text = json.dumps(spec.input)
+        text = text.replace("<aws.scheduler.scheduled-time>", self.emu.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        text = text.replace("<aws.scheduler.execution-id>", str(uuid.uuid4()))
+        return self.invoke(spec.function, json.loads(text))
 
     # ------------------------------------------------------------------ resources
 
@@ -179,6 +210,11 @@ class LocalDeployment:
             "APPROVAL_BASE_URL": API_BASE_URL,
             **{t.env: self.tables[t.name] for t in TABLES},
             **{t.env: self.topics[t.name] for t in TOPICS},
+            "KILL_SWITCH_PARAMETER": KILL_SWITCH,
+            "POLICY_FILE": self.policy_file,
+            "REINSTATE_STATE_MACHINE_ARN": self.state_machines["reputation-reinstate"],
+            "RECONCILE_STATE_MACHINE_ARN": self.state_machines["reputation-reconcile"],
+            "SES_API_RATE": "1",
         }
         env = {k: values[k] for k in spec.env}
         env.update(

@@ -43,7 +43,12 @@ class Pending:
 def start_approval(deployment: LocalDeployment, **overrides: Any) -> Pending:
     request = approval_request(**overrides)
     arn = deployment.start("approval-check", {"approvalRequest": request})
-    approvers = request.get("approvers") or list(deployment.approvers)
+    return awaiting(deployment, arn, request.get("approvers") or list(deployment.approvers))
+
+
+def awaiting(deployment: LocalDeployment, arn: str, approvers: list[str] | None = None) -> Pending:
+    """The approval messages of execution ``arn``, once its workflow waits for a decision."""
+    approvers = approvers or list(deployment.approvers)
     mail = deployment.wait_until(
         lambda: (
             (m := {a: [x for x in deployment.inbox(a) if x["executionArn"] == arn] for a in approvers})
@@ -70,3 +75,9 @@ def tamper(link: str, **changes: str) -> str:
     from urllib.parse import urlencode
 
     return f"{base}?{urlencode(fields)}"
+
+
+def decide(deployment: LocalDeployment, pending: Pending, decision: str = "approve", approver: str = OPS) -> int:
+    """An approver opens their link and confirms on the page (the POST); returns the HTTP status."""
+    url, fields = form(pending.link(decision, approver))
+    return deployment.http("POST", url, fields).status

@@ -116,6 +116,7 @@ class SesV2(EmulatedService):
         self.entities: dict[str, Entity] = {}
         self.findings: list[Finding] = []
         self.identities: dict[str, Identity] = {}
+        self._sorted_refs: list[str] | None = None  # ListReputationEntities order, rebuilt on change
 
     # ------------------------------------------------------------------ helpers
 
@@ -146,10 +147,34 @@ class SesV2(EmulatedService):
         )
 
     def impact_of(self, reference: str) -> str | None:
-        impacts = {f.impact for f in self.findings if f.resource_arn == reference and f.status == "OPEN"}
-        return "HIGH" if "HIGH" in impacts else ("LOW" if impacts else None)
+        return self.open_impacts().get(reference)
 
-    def entity_wire(self, e: Entity) -> dict[str, Any]:
+    def open_impacts(self) -> dict[str, str]:
+        """Highest OPEN impact per resource (recomputed per call: findings change under tests)."""
+        out: dict[str, str] = {}
+        for f in self.findings:
+            if f.status == "OPEN" and out.get(f.resource_arn) != "HIGH":
+                out[f.resource_arn] = f.impact
+        return out
+
+    def sorted_refs(self) -> list[str]:
+        if self._sorted_refs is None or len(self._sorted_refs) != len(self.entities):
+            self._sorted_refs = sorted(self.entities)
+        return self._sorted_refs
+
+    def add_tenant(self, name: str, tags: list[dict[str, str]] | None = None) -> Tenant:
+        now = self.clock.now()
+        tid = "tn-" + hashlib.sha1(f"{name}{now.timestamp()}".encode()).hexdigest()[:10]
+        arn = f"arn:aws:ses:{self.region}:{self.emulator.account}:tenant/{name}/{tid}"
+        tenant = Tenant(name, tid, arn, now, list(tags or []))
+        self.tenants[name] = tenant
+        self.entities[arn] = Entity(
+            arn, self.policy_arn("standard"), StatusRecord("ENABLED", None, now), StatusRecord("ENABLED", None, now)
+        )
+        self._sorted_refs = None
+        return tenant
+
+    def entity_wire(self, e: Entity, impacts: dict[str, str] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
             "ReputationEntityReference": e.reference,
             "ReputationEntityType": "RESOURCE",
@@ -158,7 +183,7 @@ class SesV2(EmulatedService):
             "AwsSesManagedStatus": e.ses.wire(),
             "SendingStatusAggregate": e.aggregate,
         }
-        impact = self.impact_of(e.reference)
+        impact = (impacts if impacts is not None else self.open_impacts()).get(e.reference)
         if impact:
             out["ReputationImpact"] = impact
         return out
@@ -175,21 +200,12 @@ class SesV2(EmulatedService):
         name = p["TenantName"]
         if name in self.tenants:
             raise ApiError("AlreadyExistsException", f"Tenant {name} already exists.")
-        now = self.clock.now()
-        tid = "tn-" + hashlib.sha1(f"{name}{now.timestamp()}".encode()).hexdigest()[:10]
-        arn = f"arn:aws:ses:{self.region}:{self.emulator.account}:tenant/{name}/{tid}"
-        self.tenants[name] = Tenant(name, tid, arn, now, list(p.get("Tags", [])))
-        self.entities[arn] = Entity(
-            arn,
-            self.policy_arn("standard"),
-            StatusRecord("ENABLED", None, now),
-            StatusRecord("ENABLED", None, now),
-        )
+        t = self.add_tenant(name, p.get("Tags", []))
         return {
             "TenantName": name,
-            "TenantId": tid,
-            "TenantArn": arn,
-            "CreatedTimestamp": now,
+            "TenantId": t.tenant_id,
+            "TenantArn": t.arn,
+            "CreatedTimestamp": t.created,
             "Tags": p.get("Tags", []),
             "SendingStatus": "ENABLED",
         }
@@ -222,6 +238,7 @@ class SesV2(EmulatedService):
         t = self.tenant(p["TenantName"])
         del self.tenants[t.name]
         self.entities.pop(t.arn, None)
+        self._sorted_refs = None
         return {}
 
     @operation("CreateTenantResourceAssociation")
@@ -282,18 +299,16 @@ class SesV2(EmulatedService):
         flt = p.get("Filter") or {}
         if "ENTITY_TYPE" in flt and flt["ENTITY_TYPE"] != "RESOURCE":
             raise self.invalid(f"Unsupported ENTITY_TYPE {flt['ENTITY_TYPE']}.")
-        rows = []
-        for ref in sorted(self.entities):
-            e = self.entities[ref]
-            if "ENTITY_REFERENCE_PREFIX" in flt and not ref.startswith(flt["ENTITY_REFERENCE_PREFIX"]):
-                continue
-            if "SENDING_STATUS" in flt and e.aggregate != flt["SENDING_STATUS"]:
-                continue
-            if "REPUTATION_IMPACT" in flt and self.impact_of(ref) != flt["REPUTATION_IMPACT"]:
-                continue
-            rows.append(self.entity_wire(e))
-        page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=100)
-        return {"ReputationEntities": page, "NextToken": token}
+        impacts = self.open_impacts()
+        refs = [
+            ref
+            for ref in self.sorted_refs()
+            if ref.startswith(flt.get("ENTITY_REFERENCE_PREFIX", ""))
+            and ("SENDING_STATUS" not in flt or self.entities[ref].aggregate == flt["SENDING_STATUS"])
+            and ("REPUTATION_IMPACT" not in flt or impacts.get(ref) == flt["REPUTATION_IMPACT"])
+        ]
+        page, token = self.page(refs, p, size_key="PageSize", default=100, maximum=100)
+        return {"ReputationEntities": [self.entity_wire(self.entities[r], impacts) for r in page], "NextToken": token}
 
     @operation("UpdateReputationEntityCustomerManagedStatus")
     def update_customer_status(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -308,6 +323,33 @@ class SesV2(EmulatedService):
         if policy not in {self.policy_arn(t) for t in POLICIES}:
             raise self.invalid(f"{policy} is not a reputation policy ARN.")
         e.policy = policy
+        return {}
+
+    # ------------------------------------------------------------------ tags (tenants, identities)
+
+    def _tags_of(self, arn: str) -> list[dict[str, str]]:
+        for t in self.tenants.values():
+            if t.arn == arn:
+                return t.tags
+        if ":identity/" in arn and arn.rsplit("/", 1)[-1] in self.identities:
+            return self.identities[arn.rsplit("/", 1)[-1]].tags
+        raise ApiError("NotFoundException", f"Resource {arn} does not exist.", status=404)
+
+    @operation("ListTagsForResource")
+    def list_tags(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"Tags": list(self._tags_of(p["ResourceArn"]))}
+
+    @operation("TagResource")
+    def tag(self, p: dict[str, Any]) -> dict[str, Any]:
+        tags = self._tags_of(p["ResourceArn"])
+        new = {t["Key"]: t["Value"] for t in p["Tags"]}
+        tags[:] = [t for t in tags if t["Key"] not in new] + [{"Key": k, "Value": v} for k, v in new.items()]
+        return {}
+
+    @operation("UntagResource")
+    def untag(self, p: dict[str, Any]) -> dict[str, Any]:
+        tags = self._tags_of(p["ResourceArn"])
+        tags[:] = [t for t in tags if t["Key"] not in set(p["TagKeys"])]
         return {}
 
     # ------------------------------------------------------------------ recommendations

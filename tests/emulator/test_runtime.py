@@ -114,6 +114,7 @@ def test_calls_count_only_the_code_under_test_not_the_emulator_or_the_harness(em
     deployment.deliver()  # the harness drains queues (internal); the handler reads SES once per event
     assert emu.calls["sesv2.CreateTenant"] == 1
     assert emu.calls["sesv2.GetReputationEntity"] == 2
-    assert emu.calls["eventbridge.PutEvents"] == 2  # the handler's two observations, not the emulator's emits
+    # per event, the handler's observation and its (planned, dry-run) disable; not the emulator's emits
+    assert emu.calls["eventbridge.PutEvents"] == 4
     assert "sqs.ReceiveMessage" not in emu.calls and "eventbridge.PutRule" not in emu.calls
     assert emu.internal_calls["eventbridge.PutEvents"] == 2 and emu.internal_calls["sqs.ReceiveMessage"] > 0

@@ -27,7 +27,7 @@ def test_every_function_has_the_lambda_defaults(synth):
         assert p["Architectures"] == ["arm64"]
         assert p["TracingConfig"] == {"Mode": "Active"}
         assert p["LoggingConfig"]["LogFormat"] == "JSON"
-        assert len(p["Layers"]) == 2
+        assert len(p["Layers"]) == 3  # SDK, the mailwarden package, the policy file
         assert p["Handler"] == "handler.handler"
 
 

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from mailwarden.contracts.workflows import WORKFLOWS
 
 from local.deployment import LocalDeployment
 from tests.approval_support import OPS, SEC, form, start_approval
@@ -16,7 +17,8 @@ from tests.approval_support import OPS, SEC, form, start_approval
 @pytest.fixture
 def synthesized(deployment: LocalDeployment, synth: Any) -> LocalDeployment:
     _, template = synth
-    assert deployment.install_synthesized(template.to_json()) == ["approval-check"]
+    installed = deployment.install_synthesized(template.to_json())
+    assert sorted(installed) == sorted(w.name for w in WORKFLOWS)
     return deployment
 
 

@@ -8,8 +8,9 @@ from infra.config import StackConfig, from_context
 def test_defaults_are_documented_and_safe():
     c = from_context(lambda key: None)
     assert c == StackConfig()
-    assert (c.stage, c.dry_run, c.log_retention_days) == ("dev", True, 90)
-    assert c.load_policy()["version"] == 1
+    assert (c.stage, c.log_retention_days) == ("dev", 90)
+    policy = c.load_policy()
+    assert policy.version == 1 and policy.reputation.mode == "plan"  # a new deployment only plans
 
 
 @pytest.mark.parametrize(

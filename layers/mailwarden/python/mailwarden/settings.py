@@ -38,3 +38,16 @@ class ApprovalSettings(Settings):
         if isinstance(v, str):
             return [a.strip() for a in v.split(",") if a.strip()]
         return v
+
+
+class GuardSettings(Settings):
+    guard_table: str = Field(min_length=1, alias="GUARD_TABLE")
+    audit_table: str = Field(min_length=1, alias="AUDIT_TABLE")
+    kill_switch_parameter: str = Field(min_length=1, alias="KILL_SWITCH_PARAMETER")
+    policy_file: str = Field(min_length=1, alias="POLICY_FILE")
+    reinstate_state_machine_arn: str = Field(min_length=1, alias="REINSTATE_STATE_MACHINE_ARN")
+    idempotency_table: str = Field("", alias="IDEMPOTENCY_TABLE")
+
+
+class TriggerSettings(Settings):
+    reconcile_state_machine_arn: str = Field(min_length=1, alias="RECONCILE_STATE_MACHINE_ARN")

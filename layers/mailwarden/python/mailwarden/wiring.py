@@ -9,34 +9,105 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
 from .approvals.service import Approvals
 from .aws import clients
 from .aws.approvals import DynamoApprovalStore
 from .aws.audit import DynamoAuditTrail
 from .aws.dlq import DeadLetters
 from .aws.events import EventPublisher
+from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKillSwitch
 from .aws.notify import SnsApprovalNotifier
 from .aws.secrets import SigningKeys
 from .aws.ses import SesReputation
-from .aws.stepfunctions import StepFunctionsResumer
+from .aws.stepfunctions import ReconcileRuns, StepFunctionsResumer
 from .clock import default_clock
+from .policy import load_policy
+from .reputation.guard import EventGuard, Guard, Reconciler, Reinstater
 from .reputation.signals import ObserveSignal
-from .settings import ApprovalSettings, Settings
+from .settings import ApprovalSettings, GuardSettings, TriggerSettings
+
+IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600  # EventBridge retries for 24 h; keep ids well beyond that
+
+
+@dataclass(frozen=True)
+class GuardDeps:
+    guard: Guard
+    dead_letters: DeadLetters
+    settings: GuardSettings
+
+
+def _guard(function: str) -> GuardDeps:
+    settings = GuardSettings.from_env()
+    clock = default_clock()
+    dynamodb = clients.client("dynamodb")
+    events = EventPublisher(clients.client("events"), settings.event_bus_name)
+    guard = Guard(
+        policy=load_policy(settings.policy_file).reputation,
+        api=SesReputation(clients.client("sesv2")),
+        store=DynamoGuardStore(dynamodb, settings.guard_table, clock),
+        switch=SsmKillSwitch(clients.client("ssm"), settings.kill_switch_parameter, clock),
+        starter=ReinstateWorkflow(clients.client("stepfunctions"), settings.reinstate_state_machine_arn),
+        reporter=GuardReporter(DynamoAuditTrail(dynamodb, settings.audit_table, clock), events),
+        clock=clock,
+    )
+    return GuardDeps(guard, DeadLetters(clients.client("sqs"), settings.dlq_url, function), settings)
 
 
 @dataclass(frozen=True)
 class SesEventsDeps:
     observe: ObserveSignal
+    react: EventGuard
     dead_letters: DeadLetters
+    idempotency: DynamoDBPersistenceLayer
+    idempotency_config: IdempotencyConfig
 
 
 @cache
 def ses_events() -> SesEventsDeps:
-    settings = Settings.from_env()
+    deps = _guard("ses_events")
+    settings = deps.settings
     publisher = EventPublisher(clients.client("events"), settings.event_bus_name)
     return SesEventsDeps(
-        observe=ObserveSignal(SesReputation(clients.client("sesv2")), publisher, default_clock()),
-        dead_letters=DeadLetters(clients.client("sqs"), settings.dlq_url, "ses_events"),
+        observe=ObserveSignal(deps.guard.api, publisher, deps.guard.clock),  # type: ignore[arg-type]
+        react=EventGuard(deps.guard),
+        dead_letters=deps.dead_letters,
+        idempotency=DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table, boto3_client=clients.client("dynamodb")
+        ),
+        idempotency_config=IdempotencyConfig(
+            event_key_jmespath="id", expires_after_seconds=IDEMPOTENCY_TTL_SECONDS, raise_on_no_idempotency_key=True
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ReconcileDeps:
+    reconciler: Reconciler
+    reinstater: Reinstater
+
+
+@cache
+def reputation_reconcile() -> ReconcileDeps:
+    deps = _guard("reputation_reconcile")
+    return ReconcileDeps(Reconciler(deps.guard), Reinstater(deps.guard))
+
+
+@dataclass(frozen=True)
+class TriggerDeps:
+    runs: ReconcileRuns
+    events: EventPublisher
+    dead_letters: DeadLetters
+
+
+@cache
+def reputation_trigger() -> TriggerDeps:
+    settings = TriggerSettings.from_env()
+    return TriggerDeps(
+        ReconcileRuns(clients.client("stepfunctions"), settings.reconcile_state_machine_arn),
+        EventPublisher(clients.client("events"), settings.event_bus_name),
+        DeadLetters(clients.client("sqs"), settings.dlq_url, "reputation_trigger"),
     )
 
 
@@ -77,6 +148,8 @@ def approval_callback() -> ApprovalDeps:
 
 def reset() -> None:
     ses_events.cache_clear()
+    reputation_reconcile.cache_clear()
+    reputation_trigger.cache_clear()
     approval_request.cache_clear()
     approval_callback.cache_clear()
     clients.clear()

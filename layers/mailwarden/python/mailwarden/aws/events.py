@@ -15,17 +15,23 @@ class EventPublisher:
         self.bus_name = bus_name
 
     def publish(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
-        out = self.client.put_events(
-            Entries=[
-                {
-                    "EventBusName": self.bus_name,
-                    "Source": MAILWARDEN_SOURCE,
-                    "DetailType": str(detail_type),
-                    "Resources": resources,
-                    "Detail": json.dumps(detail, default=str),
-                }
-            ]
-        )
-        if out.get("FailedEntryCount"):
-            failed = [e for e in out.get("Entries", []) if e.get("ErrorCode")]
-            raise PublishFailed(f"EventBridge dropped {detail_type}: {failed}")
+        self.publish_many([(detail_type, detail, resources)])
+
+    def publish_many(self, events: list[tuple[str, dict[str, Any], list[str]]]) -> None:
+        """10 entries per PutEvents (the API's maximum); any dropped entry raises."""
+        for start in range(0, len(events), 10):
+            out = self.client.put_events(
+                Entries=[
+                    {
+                        "EventBusName": self.bus_name,
+                        "Source": MAILWARDEN_SOURCE,
+                        "DetailType": str(detail_type),
+                        "Resources": resources,
+                        "Detail": json.dumps(detail, default=str),
+                    }
+                    for detail_type, detail, resources in events[start : start + 10]
+                ]
+            )
+            if out.get("FailedEntryCount"):
+                failed = [e for e in out.get("Entries", []) if e.get("ErrorCode")]
+                raise PublishFailed(f"EventBridge dropped {len(failed)} event(s): {failed}")

@@ -1,24 +1,50 @@
-"""SESv2 reputation-entity adapter."""
+"""SESv2 reputation-entity adapter: entities, findings (recommendations), tags and the two writes.
+
+Reads use the list APIs at their largest page size (100): ListReputationEntities returns the
+whole entity, so a reconcile never needs GetReputationEntity. Every ClientError becomes a domain
+error (``translate``); the client is paced by ``clients.PACED`` so throttling never reaches a run.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from ..errors import NotFound
+from ..reputation.engine import Finding
 from ..reputation.model import EntityState
 from .errors import translate
 
+PAGE = 100
+T = TypeVar("T")
+
 
 def entity_from_wire(item: dict[str, Any]) -> EntityState:
+    customer = item.get("CustomerManagedStatus", {})
+    ses = item.get("AwsSesManagedStatus", {})
     return EntityState(
         reference=item["ReputationEntityReference"],
         policy=item.get("ReputationManagementPolicy", ""),
-        customer_status=item.get("CustomerManagedStatus", {}).get("Status", "ENABLED"),
-        ses_status=item.get("AwsSesManagedStatus", {}).get("Status", "ENABLED"),
+        customer_status=customer.get("Status", "ENABLED"),
+        ses_status=ses.get("Status", "ENABLED"),
         aggregate=item.get("SendingStatusAggregate", "ENABLED"),
         impact=item.get("ReputationImpact"),
+        customer_updated=customer.get("LastUpdatedTimestamp"),
+        ses_cause=ses.get("Cause"),
+    )
+
+
+def finding_from_wire(item: dict[str, Any]) -> Finding:
+    return Finding(
+        resource=item.get("ResourceArn", ""),
+        type=item.get("Type", ""),
+        impact=item.get("Impact", "LOW"),
+        status=item.get("Status", "OPEN"),
+        updated=item.get("LastUpdatedTimestamp") or item["CreatedTimestamp"],
+        description=item.get("Description", ""),
     )
 
 
@@ -26,14 +52,68 @@ class SesReputation:
     def __init__(self, client: Any) -> None:
         self.client = client
 
+    def _call(self, fn: Callable[..., T], **kwargs: Any) -> T:
+        try:
+            return fn(**kwargs)
+        except ClientError as exc:
+            raise translate(exc) from exc
+
     def get(self, reference: str) -> EntityState | None:
         try:
-            out = self.client.get_reputation_entity(
-                ReputationEntityType="RESOURCE", ReputationEntityReference=reference
+            out = self._call(
+                self.client.get_reputation_entity, ReputationEntityType="RESOURCE", ReputationEntityReference=reference
             )
-        except ClientError as exc:
-            error = translate(exc)
-            if isinstance(error, NotFound):
-                return None
-            raise error from exc
+        except NotFound:
+            return None
         return entity_from_wire(out["ReputationEntity"])
+
+    get_entity = get
+
+    def list_entities(self, next_token: str | None) -> tuple[list[EntityState], str | None]:
+        kwargs: dict[str, Any] = {"Filter": {"ENTITY_TYPE": "RESOURCE"}, "PageSize": PAGE}
+        if next_token:
+            kwargs["NextToken"] = next_token
+        out = self._call(self.client.list_reputation_entities, **kwargs)
+        return [entity_from_wire(e) for e in out.get("ReputationEntities", [])], out.get("NextToken") or None
+
+    def _recommendations(self, flt: dict[str, str]) -> Iterator[Finding]:
+        kwargs: dict[str, Any] = {"Filter": flt, "PageSize": PAGE}
+        while True:
+            out = self._call(self.client.list_recommendations, **kwargs)
+            yield from (finding_from_wire(r) for r in out.get("Recommendations", []))
+            if not out.get("NextToken"):
+                return
+            kwargs["NextToken"] = out["NextToken"]
+
+    def open_findings(self) -> dict[str, list[Finding]]:
+        by_entity: dict[str, list[Finding]] = defaultdict(list)
+        for f in self._recommendations({"STATUS": "OPEN"}):
+            by_entity[f.resource].append(f)
+        return dict(by_entity)
+
+    def findings(self, reference: str) -> list[Finding]:
+        return list(self._recommendations({"RESOURCE_ARN": reference}))
+
+    def tags(self, reference: str) -> dict[str, str]:
+        try:
+            out = self._call(self.client.list_tags_for_resource, ResourceArn=reference)
+        except NotFound:
+            return {}
+        return {t["Key"]: t["Value"] for t in out.get("Tags", [])}
+
+    def set_customer_status(self, reference: str, status: str) -> None:
+        self._call(
+            self.client.update_reputation_entity_customer_managed_status,
+            ReputationEntityType="RESOURCE",
+            ReputationEntityReference=reference,
+            SendingStatus=status,
+        )
+
+    def set_policy(self, reference: str, tier: str) -> None:
+        region = self.client.meta.region_name
+        self._call(
+            self.client.update_reputation_entity_policy,
+            ReputationEntityType="RESOURCE",
+            ReputationEntityReference=reference,
+            ReputationEntityPolicy=f"arn:aws:ses:{region}:aws:reputation-policy/{tier}",
+        )

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .errors import translate
+from .errors import code_of, translate
 
 CAUSE_MAX = 32_768
 
@@ -30,3 +30,34 @@ class StepFunctionsResumer:
             )
         except ClientError as err:
             raise translate(err) from err
+
+
+class ReconcileRuns:
+    """Reconcile executions: at most one in progress; the run id is the execution name."""
+
+    def __init__(self, client: Any, state_machine_arn: str) -> None:
+        self.client = client
+        self.arn = state_machine_arn
+
+    def running(self) -> str | None:
+        try:
+            out = self.client.list_executions(stateMachineArn=self.arn, statusFilter="RUNNING", maxResults=1)
+        except ClientError as err:
+            raise translate(err) from err
+        executions = out.get("executions", [])
+        return str(executions[0]["executionArn"]) if executions else None
+
+    def start(self, request: Any) -> tuple[str, bool]:
+        return start_named(self.client, self.arn, request.run_id, request.input())
+
+
+def start_named(client: Any, state_machine_arn: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]:
+    """StartExecution under a deterministic name: (execution ARN, whether it is new). A second
+    start with the same name finds the first execution instead of running twice."""
+    try:
+        out = client.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
+    except ClientError as err:
+        if code_of(err) == "ExecutionAlreadyExists":
+            return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}", False
+        raise translate(err) from err
+    return str(out["executionArn"]), True

@@ -16,12 +16,42 @@ class FunctionSpec:
     memory_mb: int = 256
 
 
+_GUARD_ENV = (
+    "EVENT_BUS_NAME",
+    "DLQ_URL",
+    "GUARD_TABLE",
+    "AUDIT_TABLE",
+    "KILL_SWITCH_PARAMETER",
+    "POLICY_FILE",
+    "REINSTATE_STATE_MACHINE_ARN",
+    "SES_API_RATE",
+)
+_GUARD_CLIENTS = ("sesv2", "dynamodb", "ssm", "stepfunctions", "events", "sqs")
+
 SES_EVENTS = FunctionSpec(
     name="ses_events",
-    description="Normalizes aws.ses reputation events, reads the entity's current state and publishes a "
-    "Mailwarden signal; malformed events go to the DLQ with a reason.",
-    env=("EVENT_BUS_NAME", "DLQ_URL"),
-    clients=("sesv2", "events", "sqs"),
+    description="aws.ses reputation events: publishes an explained signal, then applies the policy to that entity "
+    "(disable, request a reinstatement) once per event id; malformed events go to the DLQ with a reason.",
+    env=(*_GUARD_ENV, "IDEMPOTENCY_TABLE"),
+    clients=_GUARD_CLIENTS,
+)
+
+REPUTATION_TRIGGER = FunctionSpec(
+    name="reputation_trigger",
+    description="Starts a reconcile run from the schedule or an operator's Reputation Reconcile Requested event "
+    "(one execution per schedule tick or event id; skipped while a run is in progress).",
+    env=("EVENT_BUS_NAME", "DLQ_URL", "RECONCILE_STATE_MACHINE_ARN"),
+    clients=("stepfunctions", "events", "sqs"),
+)
+
+REPUTATION_RECONCILE = FunctionSpec(
+    name="reputation_reconcile",
+    description="Reconcile workflow steps (scan with NextToken checkpoints, apply, close) and the reinstate "
+    "workflow's steps (re-check and write after approval).",
+    env=_GUARD_ENV,
+    clients=_GUARD_CLIENTS,
+    timeout_seconds=900,
+    memory_mb=512,
 )
 
 _APPROVAL_ENV = (
@@ -49,4 +79,10 @@ APPROVAL_CALLBACK = FunctionSpec(
     clients=("dynamodb", "stepfunctions", "secretsmanager", "events", "sqs"),
 )
 
-FUNCTIONS: tuple[FunctionSpec, ...] = (SES_EVENTS, APPROVAL_REQUEST, APPROVAL_CALLBACK)
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    SES_EVENTS,
+    APPROVAL_REQUEST,
+    APPROVAL_CALLBACK,
+    REPUTATION_TRIGGER,
+    REPUTATION_RECONCILE,
+)

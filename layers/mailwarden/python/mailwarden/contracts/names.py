@@ -7,6 +7,7 @@ from enum import StrEnum
 SES_SOURCE = "aws.ses"
 MAILWARDEN_SOURCE = "mailwarden"
 DEFAULT_BUS = "default"
+OPERATOR_SOURCE = "mailwarden.operator"  # what operators (the CLI, runbooks) put on the Mailwarden bus
 MAILWARDEN_BUS = "mailwarden"  # logical name; the deployed bus name comes from EVENT_BUS_NAME
 
 
@@ -28,3 +29,12 @@ class MailwardenDetailType(StrEnum):
     APPROVAL_DECIDED = "Approval Decided"  # detail.decision: APPROVED | REJECTED
     APPROVAL_EXPIRED = "Approval Expired"  # the workflow's task timed out before anyone decided
     APPROVAL_REFUSED = "Approval Attempt Refused"  # forged, expired, replayed, not allowed, too late
+    REPUTATION_ACTION = "Reputation Action"  # detail.outcome: applied | approval-requested | planned | skipped
+    REPUTATION_RUN_COMPLETED = "Reputation Run Completed"
+    REPUTATION_RUN_SKIPPED = "Reputation Run Skipped"  # a run is already in progress
+
+
+class OperatorDetailType(StrEnum):
+    """What operators send (source ``mailwarden.operator``) to ask Mailwarden for something."""
+
+    RECONCILE_REQUESTED = "Reputation Reconcile Requested"  # detail: {mode: plan|apply, reason, requestedBy}

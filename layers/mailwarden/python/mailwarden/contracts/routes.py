@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .names import DEFAULT_BUS, SES_SOURCE, SesDetailType
+from .names import DEFAULT_BUS, MAILWARDEN_BUS, OPERATOR_SOURCE, SES_SOURCE, OperatorDetailType, SesDetailType
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,15 @@ SES_REPUTATION_SIGNALS = Route(
     description="SES advisor recommendations and sending-status changes for reputation entities",
 )
 
-ROUTES: tuple[Route, ...] = (SES_REPUTATION_SIGNALS,)
+RECONCILE_REQUESTS = Route(
+    rule_id="ReconcileRequests",
+    bus=MAILWARDEN_BUS,
+    pattern={"source": [OPERATOR_SOURCE], "detail-type": [OperatorDetailType.RECONCILE_REQUESTED.value]},
+    function="reputation_trigger",
+    description="An operator asks for a reconcile run (plan or apply)",
+)
+
+ROUTES: tuple[Route, ...] = (SES_REPUTATION_SIGNALS, RECONCILE_REQUESTS)
 
 
 def routes_for(function: str) -> list[Route]:

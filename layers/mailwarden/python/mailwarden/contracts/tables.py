@@ -51,4 +51,22 @@ AUDIT = TableSpec(
     description="Append-only audit trail: every action, skipped action, decision and refused attempt.",
 )
 
-TABLES: tuple[TableSpec, ...] = (APPROVALS, AUDIT)
+GUARD = TableSpec(
+    name="guard",
+    env="GUARD_TABLE",
+    partition_key="pk",
+    sort_key="sk",
+    ttl_attribute="purge_at",
+    description="Reputation guard state: what Mailwarden did to each entity, reconcile runs (checkpoint and "
+    "decisions) and the hourly count of event-driven disables.",
+)
+
+IDEMPOTENCY = TableSpec(
+    name="idempotency",
+    env="IDEMPOTENCY_TABLE",
+    partition_key="id",
+    ttl_attribute="expiration",
+    description="Powertools idempotency records: an SES event id is processed once however often it arrives.",
+)
+
+TABLES: tuple[TableSpec, ...] = (APPROVALS, AUDIT, GUARD, IDEMPOTENCY)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .functions import APPROVAL_REQUEST
+from .functions import APPROVAL_REQUEST, REPUTATION_RECONCILE
 
 REJECTED_ERROR = "Mailwarden.ApprovalRejected"  # SendTaskFailure error when an approver rejects
 TIMED_OUT_ERROR = "Mailwarden.ApprovalTimedOut"
@@ -146,7 +146,117 @@ APPROVAL_CHECK = WorkflowSpec(
     build=_approval_check,
 )
 
-WORKFLOWS: tuple[WorkflowSpec, ...] = (APPROVAL_CHECK,)
+def _step(payload: dict[str, Any], next_state: str, result_path: str = "$.run") -> dict[str, Any]:
+    """A ``reputation_reconcile`` step; Lambda throttling/faults and Mailwarden.Throttled retried."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function_arn(REPUTATION_RECONCILE.name), "Payload": payload},
+        "ResultSelector": {"result.$": "$.Payload"},
+        "ResultPath": result_path,
+        "Retry": [
+            *_retry(),
+            {
+                "ErrorEquals": ["Throttled", "PublishFailed", "States.Timeout"],
+                "IntervalSeconds": 5,
+                "MaxAttempts": 5,
+                "BackoffRate": 2.0,
+                "JitterStrategy": "FULL",
+            },
+        ],
+        "Next": next_state,
+    }
+
+
+def _reconcile(timeout_seconds: int) -> dict[str, Any]:
+    return {
+        "Comment": "Reputation reconcile run: scan every entity against the policy (resumable: the NextToken is "
+        "checkpointed, each Scan stops with time to spare and is called again), then apply, asking for approval "
+        "first when the disables exceed the blast-radius cap.",
+        "StartAt": "Init",
+        "States": {
+            "Init": {"Type": "Pass", "Result": {"decision": "NONE"}, "ResultPath": "$.approval", "Next": "Scan"},
+            "Scan": _step({"step": "scan", "runId.$": "$.runId", "start.$": "$"}, "Scanned"),
+            "Scanned": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.run.result.scanComplete", "BooleanEquals": False, "Next": "Scan"}],
+                "Default": "Decide",
+            },
+            "Decide": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.run.result.applyComplete", "BooleanEquals": True, "Next": "Done"},
+                    {"Variable": "$.run.result.outcome", "StringEquals": "needs-approval", "Next": "ApproveBatch"},
+                ],
+                "Default": "Apply",
+            },
+            **approval_gate(
+                "ApproveBatch",
+                request_path="$.run.result.approvalRequest",
+                timeout_seconds=timeout_seconds,
+                on_approved="Apply",
+                on_rejected="Rejected",
+                on_timed_out="Expired",
+            ),
+            "Apply": _step({"step": "apply", "runId.$": "$.runId", "approval.$": "$.approval"}, "Applied"),
+            "Applied": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.run.result.applyComplete", "BooleanEquals": False, "Next": "Apply"}],
+                "Default": "Done",
+            },
+            "Rejected": _step({"step": "close", "runId.$": "$.runId", "outcome": "rejected"}, "Done"),
+            "Expired": _step({"step": "close", "runId.$": "$.runId", "outcome": "expired"}, "Done"),
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+def _reinstate(timeout_seconds: int) -> dict[str, Any]:
+    return {
+        "Comment": "Reinstate one entity Mailwarden disabled: ask a human, then re-check everything and write.",
+        "StartAt": "RequestApproval",
+        "States": {
+            **approval_gate(
+                "RequestApproval",
+                request_path="$.approvalRequest",
+                timeout_seconds=timeout_seconds,
+                on_approved="Reinstate",
+                on_rejected="Rejected",
+                on_timed_out="Expired",
+            ),
+            "Reinstate": _step(
+                {"step": "reinstate", "entity.$": "$.entity", "approval.$": "$.approval"}, "Done", "$.reinstate"
+            ),
+            "Rejected": _step(
+                {"step": "reinstate-closed", "entity.$": "$.entity", "outcome": "rejected"}, "WasRejected", "$.closed"
+            ),
+            "Expired": _step(
+                {"step": "reinstate-closed", "entity.$": "$.entity", "outcome": "expired"}, "WasExpired", "$.closed"
+            ),
+            "Done": {"Type": "Succeed"},
+            "WasRejected": {"Type": "Fail", "Error": REJECTED_ERROR, "Cause": "An approver rejected the request."},
+            "WasExpired": {"Type": "Fail", "Error": TIMED_OUT_ERROR, "Cause": "Nobody decided before it expired."},
+        },
+    }
+
+
+REPUTATION_RECONCILE_WORKFLOW = WorkflowSpec(
+    name="reputation-reconcile",
+    description="Reconcile every reputation entity with the policy; batch approval above the blast-radius cap.",
+    functions=(APPROVAL_REQUEST.name, REPUTATION_RECONCILE.name),
+    uses_approvals=True,
+    build=_reconcile,
+)
+
+REPUTATION_REINSTATE_WORKFLOW = WorkflowSpec(
+    name="reputation-reinstate",
+    description="Reinstate one entity Mailwarden disabled, after a human approved.",
+    functions=(APPROVAL_REQUEST.name, REPUTATION_RECONCILE.name),
+    uses_approvals=True,
+    build=_reinstate,
+)
+
+WORKFLOWS: tuple[WorkflowSpec, ...] = (APPROVAL_CHECK, REPUTATION_RECONCILE_WORKFLOW, REPUTATION_REINSTATE_WORKFLOW)
 
 
 def substitute(definition: dict[str, Any], arns: dict[str, str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Status = Literal["ENABLED", "REINSTATED", "DISABLED"]
@@ -26,6 +27,8 @@ class EntityState:
     ses_status: Status
     aggregate: Status
     impact: Literal["LOW", "HIGH"] | None = None
+    customer_updated: datetime | None = None  # when the customer-managed status last changed
+    ses_cause: str | None = None
 
     @property
     def name(self) -> str:

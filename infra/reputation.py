@@ -1,0 +1,136 @@
+"""The reputation guard's own resources and grants: the kill switch, the reconcile schedule and
+least-privilege access to SES reputation entities, its tables and its workflows."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from cdk_nag import NagSuppressions
+from constructs import Construct
+from mailwarden.contracts.schedules import RECONCILE
+
+from .functions import MailwardenFunction
+
+KILL_SWITCH_HELP = (
+    "Mailwarden kill switch: 'off' lets the reputation guard write; any other value (e.g. 'on') stops every write "
+    "at once (runs and events still plan and report)."
+)
+
+
+def state_machine_arn(scope: Construct, workflow: str) -> str:
+    """A workflow's ARN from its fixed name (no reference to the resource: functions it invokes
+    can carry it in their environment without a dependency cycle)."""
+    stack = Stack.of(scope)
+    return stack.format_arn(
+        service="states",
+        resource="stateMachine",
+        resource_name=f"{stack.stack_name}-{workflow}",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
+class KillSwitch(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
+        super().__init__(scope, construct_id)
+        self.parameter = ssm.StringParameter(
+            self,
+            "Parameter",
+            parameter_name=f"/mailwarden/{stage}/kill-switch",
+            string_value="off",
+            description=KILL_SWITCH_HELP,
+        )
+
+    def allow_read(self, fn: MailwardenFunction) -> None:
+        fn.role.add_to_policy(
+            iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.parameter.parameter_arn])
+        )
+
+
+def grant_reputation(fn: MailwardenFunction, *, writes: bool) -> None:
+    """Read (and optionally write) SES reputation entities: per-tenant actions on tenant ARNs; the
+    two list actions support no resource-level permissions."""
+    stack = Stack.of(fn)
+    tenants = stack.format_arn(service="ses", resource="tenant", resource_name="*")
+    policies = stack.format_arn(service="ses", account="aws", resource="reputation-policy", resource_name="*")
+    fn.role.add_to_policy(
+        iam.PolicyStatement(actions=["ses:GetReputationEntity", "ses:ListTagsForResource"], resources=[tenants])
+    )
+    fn.role.add_to_policy(
+        iam.PolicyStatement(actions=["ses:ListReputationEntities", "ses:ListRecommendations"], resources=["*"])
+    )
+    if writes:
+        fn.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ses:UpdateReputationEntityCustomerManagedStatus", "ses:UpdateReputationEntityPolicy"],
+                resources=[tenants, policies],
+            )
+        )
+    NagSuppressions.add_resource_suppressions(
+        fn.role,
+        [
+            {
+                "id": "AwsSolutions-IAM5",
+                "reason": "Tenants (reputation entities) are created at run time: per-entity actions are limited to "
+                "this account's and region's tenant ARNs and SES's managed reputation policies; "
+                "ListReputationEntities and ListRecommendations support no resource-level permissions.",
+                "appliesTo": [
+                    {"regex": "/^Resource::arn:<AWS::Partition>:ses:.*:tenant/\\*$/g"},
+                    {"regex": "/^Resource::arn:<AWS::Partition>:ses:.*:aws:reputation-policy/\\*$/g"},
+                    "Resource::*",
+                ],
+            }
+        ],
+        apply_to_children=True,
+    )
+
+
+class ReconcileSchedule(Construct):
+    """EventBridge Scheduler -> the trigger function, with retries and a dead-letter queue."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, expression: str, target: MailwardenFunction, dlq: sqs.IQueue
+    ) -> None:
+        super().__init__(scope, construct_id)
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ),
+            description="EventBridge Scheduler invokes the Mailwarden reconcile trigger",
+        )
+        target.function.grant_invoke(role)
+        dlq.grant_send_messages(role)
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=f"{Stack.of(self).stack_name}-{RECONCILE.name}",
+            description=RECONCILE.description,
+            schedule_expression=expression,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=target.function.function_arn,
+                role_arn=role.role_arn,
+                input=json.dumps(RECONCILE.input),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=10
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dlq.queue_arn),
+            ),
+        )
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "lambda:InvokeFunction on the trigger function and its versions (<arn>:*) only.",
+                }
+            ],
+            apply_to_children=True,
+        )

@@ -1,0 +1,26 @@
+"""DynamoDB BatchWriteItem in chunks of 25, resending unprocessed items with backoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..clock import Clock
+from .errors import translate
+
+
+def batch_put(client: Any, table: str, items: list[dict[str, Any]], clock: Clock, attempts: int = 8) -> None:
+    requests = [{"PutRequest": {"Item": item}} for item in items]
+    for start in range(0, len(requests), 25):
+        pending: dict[str, Any] = {table: requests[start : start + 25]}
+        for attempt in range(attempts):
+            try:
+                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            except ClientError as err:
+                raise translate(err) from err
+            if not pending:
+                break
+            clock.sleep(min(0.05 * 2**attempt, 2.0))
+        else:
+            raise RuntimeError(f"{table}: {len(pending.get(table, []))} items unprocessed after {attempts} attempts")

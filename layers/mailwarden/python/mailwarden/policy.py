@@ -1,0 +1,153 @@
+"""The policy file: versioned, schema-validated, YAML or JSON; errors name the line.
+
+One loader serves ``cdk synth`` (a bad file fails the synth), the ``mailwarden`` CLI (``policy
+check`` and ``plan``) and the Lambdas (which read the normalized JSON deployed with the stack).
+See README "Policy file" for the format.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .contracts.ses_events import FindingType, Impact
+
+Mode = Literal["plan", "apply"]
+Tier = Literal["none", "standard", "strict"]
+TIER_ORDER: dict[str, int] = {"none": 0, "standard": 1, "strict": 2}
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the file, the line and the problem."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Selector(_Model):
+    """Which entities a rule or the allowlist covers. Every given criterion must hold; none = all."""
+
+    names: tuple[str, ...] = ()
+    name_prefix: str | None = Field(None, alias="namePrefix", min_length=1)
+    arn_prefix: str | None = Field(None, alias="arnPrefix", min_length=1)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def needs_tags(self) -> bool:
+        return bool(self.tags)
+
+    def matches_name(self, name: str, reference: str) -> bool:
+        """The criteria that need no AWS call (names, prefixes)."""
+        if self.names and name not in self.names:
+            return False
+        if self.name_prefix and not name.startswith(self.name_prefix):
+            return False
+        return not (self.arn_prefix and not reference.startswith(self.arn_prefix))
+
+    def matches_tags(self, tags: dict[str, str]) -> bool:
+        return all(tags.get(k) == v for k, v in self.tags.items())
+
+
+class DisableWhen(_Model):
+    types: tuple[FindingType, ...] = ()  # empty = any type
+    impact: tuple[Impact, ...] = ("HIGH",)
+
+    def covers(self, finding_type: str, impact: str) -> bool:
+        return (not self.types or finding_type in self.types) and impact in self.impact
+
+
+class ReinstateWhen(_Model):
+    fixed_for_hours: float = Field(alias="fixedForHours", ge=0, le=24 * 90)
+    to: Literal["ENABLED", "REINSTATED"] = "ENABLED"
+
+
+class Rule(_Model):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    select: Selector = Field(default_factory=Selector)
+    disable_when: DisableWhen | None = Field(None, alias="disableWhen")
+    reinstate_when: ReinstateWhen | None = Field(None, alias="reinstateWhen")
+    reputation_policy: Tier | None = Field(None, alias="reputationPolicy")
+    allow_loosening: bool = Field(False, alias="allowLoosening")
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Rule:
+        given = [k for k in ("disable_when", "reinstate_when", "reputation_policy") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a rule needs exactly one of disableWhen, reinstateWhen, reputationPolicy")
+        if self.allow_loosening and self.reputation_policy is None:
+            raise ValueError("allowLoosening only applies to a reputationPolicy rule")
+        return self
+
+
+class ReputationPolicy(_Model):
+    mode: Mode = "plan"  # a new deployment plans (dry-run) until the file says apply
+    max_disables_per_run: int = Field(10, alias="maxDisablesPerRun", ge=0, le=10_000)
+    allowlist: tuple[Selector, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> ReputationPolicy:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} is used twice")
+            seen.add(rule.name)
+        return self
+
+
+class Policy(_Model):
+    version: Literal[1]
+    reputation: ReputationPolicy = Field(default_factory=ReputationPolicy)
+    partner: dict[str, Any] | None = None  # defined by the Partner Central capability
+
+    def normalized(self) -> str:
+        """Canonical JSON (what the stack deploys and the Lambdas read)."""
+        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+
+
+def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[(*path, key.value)] = key.start_mark.line + 1
+            _lines(value, (*path, key.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, i), out)
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Parse and validate; raise :class:`PolicyError` naming ``source``, the line and the problem."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "line ?"
+        raise PolicyError(f"{source}: {where}: {getattr(exc, 'problem', None) or exc}") from exc
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: line 1: expected a mapping with 'version: 1'")
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+        line = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), 1)
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        raise PolicyError(f"{source}: line {line}: {field}: {err['msg']}") from exc
+
+
+def load_policy(path: str | Path) -> Policy:
+    p = Path(path)
+    if not p.is_file():
+        raise PolicyError(f"{p}: policy file does not exist")
+    return parse_policy(p.read_text(), str(p))

@@ -1,0 +1,371 @@
+"""The reputation guard's use cases: reconcile runs, event-driven reactions, reinstatements.
+
+Every decision ends in exactly one outcome, reported (audit + event) with its reason:
+
+* ``applied``            the write was made;
+* ``approval-requested`` a human must approve (reinstatements; a batch above the blast-radius cap);
+* ``planned``            plan mode (dry-run): what apply would do;
+* ``skipped``            the policy wanted it but Mailwarden is not doing it (the reason says why:
+                         allowlisted, kill switch, blast radius, waiting, rejected, ...).
+
+A reconcile run is resumable: the scan checkpoints ListReputationEntities' NextToken after every
+page and stores its decisions (keyed by entity and kind, so a retried page rewrites the same
+items); the apply phase marks each action done after its write. A run stops with time to spare
+and the workflow calls it again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clock import Clock
+from ..policy import ReputationPolicy
+from .engine import Decision, Finding, GuardRecord, decide
+from .model import EntityState
+from .ports import GuardStore, KillSwitch, ReinstateStarter, Reporter, ReputationApi
+
+SAFETY_MARGIN_MS = 60_000  # stop a step with this much Lambda time left; the workflow continues it
+Remaining = Callable[[], int]  # milliseconds left in this invocation
+
+
+class _Lookups:
+    """Per-invocation cache of the lazy lookups the engine asks for."""
+
+    def __init__(self, api: ReputationApi, known: dict[str, list[Finding]] | None = None) -> None:
+        self.api = api
+        self._tags: dict[str, dict[str, str]] = {}
+        self._findings = dict(known or {})
+
+    def tags(self, reference: str) -> dict[str, str]:
+        if reference not in self._tags:
+            self._tags[reference] = self.api.tags(reference)
+        return self._tags[reference]
+
+    def findings(self, reference: str) -> list[Finding]:
+        if reference not in self._findings:
+            self._findings[reference] = self.api.findings(reference)
+        return self._findings[reference]
+
+
+@dataclass
+class Guard:
+    """Shared by every trigger: evaluate, and carry out one decision."""
+
+    policy: ReputationPolicy
+    api: ReputationApi
+    store: GuardStore
+    switch: KillSwitch
+    starter: ReinstateStarter
+    reporter: Reporter
+    clock: Clock
+
+    def evaluate(
+        self,
+        entity: EntityState,
+        open_findings: list[Finding],
+        record: GuardRecord | None,
+        lookups: _Lookups,
+    ) -> list[Decision]:
+        return decide(self.policy, entity, open_findings, record, self.clock.now(), lookups)
+
+    def execute(self, d: Decision, source: str) -> tuple[str, str]:
+        """Make the write for one acting decision; returns (outcome, note)."""
+        if d.kind == "disable":
+            self.api.set_customer_status(d.entity, "DISABLED")
+            self.store.mark_disabled(d.entity, self.clock.now(), d.rule, source)
+            return "applied", ""
+        if d.kind == "set-policy":
+            self.api.set_policy(d.entity, d.desired)
+            return "applied", ""
+        record = self.store.record(d.entity) or GuardRecord(d.entity)
+        execution = self.starter.start(d, record, reinstate_request(d, source))
+        self.store.mark_reinstatement(d.entity, "REQUESTED", execution)
+        return "approval-requested", execution
+
+
+def reinstate_request(d: Decision, source: str) -> dict[str, Any]:
+    return {
+        "action": "reputation.reinstate",
+        "subject": d.entity,
+        "summary": f"Reinstate SES tenant {d.name}: customer-managed {d.current} -> {d.desired}",
+        "reason": d.reason,
+        "requester": f"mailwarden:{source}",
+        "plan": [d.line()],
+    }
+
+
+# ---------------------------------------------------------------------------------- reconcile
+
+
+@dataclass
+class RunState:
+    run_id: str
+    trigger: str
+    mode: str  # plan | apply
+    requested_by: str = "mailwarden"
+    reason: str = ""
+    next_token: str | None = None
+    pages: int = 0
+    entities: int = 0
+    scan_complete: bool = False
+    outcome: str = ""  # plan | apply | needs-approval | halted | rejected | expired
+    apply_complete: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    started_at: str = ""
+
+    def dump(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> RunState:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "runId": self.run_id,
+            "trigger": self.trigger,
+            "mode": self.mode,
+            "scanComplete": self.scan_complete,
+            "outcome": self.outcome,
+            "applyComplete": self.apply_complete,
+            "pages": self.pages,
+            "entities": self.entities,
+            "counts": self.counts,
+        }
+
+
+@dataclass
+class Reconciler:
+    guard: Guard
+
+    @property
+    def store(self) -> GuardStore:
+        return self.guard.store
+
+    def _run(self, run_id: str, start: dict[str, Any] | None = None) -> RunState:
+        data = self.store.load_run(run_id)
+        if data is not None:
+            return RunState.load(data)
+        if start is None:
+            raise KeyError(f"unknown run {run_id}")
+        mode = start.get("mode") or self.guard.policy.mode
+        run = RunState(
+            run_id,
+            start.get("trigger", "on-demand"),
+            mode,
+            start.get("requestedBy", "mailwarden"),
+            start.get("reason", ""),
+            started_at=self.guard.clock.now().isoformat(),
+        )
+        self.store.save_run(run_id, run.dump())
+        return run
+
+    def scan(self, run_id: str, start: dict[str, Any], remaining: Remaining) -> dict[str, Any]:
+        run = self._run(run_id, start)
+        if run.scan_complete:
+            return self._result(run)
+        g = self.guard
+        open_by_entity = g.api.open_findings()
+        records = self.store.records()
+        lookups = _Lookups(g.api)
+        while True:
+            entities, token = g.api.list_entities(run.next_token)
+            decisions: list[Decision] = []
+            for entity in entities:
+                found = open_by_entity.get(entity.reference, [])
+                decisions += g.evaluate(entity, found, records.get(entity.reference), lookups)
+            self.store.put_actions(run.run_id, decisions)
+            run.pages += 1
+            run.entities += len(entities)
+            run.next_token = token
+            run.scan_complete = token is None
+            if run.scan_complete:
+                self._conclude(run)
+            self.store.save_run(run.run_id, run.dump())
+            if run.scan_complete or remaining() < SAFETY_MARGIN_MS:
+                return self._result(run)
+
+    def _conclude(self, run: RunState) -> None:
+        actions = self.store.actions(run.run_id)
+        acting = [a.decision for a in actions if a.decision.acts]
+        skipped = [(a.decision, "skipped", "") for a in actions if not a.decision.acts]
+        disables = sum(1 for d in acting if d.kind == "disable")
+        cap = self.guard.policy.max_disables_per_run
+        run.counts = {"decisions": len(actions), "acting": len(acting), "skipped": len(skipped), "disables": disables}
+        items: list[tuple[Decision, str, str]] = list(skipped)
+        if run.mode == "plan":
+            run.outcome, run.apply_complete = "plan", True
+            items += [(d, "planned", "plan mode (dry-run): nothing written") for d in acting]
+        elif self.guard.switch.engaged():
+            run.outcome, run.apply_complete = "halted", True
+            items += [(d, "skipped", "kill switch engaged: no writes") for d in acting]
+        elif disables > cap:
+            run.outcome = "needs-approval"
+        elif acting:
+            run.outcome = "apply"
+        else:
+            run.outcome, run.apply_complete = "apply", True
+        self.guard.reporter.decisions(items, self._context(run))
+        if run.apply_complete:
+            self._finish(run)
+
+    def _context(self, run: RunState) -> dict[str, Any]:
+        return {"run": run.run_id, "trigger": run.trigger, "mode": run.mode, "actor": f"mailwarden:{run.trigger}"}
+
+    def _result(self, run: RunState) -> dict[str, Any]:
+        out = run.summary()
+        if run.outcome == "needs-approval" and not run.apply_complete:
+            out["approvalRequest"] = self._batch_request(run)
+        return out
+
+    def _batch_request(self, run: RunState) -> dict[str, Any]:
+        acting = [a.decision for a in self.store.actions(run.run_id) if a.decision.acts]
+        cap = self.guard.policy.max_disables_per_run
+        disables = run.counts.get("disables", 0)
+        lines = [d.line() for d in acting]
+        shown = lines[:40] + ([f"... and {len(lines) - 40} more"] if len(lines) > 40 else [])
+        return {
+            "action": "reputation.batch",
+            "subject": run.run_id,
+            "summary": f"Apply {len(acting)} reputation actions including {disables} disables "
+            f"(blast-radius cap {cap} per run)",
+            "reason": f"Run {run.run_id} ({run.trigger}) wants to disable {disables} entities; the policy caps "
+            f"unapproved disables at {cap} per run, so nothing was applied.",
+            "requester": f"mailwarden:{run.trigger}",
+            "plan": shown,
+        }
+
+    def apply(self, run_id: str, approval: dict[str, Any] | None, remaining: Remaining) -> dict[str, Any]:
+        run = self._run(run_id)
+        if run.apply_complete:
+            return self._result(run)
+        if run.outcome == "needs-approval" and not approval:
+            raise PermissionError(f"run {run_id} needs an approval before it applies anything")
+        g = self.guard
+        context = self._context(run)
+        if approval:
+            context["approvedBy"] = approval.get("approver", "")
+        pending = [a for a in self.store.actions(run.run_id) if a.decision.acts and a.state != "DONE"]
+        for action in pending:
+            if g.switch.engaged():
+                outcome, note = "skipped", "kill switch engaged: no writes"
+            else:
+                outcome, note = g.execute(action.decision, run.trigger)
+            self.store.mark_action_done(run.run_id, action.key)
+            g.reporter.decisions([(action.decision, outcome, note)], context)
+            run.counts[outcome] = run.counts.get(outcome, 0) + 1
+            if remaining() < SAFETY_MARGIN_MS:
+                self.store.save_run(run.run_id, run.dump())
+                return self._result(run)
+        run.apply_complete = True
+        self._finish(run)
+        self.store.save_run(run.run_id, run.dump())
+        return self._result(run)
+
+    def close(self, run_id: str, outcome: str) -> dict[str, Any]:
+        """The batch approval was rejected or expired: report every withheld action, finish."""
+        run = self._run(run_id)
+        if not run.apply_complete:
+            acting = [a.decision for a in self.store.actions(run.run_id) if a.decision.acts]
+            note = f"the batch approval was {outcome}: nothing applied"
+            self.guard.reporter.decisions([(d, "skipped", note) for d in acting], self._context(run))
+            run.outcome, run.apply_complete = outcome, True
+            self._finish(run)
+            self.store.save_run(run.run_id, run.dump())
+        return self._result(run)
+
+    def _finish(self, run: RunState) -> None:
+        self.guard.reporter.run({**run.summary(), "finishedAt": self.guard.clock.now().isoformat()})
+
+
+def minimum_calls(entities: int, open_findings: int, changes: int) -> int:
+    """The least SES calls a reconcile can make: list pages, open-finding pages, one write each."""
+    return math.ceil(entities / 100) + max(1, math.ceil(open_findings / 100)) + changes
+
+
+# ---------------------------------------------------------------------------------- events
+
+
+@dataclass
+class EventGuard:
+    """React to one entity's SES event at once (the scheduled reconcile catches lost events)."""
+
+    guard: Guard
+
+    def __call__(self, entity: EntityState, event_id: str) -> list[tuple[Decision, str, str]]:
+        g = self.guard
+        history = g.api.findings(entity.reference)
+        lookups = _Lookups(g.api, {entity.reference: history})
+        open_now = [f for f in history if f.status == "OPEN"]
+        decisions = g.evaluate(entity, open_now, g.store.record(entity.reference), lookups)
+        items = [self._one(d) for d in decisions]
+        context = {"event": event_id, "trigger": "event", "mode": g.policy.mode, "actor": "mailwarden:event"}
+        g.reporter.decisions(items, context)
+        return items
+
+    def _one(self, d: Decision) -> tuple[Decision, str, str]:
+        g = self.guard
+        if not d.acts:
+            return d, "skipped", ""
+        if g.policy.mode == "plan":
+            return d, "planned", "plan mode (dry-run): nothing written"
+        if g.switch.engaged():
+            return d, "skipped", "kill switch engaged: no writes"
+        if d.kind == "disable":
+            hour = g.clock.now().strftime("%Y-%m-%dT%H")
+            if not g.store.take_disable_slot(hour, g.policy.max_disables_per_run):
+                return (
+                    d,
+                    "skipped",
+                    f"blast-radius cap: {g.policy.max_disables_per_run} event-driven disables already this hour; "
+                    "the next reconcile run will ask for approval of the batch",
+                )
+        outcome, note = g.execute(d, "event")
+        return d, outcome, note
+
+
+# ---------------------------------------------------------------------------------- reinstatement
+
+
+@dataclass
+class Reinstater:
+    """The reinstate workflow's steps: after approval re-check everything, then write."""
+
+    guard: Guard
+
+    def approved(self, reference: str, approver: str) -> dict[str, Any]:
+        g = self.guard
+        context = {"trigger": "approval", "mode": "apply", "actor": approver or "approver", "approvedBy": approver}
+        entity = g.api.get_entity(reference)
+        if entity is None:
+            return {"outcome": "skipped", "reason": "the entity no longer exists"}
+        history = g.api.findings(reference)
+        record = g.store.record(reference)
+        if record is not None:
+            record = GuardRecord(record.entity, record.disabled_at, record.rule)  # the pending request is this one
+        open_now = [f for f in history if f.status == "OPEN"]
+        lookups = _Lookups(g.api, {reference: history})
+        decisions = decide(g.policy, entity, open_now, record, g.clock.now(), lookups)
+        d = next((x for x in decisions if x.kind == "reinstate"), None)
+        if d is None or not d.acts:
+            reason = d.reason if d else "no longer needed: the entity is not disabled, or a disable rule matches again"
+            g.store.mark_reinstatement(reference, "OBSOLETE", None)
+            if d is not None:
+                g.reporter.decisions([(d, "skipped", "re-checked after approval")], context)
+            return {"outcome": "skipped", "reason": reason}
+        if g.switch.engaged():
+            g.reporter.decisions([(d, "skipped", "kill switch engaged: no writes")], context)
+            return {"outcome": "skipped", "reason": "kill switch engaged"}
+        g.api.set_customer_status(reference, d.desired)
+        g.store.mark_reinstatement(reference, "DONE", None)
+        g.reporter.decisions([(d, "applied", f"approved by {approver}")], context)
+        return {"outcome": "applied", "status": d.desired}
+
+    def closed(self, reference: str, outcome: str) -> dict[str, Any]:
+        state = "REJECTED" if outcome == "rejected" else "EXPIRED"
+        self.guard.store.mark_reinstatement(reference, state, None)
+        return {"outcome": outcome}
+

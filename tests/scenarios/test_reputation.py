@@ -1,0 +1,186 @@
+"""The reputation guard driven through its real triggers on the emulator: SES events (EventBridge),
+the reconcile schedule, an operator's event and approval callbacks."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from local.deployment import LocalDeployment
+
+from tests.approval_support import awaiting, decide
+from tests.reputation_support import actions, customer, policy, reinstatements, run, tenants
+
+
+@pytest.fixture
+def guard(emu) -> LocalDeployment:
+    return LocalDeployment(emu, policy=policy())
+
+
+def test_a_finding_event_disables_the_entity_once_however_often_it_arrives(guard):
+    arns = tenants(guard, "acme-marketing", "billing")
+    guard.emu.control.raise_finding(arns["acme-marketing"], "BOUNCE", "HIGH")
+    guard.deliver()
+    assert customer(guard, arns["acme-marketing"]) == "DISABLED"
+    assert customer(guard, arns["billing"]) == "ENABLED"
+    opened = next(d.event for d in guard.deliveries if d.event["detail-type"].endswith("Open"))
+    before = guard.emu.calls["sesv2.UpdateReputationEntityCustomerManagedStatus"]
+    for _ in range(100):  # EventBridge redelivers: same event id
+        guard.invoke("ses_events", opened)
+    assert guard.emu.calls["sesv2.UpdateReputationEntityCustomerManagedStatus"] == before == 1
+    applied = [a for a in actions(guard) if a["outcome"] == "applied"]
+    assert [(a["action"]["kind"], a["action"]["name"]) for a in applied] == [("disable", "acme-marketing")]
+    audit = guard.emu.client("dynamodb").query(
+        TableName=guard.tables["audit"],
+        KeyConditionExpression="subject = :s",
+        ExpressionAttributeValues={":s": {"S": arns["acme-marketing"]}},
+    )["Items"]
+    assert [i["outcome"]["S"] for i in audit] == ["applied"]
+    assert "OPEN HIGH BOUNCE" in audit[0]["reason"]["S"]
+
+
+def test_resolution_then_approval_reinstates_and_never_claims_to_override_ses(guard):
+    arn = tenants(guard, "acme-marketing")["acme-marketing"]
+    control = guard.emu.control
+    control.raise_finding(arn, "BOUNCE", "HIGH")
+    guard.deliver()
+    control.resolve_finding(arn, "BOUNCE")
+    guard.deliver()
+    control.set_ses_managed_status(arn, "DISABLED", "Paused by SES for review.")  # SES keeps its own pause
+    guard.deliver()
+    control.advance(timedelta(hours=25))
+    result = run(guard)
+    assert result["counts"]["skipped"] == 1 and not reinstatements(guard)
+    waiting = [a for a in actions(guard) if a["action"]["kind"] == "reinstate"][-1]
+    assert waiting["outcome"] == "skipped" and "cannot override" in waiting["line"]
+
+    control.set_ses_managed_status(arn, "ENABLED", "Review done.")
+    guard.deliver()
+    run(guard)
+    (execution,) = reinstatements(guard)
+    pending = awaiting(guard, execution["executionArn"])
+    assert "Reinstate SES tenant acme-marketing" in pending.message()["summary"]
+    assert customer(guard, arn) == "DISABLED"  # nothing before the human says so
+    run(guard)  # a second run does not ask twice
+    assert len(reinstatements(guard)) == 1
+    assert decide(guard, pending) == 200
+    done = guard.finished(execution["executionArn"])
+    assert done["status"] == "SUCCEEDED"
+    assert customer(guard, arn) == "ENABLED"
+    assert guard.emu.control.entity(arn).aggregate == "ENABLED"
+    assert actions(guard)[-1]["outcome"] == "applied" and actions(guard)[-1]["approvedBy"] == "ops-lead@example.com"
+
+
+def test_a_rejected_reinstatement_is_not_asked_again(guard):
+    arn = tenants(guard, "acme")["acme"]
+    guard.emu.control.raise_finding(arn, "COMPLAINT", "HIGH")
+    guard.deliver()
+    guard.emu.control.resolve_finding(arn, "COMPLAINT")
+    guard.deliver()
+    guard.emu.control.advance(timedelta(hours=24))
+    run(guard)
+    (execution,) = reinstatements(guard)
+    assert decide(guard, awaiting(guard, execution["executionArn"]), "reject") == 200
+    assert guard.finished(execution["executionArn"])["status"] == "FAILED"
+    run(guard)
+    assert len(reinstatements(guard)) == 1 and customer(guard, arn) == "DISABLED"
+    assert "rejected" in actions(guard)[-1]["line"]
+
+
+def test_the_scheduled_reconcile_catches_a_lost_event(guard):
+    arn = tenants(guard, "acme")["acme"]
+    guard.emu.control.emit_events = False  # SES events are best effort
+    guard.emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    assert guard.deliver() == [] and customer(guard, arn) == "ENABLED"
+    result = run(guard)
+    assert customer(guard, arn) == "DISABLED"
+    assert result["counts"]["applied"] == 1 and result["pages"] == 1
+
+
+def test_plan_mode_and_the_kill_switch_write_nothing_but_explain_everything(emu):
+    deployment = LocalDeployment(emu, policy=policy(mode="plan"))
+    arns = tenants(deployment, "a", "vip")
+    for arn in arns.values():
+        emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    deployment.deliver()
+    result = run(deployment)
+    assert result["outcome"] == "plan"
+    assert emu.calls["sesv2.UpdateReputationEntityCustomerManagedStatus"] == 0
+    outcomes = {(a["action"]["name"], a["outcome"]) for a in actions(deployment) if "run" in a}
+    assert outcomes == {("a", "planned"), ("vip", "skipped")}
+
+    deployment.set_policy(policy(mode="apply"))
+    deployment.kill_switch(True)
+    assert run(deployment)["outcome"] == "halted"
+    emu.control.raise_finding(arns["a"], "COMPLAINT", "HIGH")
+    deployment.deliver()
+    assert emu.calls["sesv2.UpdateReputationEntityCustomerManagedStatus"] == 0
+    assert "kill switch" in actions(deployment)[-1]["note"]
+    deployment.kill_switch(False)
+    run(deployment)
+    assert customer(deployment, arns["a"]) == "DISABLED" and customer(deployment, arns["vip"]) == "ENABLED"
+
+
+def test_more_disables_than_the_cap_apply_nothing_until_the_batch_is_approved(emu):
+    deployment = LocalDeployment(emu, policy=policy(cap=3))
+    arns = tenants(deployment, *(f"t{i:02d}" for i in range(5)))
+    emu.control.emit_events = False
+    for arn in arns.values():
+        emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    started = deployment.tick()
+    pending = awaiting(deployment, started["execution"])
+    assert "5 disables" in pending.message()["summary"] and len(pending.message()["plan"]) == 5
+    assert all(customer(deployment, a) == "ENABLED" for a in arns.values())
+    assert decide(deployment, pending) == 200
+    assert deployment.finished(started["execution"])["status"] == "SUCCEEDED"
+    assert all(customer(deployment, a) == "DISABLED" for a in arns.values())
+
+
+def test_event_driven_disables_are_capped_per_hour(emu):
+    deployment = LocalDeployment(emu, policy=policy(cap=2))
+    arns = tenants(deployment, "a", "b", "c")
+    for arn in arns.values():
+        emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    deployment.deliver()
+    assert sorted(customer(deployment, a) for a in arns.values()) == ["DISABLED", "DISABLED", "ENABLED"]
+    assert any("blast-radius cap" in a["note"] for a in actions(deployment))
+
+
+def test_a_run_resumes_from_its_checkpoint_and_survives_throttling_and_5xx(emu):
+    deployment = LocalDeployment(emu, policy=policy(cap=100))
+    names = [f"tenant-{i:04d}" for i in range(3000)]
+    arns = tenants(deployment, *names)
+    emu.control.emit_events = False
+    flagged = [arns[n] for n in names[::100]]  # 30 entities need a change
+    for arn in flagged:
+        emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    # A slow API (30 s per list page) forces several scan invocations; faults on every SES call.
+    emu.control.inject("sesv2", "ListReputationEntities", latency=30.0, throttle_rate=0.15, error_rate=0.15)
+    emu.control.inject("sesv2", "*", throttle_rate=0.15, error_rate=0.15)
+    result = run(deployment, timeout=120)
+    scans = [i for i in emu.lambdas.invocations if i["event"].get("step") == "scan"]
+    assert len(scans) >= 2 and result["pages"] == 30 and result["entities"] == 3000
+    assert sorted(a for a in arns.values() if customer(deployment, a) == "DISABLED") == sorted(flagged)
+    assert result["counts"]["applied"] == 30
+    assert emu.dispatcher.outcomes["sesv2.ListReputationEntities:TooManyRequestsException"] > 0
+
+
+def test_an_operator_event_runs_a_plan_and_bad_requests_go_to_the_dlq(guard):
+    arn = tenants(guard, "acme")["acme"]
+    guard.emu.control.emit_events = False
+    guard.emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    guard.put_event(
+        "mailwarden.operator",
+        "Reputation Reconcile Requested",
+        {"mode": "plan", "reason": "check before the launch", "requestedBy": "alice"},
+        bus="mailwarden-local",
+    )
+    guard.put_event("mailwarden.operator", "Reputation Reconcile Requested", {"mode": "yolo"}, bus="mailwarden-local")
+    (started, rejected) = [d.result for d in guard.deliver() if d.function == "reputation_trigger"]
+    assert rejected["status"] == "rejected" and "mode" in rejected["reason"]
+    done = guard.finished(started["execution"])
+    assert json.loads(done["output"])["run"]["result"]["outcome"] == "plan"
+    assert customer(guard, arn) == "ENABLED"
+    (dead,) = guard.dead_letters()
+    assert dead["function"] == "reputation_trigger" and "mode" in dead["reason"]
