@@ -8,6 +8,7 @@ to ``SCENARIOS``; every scenario returns figures that the summary table shows an
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -23,7 +24,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 import boto3
 from mailwarden.aws import clients
 
-from local.deployment import LocalDeployment
+from local.deployment import REPO_POLICY, LocalDeployment
 from local.emulator import Emulator, emulated_aws
 
 
@@ -34,6 +35,7 @@ class Demo:
     say: Callable[[str], None]
     figures: dict[str, Any] = field(default_factory=dict)
     started: float = 0.0
+    shown: int = 0  # published events already shown
 
     def __post_init__(self) -> None:
         self.started = self.emu.clock.time()
@@ -193,9 +195,97 @@ def scenario_approvals(demo: Demo) -> None:
     )
 
 
+def scenario_reputation(demo: Demo) -> None:
+    """Reputation guard: a finding disables a tenant (once, however often the event arrives); the
+    resolution is followed by a human approval and a reinstatement; a scheduled reconcile catches
+    an event SES never delivered."""
+    d, control = demo.deployment, demo.emu.control
+    arns = _tenant_arns(demo)
+    d.set_policy(REPO_POLICY.read_text().replace("mode: plan", "mode: apply"))
+    demo.log("The operator switches the policy from plan (the default) to apply")
+    target = arns["initech-sales"]
+    demo.log("SES raises a HIGH-impact COMPLAINT finding on initech-sales")
+    control.raise_finding(target, "COMPLAINT", "HIGH", "The complaint rate exceeded 0.5%.")
+    deliveries = d.deliver()
+    _show_actions(demo, deliveries)
+    disabled_by_event = control.entity(target).customer.status == "DISABLED"
+    opened = next(x.event for x in deliveries if x.event["detail-type"].endswith("Open"))
+    updates = demo.emu.calls["sesv2.UpdateReputationEntityCustomerManagedStatus"]
+    for _ in range(100):
+        d.invoke("ses_events", opened)
+    duplicates = demo.emu.calls["sesv2.UpdateReputationEntityCustomerManagedStatus"] - updates
+    demo.log(f"EventBridge delivers the same event 100 more times: {duplicates} more updates (idempotent on its id)")
+    demo.emu.clock.advance(6 * 3600)
+    demo.log("6 h later the complaint rate is back to normal: SES resolves the finding")
+    control.resolve_finding(target, "COMPLAINT")
+    _show_actions(demo, d.deliver())
+    demo.emu.clock.advance(25 * 3600)
+    demo.log("25 h later the scheduled reconcile runs (ListReputationEntities + ListRecommendations -> policy)")
+    result = _reconcile(demo)
+    executions = demo.emu.client("stepfunctions").list_executions(
+        stateMachineArn=d.state_machines["reputation-reinstate"]
+    )["executions"]
+    approver = d.approvers[0]
+    execution = executions[0]["executionArn"]
+    mail = d.wait_until(lambda: [m for m in d.inbox(approver) if m["executionArn"] == execution], "mail")[-1]
+    d.wait_until(lambda: d.waiting(execution), "the reinstate workflow to wait")
+    demo.log(f"{approver} is asked: {mail['summary']}")
+    base, query = mail["links"]["approve"].split("?", 1)
+    fields = {k: v.replace("%40", "@") for k, v in (pair.split("=", 1) for pair in query.split("&"))}
+    demo.emu.clock.advance(1800)
+    status = d.http("POST", base, fields).status
+    done = d.finished(execution)
+    entity = control.entity(target)
+    demo.log(
+        f"{approver} approves (HTTP {status}); the workflow re-checks and writes: {done['status']}; initech-sales "
+        f"customer-managed {entity.customer.status}, aggregate {entity.aggregate}"
+    )
+    lost = arns["umbrella-notify"]
+    control.emit_events = False
+    demo.log("SES raises a HIGH BOUNCE finding on umbrella-notify, but the event is lost (best effort)")
+    control.raise_finding(lost, "BOUNCE", "HIGH")
+    control.emit_events = True
+    demo.emu.clock.advance(3600)
+    caught = _reconcile(demo)
+    demo.log(f"The next scheduled reconcile catches it: umbrella-notify is {control.entity(lost).customer.status}")
+    demo.figures.update(
+        disabled_by_event=int(disabled_by_event),
+        duplicate_deliveries=100,
+        updates_from_duplicates=duplicates,
+        reinstated_after_approval=int(entity.customer.status == "ENABLED" and done["status"] == "SUCCEEDED"),
+        caught_by_reconcile=int(control.entity(lost).customer.status == "DISABLED"),
+        reconcile_runs={"first": result["counts"], "second": caught["counts"]},
+    )
+
+
+def _tenant_arns(demo: Demo) -> dict[str, str]:
+    return {t.name: t.arn for t in demo.emu.sesv2.tenants.values()}
+
+
+def _reconcile(demo: Demo) -> dict[str, Any]:
+    d = demo.deployment
+    started = d.tick()
+    done = d.finished(started["execution"])
+    result: dict[str, Any] = json.loads(done["output"])["run"]["result"]
+    demo.log(f"    run {result['runId'][:22]}...: {result['entities']} entities, {result['counts']}")
+    _show_actions(demo, d.deliver())
+    return result
+
+
+def _show_actions(demo: Demo, deliveries: list[Any]) -> None:
+    for x in deliveries:
+        for a in (x.result or {}).get("actions", []):
+            demo.log(f"    {x.function}: {a['outcome']}: {a['line']}")
+    for e in demo.deployment.published[demo.shown :]:
+        if e["detail-type"] == "Reputation Action" and "run" in e["detail"]:
+            demo.log(f"    reconcile: {e['detail']['outcome']}: {e['detail']['line']}")
+    demo.shown = len(demo.deployment.published)
+
+
 SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
     ("plumbing", "Plumbing: SES finding -> EventBridge rule -> ses_events -> observation", scenario_plumbing),
     ("approvals", "Approvals: request over SNS, signed link, confirm page, POST decides, timeout", scenario_approvals),
+    ("reputation", "Reputation guard: finding disables, approval reinstates, reconcile catches a lost event", scenario_reputation),
 ]
 
 
@@ -234,5 +324,8 @@ if __name__ == "__main__":
         and figures["observations_published"] >= 5
         and figures["approvals_granted"] == 1
         and figures["approvals_expired"] == 1
+        and figures["updates_from_duplicates"] == 0
+        and figures["reinstated_after_approval"] == 1
+        and figures["caught_by_reconcile"] == 1
     )
     sys.exit(0 if ok else 1)

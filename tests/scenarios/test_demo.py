@@ -18,9 +18,12 @@ def test_demo_runs_the_plumbing_end_to_end():
     assert figures["dead_lettered"] == 1
     assert figures["virtual_hours"] >= 37
     assert figures["wall_seconds"] < 60
-    # Seeding makes 24 SES + 8 WorkMail calls; Mailwarden itself makes exactly the minimum for the
-    # 7 events: one GetReputationEntity and one PutEvents per valid event, one DLQ send for the bad one.
-    assert figures["aws_calls"]["plumbing"] == {"eventbridge": 6, "sesv2": 24 + 6, "sqs": 1, "workmail": 8}
+    # Seeding makes 24 SES + 8 WorkMail calls. Per valid event (6) Mailwarden reads the entity and its
+    # findings once each and publishes one observation; the repository policy only plans (dry-run), so the
+    # two BOUNCE events add a planned disable each (allowlist tag check, audit, event); one DLQ send.
+    calls = figures["aws_calls"]["plumbing"]
+    assert calls["sesv2"] == 24 + 6 + 6 + 2 and calls["eventbridge"] == 6 + 2
+    assert calls["sqs"] == 1 and calls["workmail"] == 8
     assert "DLQ <- ses_events" in text and "aggregate DISABLED" in text and "aggregate ENABLED" in text
 
 
@@ -35,3 +38,17 @@ def test_demo_shows_an_approval_requested_granted_and_one_timing_out():
     # One decision resumes the workflow exactly once.
     assert figures["aws_calls"]["approvals"]["sfn"] == 1
     assert "What will happen:" in text and "the workflow resumes: SUCCEEDED" in text
+
+
+def test_demo_disables_reinstates_after_approval_and_catches_a_lost_event():
+    lines: list[str] = []
+    figures = demo.run(lines.append)
+    text = "\n".join(lines)
+    assert figures["disabled_by_event"] == 1
+    assert figures["updates_from_duplicates"] == 0  # 100 redeliveries of one event
+    assert figures["reinstated_after_approval"] == 1 and figures["caught_by_reconcile"] == 1
+    assert figures["reconcile_runs"]["first"]["approval-requested"] == 1
+    assert figures["reconcile_runs"]["second"]["applied"] == 1
+    # The repository's policy only plans: the plumbing scenario writes nothing to SES.
+    assert "sesv2.Update" not in text and "plan (the default) to apply" in text
+    assert "due at" in text and "aggregate ENABLED" in text

@@ -275,7 +275,10 @@ def _reinstate(
 
 def _tier(policy: ReputationPolicy, e: _Entity, emit: Emit) -> None:
     current = e.state.policy_tier
-    for rule in policy.rules:
+    rules = [r for r in policy.rules if r.reputation_policy is not None]
+    if all(r.reputation_policy == current for r in rules):
+        return  # whichever rule selects it, nothing changes: no need to look at tags
+    for rule in rules:
         desired = rule.reputation_policy
         if desired is None or not e.selected(rule.select):
             continue

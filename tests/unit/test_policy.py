@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mailwarden.policy import PolicyError, load_policy, parse_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_repository_policy_is_valid_and_only_plans():
+    policy = load_policy(ROOT / "policy" / "mailwarden.yaml")
+    assert policy.reputation.mode == "plan"
+    assert [r.name for r in policy.reputation.rules][:2] == ["pause-on-high-impact-findings", "reinstate-after-a-day-fixed"]
+
+
+def test_json_is_accepted_and_normalized_round_trips():
+    policy = load_policy(ROOT / "policy" / "mailwarden.yaml")
+    again = parse_policy(policy.normalized(), "policy.json")
+    assert again == policy
+    assert json.loads(policy.normalized())["reputation"]["maxDisablesPerRun"] == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("version: 2\n", 1, "version"),
+        ("version: 1\nreputation:\n  mode: yolo\n", 3, "reputation.mode"),
+        ("version: 1\nreputation:\n  rules:\n    - name: a\n      disableWhen: {types: [BOUNCE]}\n      reputationPolicy: strict\n", 4, "exactly one of"),
+        ("version: 1\nreputation:\n  rules:\n    - name: a\n      disableWhen:\n        types: [BOUNCES]\n", 6, "types.0"),
+        ("version: 1\nreputation:\n  maxDisablesPerRun: -1\n", 3, "maxDisablesPerRun"),
+        ("version: 1\nreputation:\n  allowlist:\n    - nmae: x\n", 4, "nmae"),
+        ("version: 1\nreputation:\n  rules:\n    - {name: a, reputationPolicy: strict}\n    - {name: a, reputationPolicy: none}\n", 3, "used twice"),
+        ("version: 1\nreputation: [\n", 3, "expected"),
+    ],
+)
+def test_a_bad_policy_names_the_line_and_the_problem(text, line, problem):
+    with pytest.raises(PolicyError) as exc:
+        parse_policy(text, "policy.yaml")
+    message = str(exc.value)
+    assert message.startswith(f"policy.yaml: line {line}:"), message
+    assert problem in message
+
+
+def test_a_bad_policy_fails_synth_config_loading(tmp_path):
+    from infra.config import StackConfig
+
+    bad = tmp_path / "p.yaml"
+    bad.write_text("version: 1\nreputation:\n  mode: apply\n  rules:\n    - name: x\n")
+    with pytest.raises(ValueError, match=r"mailwarden:policyFile: .*p.yaml: line 5: .*exactly one of"):
+        StackConfig(policyFile=str(bad)).load_policy()
