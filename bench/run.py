@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mailwarden.contracts.functions import FUNCTIONS, FunctionSpec
 
@@ -56,6 +57,12 @@ def _measure(code: str) -> float:
         "APPROVAL_REQUESTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-requests",
         "APPROVAL_DECISIONS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-decisions",
         "APPROVAL_BASE_URL": "https://bench.execute-api.us-east-1.amazonaws.com/prod/",
+        "GUARD_TABLE": "bench-guard",
+        "IDEMPOTENCY_TABLE": "bench-idempotency",
+        "KILL_SWITCH_PARAMETER": "/bench/kill-switch",
+        "POLICY_FILE": str(ROOT / "policy" / "mailwarden.yaml"),
+        "REINSTATE_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-reinstate",
+        "RECONCILE_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-reconcile",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "mailwarden" / "python")]),
     }
@@ -80,13 +87,20 @@ def bench_cold_init(spec: FunctionSpec) -> dict[str, float]:
     }
 
 
-BENCHES: list[Callable[[], dict[str, float]]] = [
+def bench_reconcile() -> dict[str, Any]:
+    from bench.reputation import all_figures
+
+    return all_figures()
+
+
+BENCHES: list[Callable[[], dict[str, Any]]] = [
+    bench_reconcile,
     *(lambda spec=spec: bench_cold_init(spec) for spec in FUNCTIONS),
 ]
 
 
 def main() -> None:
-    results: dict[str, float] = {}
+    results: dict[str, Any] = {}
     if RESULTS.exists():
         results.update(json.loads(RESULTS.read_text()))
     for bench in BENCHES:

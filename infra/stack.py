@@ -7,7 +7,6 @@ from typing import Any
 from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from cdk_nag import NagSuppressions
 from constructs import Construct
 from mailwarden.contracts.functions import (
     APPROVAL_CALLBACK,
@@ -18,8 +17,8 @@ from mailwarden.contracts.functions import (
     SES_EVENTS,
 )
 from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, TABLES
-from mailwarden.contracts.workflows import REPUTATION_RECONCILE_WORKFLOW, REPUTATION_REINSTATE_WORKFLOW
 from mailwarden.contracts.topics import TOPICS
+from mailwarden.contracts.workflows import REPUTATION_RECONCILE_WORKFLOW, REPUTATION_REINSTATE_WORKFLOW
 
 from .approvals import Approvals
 from .config import StackConfig

@@ -285,7 +285,11 @@ def _show_actions(demo: Demo, deliveries: list[Any]) -> None:
 SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
     ("plumbing", "Plumbing: SES finding -> EventBridge rule -> ses_events -> observation", scenario_plumbing),
     ("approvals", "Approvals: request over SNS, signed link, confirm page, POST decides, timeout", scenario_approvals),
-    ("reputation", "Reputation guard: finding disables, approval reinstates, reconcile catches a lost event", scenario_reputation),
+    (
+        "reputation",
+        "Reputation guard: finding disables, approval reinstates, reconcile catches a lost event",
+        scenario_reputation,
+    ),
 ]
 
 

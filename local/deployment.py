@@ -6,11 +6,11 @@ would), with each rule's target an SQS queue that ``deliver()`` drains into the 
 from __future__ import annotations
 
 import importlib
-import tempfile
 import itertools
 import json
 import os
 import secrets
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -23,11 +23,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from mailwarden.contracts.functions import FUNCTIONS, FunctionSpec
 from mailwarden.contracts.names import DEFAULT_BUS, MAILWARDEN_SOURCE
 from mailwarden.contracts.routes import ROUTES, Route
+from mailwarden.contracts.schedules import SCHEDULES
 from mailwarden.contracts.tables import TABLES, TableSpec
 from mailwarden.contracts.topics import APPROVAL_DECISIONS, APPROVAL_REQUESTS, APPROVER_ATTRIBUTE, SUBSCRIPTIONS, TOPICS
 from mailwarden.contracts.workflows import WORKFLOWS, substitute
-
-from mailwarden.contracts.schedules import SCHEDULES
 from mailwarden.policy import parse_policy
 
 from .emulator import Emulator

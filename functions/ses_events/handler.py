@@ -22,7 +22,8 @@ def react(event: dict[str, Any]) -> dict[str, Any]:
     for obs in observations:
         if obs.state is not None:
             actions += [
-                {"line": d.line(), "outcome": outcome, "note": note} for d, outcome, note in deps.react(obs.state, signal.id)
+                {"line": d.line(), "outcome": outcome, "note": note}
+                for d, outcome, note in deps.react(obs.state, signal.id)
             ]
     metrics.add_metric(name="SignalsObserved", unit=MetricUnit.Count, value=len(observations))
     return {"status": "observed", "observations": [o.explanation for o in observations], "actions": actions}

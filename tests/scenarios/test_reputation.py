@@ -7,8 +7,8 @@ import json
 from datetime import timedelta
 
 import pytest
-from local.deployment import LocalDeployment
 
+from local.deployment import LocalDeployment
 from tests.approval_support import awaiting, decide
 from tests.reputation_support import actions, customer, policy, reinstatements, run, tenants
 

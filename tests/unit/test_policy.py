@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_repository_policy_is_valid_and_only_plans():
     policy = load_policy(ROOT / "policy" / "mailwarden.yaml")
     assert policy.reputation.mode == "plan"
-    assert [r.name for r in policy.reputation.rules][:2] == ["pause-on-high-impact-findings", "reinstate-after-a-day-fixed"]
+    assert [r.name for r in policy.reputation.rules][:2] == [
+        "pause-on-high-impact-findings",
+        "reinstate-after-a-day-fixed",
+    ]
 
 
 def test_json_is_accepted_and_normalized_round_trips():
@@ -27,11 +30,25 @@ def test_json_is_accepted_and_normalized_round_trips():
     [
         ("version: 2\n", 1, "version"),
         ("version: 1\nreputation:\n  mode: yolo\n", 3, "reputation.mode"),
-        ("version: 1\nreputation:\n  rules:\n    - name: a\n      disableWhen: {types: [BOUNCE]}\n      reputationPolicy: strict\n", 4, "exactly one of"),
-        ("version: 1\nreputation:\n  rules:\n    - name: a\n      disableWhen:\n        types: [BOUNCES]\n", 6, "types.0"),
+        (
+            "version: 1\nreputation:\n  rules:\n    - name: a\n"
+            "      disableWhen: {types: [BOUNCE]}\n      reputationPolicy: strict\n",
+            4,
+            "exactly one of",
+        ),
+        (
+            "version: 1\nreputation:\n  rules:\n    - name: a\n      disableWhen:\n        types: [BOUNCES]\n",
+            6,
+            "types.0",
+        ),
         ("version: 1\nreputation:\n  maxDisablesPerRun: -1\n", 3, "maxDisablesPerRun"),
         ("version: 1\nreputation:\n  allowlist:\n    - nmae: x\n", 4, "nmae"),
-        ("version: 1\nreputation:\n  rules:\n    - {name: a, reputationPolicy: strict}\n    - {name: a, reputationPolicy: none}\n", 3, "used twice"),
+        (
+            "version: 1\nreputation:\n  rules:\n"
+            "    - {name: a, reputationPolicy: strict}\n    - {name: a, reputationPolicy: none}\n",
+            3,
+            "used twice",
+        ),
         ("version: 1\nreputation: [\n", 3, "expected"),
     ],
 )
@@ -50,3 +67,14 @@ def test_a_bad_policy_fails_synth_config_loading(tmp_path):
     bad.write_text("version: 1\nreputation:\n  mode: apply\n  rules:\n    - name: x\n")
     with pytest.raises(ValueError, match=r"mailwarden:policyFile: .*p.yaml: line 5: .*exactly one of"):
         StackConfig(policyFile=str(bad)).load_policy()
+
+
+def test_the_check_command_names_the_line_and_exits_nonzero(tmp_path, capsys):
+    from mailwarden.policy import main
+
+    assert main([str(ROOT / "policy" / "mailwarden.yaml")]) == 0
+    assert "valid (reputation: mode plan, 3 rules" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nreputation:\n  mode: yolo\n")
+    assert main([str(bad)]) == 2
+    assert "bad.yaml: line 3: reputation.mode" in capsys.readouterr().err

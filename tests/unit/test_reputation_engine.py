@@ -33,7 +33,13 @@ class Lookups:
 def entity(customer="ENABLED", ses="ENABLED", updated=NOW - timedelta(days=30), name="acme", tier="standard"):
     agg = "DISABLED" if "DISABLED" in (customer, ses) else customer
     return EntityState(
-        ARN.replace("acme", name), f"arn:aws:ses:us-east-1:aws:reputation-policy/{tier}", customer, ses, agg, None, updated
+        ARN.replace("acme", name),
+        f"arn:aws:ses:us-east-1:aws:reputation-policy/{tier}",
+        customer,
+        ses,
+        agg,
+        None,
+        updated,
     )
 
 

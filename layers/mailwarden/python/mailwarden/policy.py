@@ -8,6 +8,7 @@ See README "Policy file" for the format.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -69,7 +70,7 @@ class ReinstateWhen(_Model):
 class Rule(_Model):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
-    select: Selector = Field(default_factory=Selector)
+    select: Selector = Field(default_factory=lambda: Selector.model_validate({}))
     disable_when: DisableWhen | None = Field(None, alias="disableWhen")
     reinstate_when: ReinstateWhen | None = Field(None, alias="reinstateWhen")
     reputation_policy: Tier | None = Field(None, alias="reputationPolicy")
@@ -87,7 +88,7 @@ class Rule(_Model):
 
 class ReputationPolicy(_Model):
     mode: Mode = "plan"  # a new deployment plans (dry-run) until the file says apply
-    max_disables_per_run: int = Field(10, alias="maxDisablesPerRun", ge=0, le=10_000)
+    max_disables_per_run: int = Field(10, alias="maxDisablesPerRun", ge=0, le=1_000_000)
     allowlist: tuple[Selector, ...] = ()
     rules: tuple[Rule, ...] = ()
 
@@ -103,7 +104,7 @@ class ReputationPolicy(_Model):
 
 class Policy(_Model):
     version: Literal[1]
-    reputation: ReputationPolicy = Field(default_factory=ReputationPolicy)
+    reputation: ReputationPolicy = Field(default_factory=lambda: ReputationPolicy.model_validate({}))
     partner: dict[str, Any] | None = None  # defined by the Partner Central capability
 
     def normalized(self) -> str:
@@ -151,3 +152,24 @@ def load_policy(path: str | Path) -> Policy:
     if not p.is_file():
         raise PolicyError(f"{p}: policy file does not exist")
     return parse_policy(p.read_text(), str(p))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mailwarden.policy [FILE]``: validate a policy file (exit 2 naming the line)."""
+    args = sys.argv[1:] if argv is None else argv
+    path = args[0] if args else "policy/mailwarden.yaml"
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    r = policy.reputation
+    print(
+        f"{path}: valid (reputation: mode {r.mode}, {len(r.rules)} rules, {len(r.allowlist)} allowlist entries, "
+        f"at most {r.max_disables_per_run} disables per run)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..contracts.names import MAILWARDEN_SOURCE
@@ -17,7 +18,7 @@ class EventPublisher:
     def publish(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None:
         self.publish_many([(detail_type, detail, resources)])
 
-    def publish_many(self, events: list[tuple[str, dict[str, Any], list[str]]]) -> None:
+    def publish_many(self, events: Sequence[tuple[str, dict[str, Any], list[str]]]) -> None:
         """10 entries per PutEvents (the API's maximum); any dropped entry raises."""
         for start in range(0, len(events), 10):
             out = self.client.put_events(

@@ -229,7 +229,9 @@ class GuardReporter:
             reason = d.reason + (f"; {note}" if note else "")
             detail = {"schemaVersion": "1", "outcome": outcome, "note": note, "line": d.line(), **context}
             detail["action"] = d.as_dict()
-            records.append((d.entity, f"reputation.{d.kind}", outcome, context.get("actor", "mailwarden"), reason, detail))
+            records.append(
+                (d.entity, f"reputation.{d.kind}", outcome, context.get("actor", "mailwarden"), reason, detail)
+            )
             events.append((MailwardenDetailType.REPUTATION_ACTION, detail, [d.entity]))
         self.audit.record_many(records)
         self.events.publish_many(events)

@@ -146,6 +146,7 @@ APPROVAL_CHECK = WorkflowSpec(
     build=_approval_check,
 )
 
+
 def _step(payload: dict[str, Any], next_state: str, result_path: str = "$.run") -> dict[str, Any]:
     """A ``reputation_reconcile`` step; Lambda throttling/faults and Mailwarden.Throttled retried."""
     return {

@@ -87,7 +87,15 @@ class Decision:
 
     def with_verdict(self, verdict: Verdict, reason: str) -> Decision:
         return Decision(
-            self.kind, self.entity, self.name, self.rule, self.current, self.desired, verdict, reason, self.needs_approval
+            self.kind,
+            self.entity,
+            self.name,
+            self.rule,
+            self.current,
+            self.desired,
+            verdict,
+            reason,
+            self.needs_approval,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -227,7 +235,8 @@ def _reinstate(
             "Mailwarden only reinstates what it disabled",
         )
         return
-    assert record is not None
+    assert record is not None and record.disabled_at is not None
+    disabled_at: datetime = record.disabled_at
     if entity.paused_by_ses:
         emit(
             "reinstate",
@@ -251,7 +260,7 @@ def _reinstate(
         note = ""
     hours = rule.reinstate_when.fixed_for_hours
     fixed = [f.updated for f in e.lookups.findings(entity.reference) if f.status == "FIXED"]
-    fixed_at = max(fixed, default=record.disabled_at)
+    fixed_at = max(fixed, default=disabled_at)
     due = fixed_at + timedelta(hours=hours)
     if now < due:
         emit(
@@ -290,8 +299,7 @@ def _tier(policy: ReputationPolicy, e: _Entity, emit: Emit) -> None:
                 rule,
                 desired,
                 "skip",
-                f"would loosen the reputation policy from {current} to {desired}; the rule does not say "
-                "allowLoosening",
+                f"would loosen the reputation policy from {current} to {desired}; the rule does not say allowLoosening",
             )
         else:
             emit("set-policy", rule, desired, "act", f"reputation policy {current}, the rule wants {desired}")

@@ -368,4 +368,3 @@ class Reinstater:
         state = "REJECTED" if outcome == "rejected" else "EXPIRED"
         self.guard.store.mark_reinstatement(reference, state, None)
         return {"outcome": outcome}
-
