@@ -112,12 +112,14 @@ def test_plan_mode_and_the_kill_switch_write_nothing_but_explain_everything(emu)
 
     deployment.set_policy(policy(mode="apply"))
     deployment.kill_switch(True)
+    emu.control.advance(11)
     assert run(deployment)["outcome"] == "halted"
     emu.control.raise_finding(arns["a"], "COMPLAINT", "HIGH")
     deployment.deliver()
     assert emu.calls["sesv2.UpdateReputationEntityCustomerManagedStatus"] == 0
     assert "kill switch" in actions(deployment)[-1]["note"]
     deployment.kill_switch(False)
+    emu.control.advance(11)  # warm functions re-read the parameter every 10 s
     run(deployment)
     assert customer(deployment, arns["a"]) == "DISABLED" and customer(deployment, arns["vip"]) == "ENABLED"
 
