@@ -24,6 +24,10 @@ class Throttled(MailwardenError):
     pass
 
 
+class Unavailable(MailwardenError):
+    """A transient AWS-side failure (5xx) that survived the SDK's retries; the step is retried."""
+
+
 class AccessDenied(MailwardenError):
     pass
 

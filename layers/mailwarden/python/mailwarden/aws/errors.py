@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from ..errors import AccessDenied, Conflict, InvalidTaskToken, MailwardenError, NotFound, TaskClosed, Throttled
+from ..errors import (
+    AccessDenied,
+    Conflict,
+    InvalidTaskToken,
+    MailwardenError,
+    NotFound,
+    TaskClosed,
+    Throttled,
+    Unavailable,
+)
 
 _BY_CODE: dict[str, type[MailwardenError]] = {
     "ThrottlingException": Throttled,
@@ -23,6 +32,11 @@ _BY_CODE: dict[str, type[MailwardenError]] = {
     "TaskTimedOut": TaskClosed,
     "TaskDoesNotExist": TaskClosed,
     "InvalidToken": InvalidTaskToken,
+    "InternalFailure": Unavailable,
+    "InternalServerException": Unavailable,
+    "InternalServerError": Unavailable,
+    "ServiceUnavailable": Unavailable,
+    "ServiceUnavailableException": Unavailable,
 }
 
 

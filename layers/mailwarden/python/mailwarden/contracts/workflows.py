@@ -158,9 +158,9 @@ def _step(payload: dict[str, Any], next_state: str, result_path: str = "$.run") 
         "Retry": [
             *_retry(),
             {
-                "ErrorEquals": ["Throttled", "PublishFailed", "States.Timeout"],
+                "ErrorEquals": ["Throttled", "Unavailable", "PublishFailed", "States.Timeout"],
                 "IntervalSeconds": 5,
-                "MaxAttempts": 5,
+                "MaxAttempts": 8,
                 "BackoffRate": 2.0,
                 "JitterStrategy": "FULL",
             },

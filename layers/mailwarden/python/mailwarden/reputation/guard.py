@@ -254,11 +254,11 @@ class Reconciler:
                 outcome, note = "skipped", "kill switch engaged: no writes"
             else:
                 outcome, note = g.execute(action.decision, run.trigger)
-            self.store.mark_action_done(run.run_id, action.key)
             g.reporter.decisions([(action.decision, outcome, note)], context)
             run.counts[outcome] = run.counts.get(outcome, 0) + 1
+            self.store.save_run(run.run_id, run.dump())  # counts survive a retried step
+            self.store.mark_action_done(run.run_id, action.key)
             if remaining() < SAFETY_MARGIN_MS:
-                self.store.save_run(run.run_id, run.dump())
                 return self._result(run)
         run.apply_complete = True
         self._finish(run)
