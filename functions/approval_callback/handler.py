@@ -22,7 +22,7 @@ from mailwarden.approvals import pages
 from mailwarden.approvals.inbound import attempt_from_fields, attempts_from_sns, is_sns_event
 from mailwarden.approvals.model import Outcome
 from mailwarden.errors import MalformedEvent
-from mailwarden.observability import logger, metrics, tracer
+from mailwarden.observability import logger, metrics, reject, tracer
 
 app = APIGatewayRestResolver()
 HTML = "text/html; charset=utf-8"
@@ -108,9 +108,7 @@ def sns_decisions(event: dict[str, Any]) -> dict[str, Any]:
     try:
         attempts = attempts_from_sns(event, deps.settings.decisions_topic_arn)
     except MalformedEvent as exc:
-        logger.warning("rejected malformed decision message", reason=str(exc))
-        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return deps.dead_letters.reject(event, str(exc))
+        return reject(deps.dead_letters, event, exc, "malformed decision message")
     results = []
     for attempt in attempts:
         outcome = deps.approvals.decide(attempt)  # transient errors raise: Lambda retries, then the DLQ

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
 from mailwarden.contracts.names import MailwardenDetailType
 from mailwarden.errors import MalformedEvent
-from mailwarden.observability import logger, metrics, tracer
+from mailwarden.observability import logger, metrics, reject, tracer
 from mailwarden.reputation.trigger import run_request
 
 
@@ -21,9 +21,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         request = run_request(event)
     except MalformedEvent as exc:
-        logger.warning("rejected reconcile request", reason=str(exc))
-        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return deps.dead_letters.reject(event, str(exc))
+        return reject(deps.dead_letters, event, exc, "reconcile request")
     busy = deps.runs.running()
     if busy and not busy.endswith(f":{request.run_id}"):
         reason = f"a reconcile run is already in progress ({busy})"

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
 from mailwarden.contracts.ses_events import parse_ses_event
 from mailwarden.errors import MalformedEvent
-from mailwarden.observability import logger, metrics, tracer
+from mailwarden.observability import logger, metrics, reject, tracer
 
 
 def react(event: dict[str, Any]) -> dict[str, Any]:
@@ -37,9 +37,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         parse_ses_event(event)
     except MalformedEvent as exc:
-        logger.warning("rejected malformed event", reason=str(exc))
-        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-        return deps.dead_letters.reject(event, str(exc))
+        return reject(deps.dead_letters, event, exc, "malformed event")
     deps.idempotency_config.register_lambda_context(context)
     once = idempotent_function(
         data_keyword_argument="event", config=deps.idempotency_config, persistence_store=deps.idempotency

@@ -70,7 +70,7 @@ def ses_events() -> SesEventsDeps:
     settings = deps.settings
     publisher = EventPublisher(clients.client("events"), settings.event_bus_name)
     return SesEventsDeps(
-        observe=ObserveSignal(deps.guard.api, publisher, deps.guard.clock),  # type: ignore[arg-type]
+        observe=ObserveSignal(deps.guard.api, publisher, deps.guard.clock),
         react=EventGuard(deps.guard),
         dead_letters=deps.dead_letters,
         idempotency=DynamoDBPersistenceLayer(

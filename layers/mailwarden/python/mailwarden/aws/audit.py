@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from ..clock import Clock, iso
 from ..contracts.tables import RETENTION_SECONDS
-from .batch import batch_put
+from .dynamo import batch_put, query_all
 from .errors import translate
 
 
@@ -50,17 +50,13 @@ class DynamoAuditTrail:
     def entries(self, subject: str) -> list[dict[str, Any]]:
         """Every record for ``subject``, oldest first (used by tests, the demo and the CLI)."""
         out: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "subject = :s",
-            "ExpressionAttributeValues": {":s": {"S": subject}},
-        }
-        while True:
-            page = self.client.query(**kwargs)
-            for item in page.get("Items", []):
-                entry = {k: v.get("S", v.get("N")) for k, v in item.items()}
-                entry["detail"] = json.loads(entry.get("detail") or "{}")
-                out.append(entry)
-            if "LastEvaluatedKey" not in page:
-                return out
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in query_all(
+            self.client,
+            TableName=self.table,
+            KeyConditionExpression="subject = :s",
+            ExpressionAttributeValues={":s": {"S": subject}},
+        ):
+            entry = {k: v.get("S", v.get("N")) for k, v in item.items()}
+            entry["detail"] = json.loads(entry.get("detail") or "{}")
+            out.append(entry)
+        return out

@@ -25,7 +25,7 @@ from ..errors import Conflict, NotFound
 from ..reputation.engine import Decision, GuardRecord
 from ..reputation.ports import PlannedAction
 from .audit import DynamoAuditTrail
-from .batch import batch_put
+from .dynamo import batch_put, query_all
 from .errors import translate
 from .events import EventPublisher
 from .stepfunctions import start_named
@@ -46,18 +46,13 @@ class DynamoGuardStore:
             raise translate(err) from err
 
     def _query(self, pk: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._call("query", **kwargs)
-            items += page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(
+            self.client,
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ConsistentRead=True,
+        )
 
     # ------------------------------------------------------------------ entity records
 

@@ -67,8 +67,6 @@ class SesReputation:
             return None
         return entity_from_wire(out["ReputationEntity"])
 
-    get_entity = get
-
     def list_entities(self, next_token: str | None) -> tuple[list[EntityState], str | None]:
         kwargs: dict[str, Any] = {"Filter": {"ENTITY_TYPE": "RESOURCE"}, "PageSize": PAGE}
         if next_token:

@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..reputation.trigger import RunRequest
 from .errors import code_of, translate
 
 CAUSE_MAX = 32_768
@@ -47,7 +48,7 @@ class ReconcileRuns:
         executions = out.get("executions", [])
         return str(executions[0]["executionArn"]) if executions else None
 
-    def start(self, request: Any) -> tuple[str, bool]:
+    def start(self, request: RunRequest) -> tuple[str, bool]:
         return start_named(self.client, self.arn, request.run_id, request.input())
 
 

@@ -105,6 +105,14 @@ def approval_gate(
     }
 
 
+def approval_failures(rejected: str, timed_out: str) -> dict[str, Any]:
+    """The two Fail states a workflow ends in when its approval is rejected or expires."""
+    return {
+        rejected: {"Type": "Fail", "Error": REJECTED_ERROR, "Cause": "An approver rejected the request."},
+        timed_out: {"Type": "Fail", "Error": TIMED_OUT_ERROR, "Cause": "Nobody decided before it expired."},
+    }
+
+
 @dataclass(frozen=True)
 class WorkflowSpec:
     name: str
@@ -132,8 +140,7 @@ def _approval_check(timeout_seconds: int) -> dict[str, Any]:
                 on_timed_out="TimedOut",
             ),
             "Approved": {"Type": "Succeed"},
-            "Rejected": {"Type": "Fail", "Error": REJECTED_ERROR, "Cause": "An approver rejected the request."},
-            "TimedOut": {"Type": "Fail", "Error": TIMED_OUT_ERROR, "Cause": "Nobody decided before it expired."},
+            **approval_failures("Rejected", "TimedOut"),
         },
     }
 
@@ -235,8 +242,7 @@ def _reinstate(timeout_seconds: int) -> dict[str, Any]:
                 {"step": "reinstate-closed", "entity.$": "$.entity", "outcome": "expired"}, "WasExpired", "$.closed"
             ),
             "Done": {"Type": "Succeed"},
-            "WasRejected": {"Type": "Fail", "Error": REJECTED_ERROR, "Cause": "An approver rejected the request."},
-            "WasExpired": {"Type": "Fail", "Error": TIMED_OUT_ERROR, "Cause": "Nobody decided before it expired."},
+            **approval_failures("WasRejected", "WasExpired"),
         },
     }
 

@@ -21,7 +21,7 @@ Semantics (seeds 000/001, FACTS.md):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -84,19 +84,6 @@ class Decision:
         elif self.needs_approval:
             head += " (needs approval)"
         return f"{head} [rule {self.rule}] — {self.reason}"
-
-    def with_verdict(self, verdict: Verdict, reason: str) -> Decision:
-        return Decision(
-            self.kind,
-            self.entity,
-            self.name,
-            self.rule,
-            self.current,
-            self.desired,
-            verdict,
-            reason,
-            self.needs_approval,
-        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -164,7 +151,7 @@ def decide(
         current = entity.policy_tier if kind == "set-policy" else entity.customer_status
         d = Decision(kind, entity.reference, entity.name, rule.name, current, desired, verdict, reason, approval)
         if d.acts and any(e.selected(s) for s in policy.allowlist):
-            d = d.with_verdict("skip", "allowlisted: Mailwarden never touches this entity")
+            d = replace(d, verdict="skip", reason="allowlisted: Mailwarden never touches this entity")
         out.append(d)
 
     disabling = _disable(policy, e, open_findings, decision)

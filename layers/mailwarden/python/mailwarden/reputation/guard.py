@@ -71,6 +71,12 @@ class Guard:
     ) -> list[Decision]:
         return decide(self.policy, entity, open_findings, record, self.clock.now(), lookups)
 
+    def evaluate_one(self, entity: EntityState, record: GuardRecord | None) -> list[Decision]:
+        """One entity outside a run (an event, a re-check): its findings read once, history included."""
+        history = self.api.findings(entity.reference)
+        lookups = _Lookups(self.api, {entity.reference: history})
+        return self.evaluate(entity, [f for f in history if f.status == "OPEN"], record, lookups)
+
     def execute(self, d: Decision, source: str) -> tuple[str, str]:
         """Make the write for one acting decision; returns (outcome, note)."""
         if d.kind == "disable":
@@ -115,6 +121,7 @@ class RunState:
     apply_complete: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     started_at: str = ""
+    approval_request: dict[str, Any] | None = None  # the batch approval, when over the cap
 
     def dump(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -204,6 +211,7 @@ class Reconciler:
             items += [(d, "skipped", "kill switch engaged: no writes") for d in acting]
         elif disables > cap:
             run.outcome = "needs-approval"
+            run.approval_request = self._batch_request(run, acting)
         elif acting:
             run.outcome = "apply"
         else:
@@ -218,11 +226,10 @@ class Reconciler:
     def _result(self, run: RunState) -> dict[str, Any]:
         out = run.summary()
         if run.outcome == "needs-approval" and not run.apply_complete:
-            out["approvalRequest"] = self._batch_request(run)
+            out["approvalRequest"] = run.approval_request
         return out
 
-    def _batch_request(self, run: RunState) -> dict[str, Any]:
-        acting = [a.decision for a in self.store.actions(run.run_id) if a.decision.acts]
+    def _batch_request(self, run: RunState, acting: list[Decision]) -> dict[str, Any]:
         cap = self.guard.policy.max_disables_per_run
         disables = run.counts.get("disables", 0)
         lines = [d.line() for d in acting]
@@ -297,11 +304,7 @@ class EventGuard:
 
     def __call__(self, entity: EntityState, event_id: str) -> list[tuple[Decision, str, str]]:
         g = self.guard
-        history = g.api.findings(entity.reference)
-        lookups = _Lookups(g.api, {entity.reference: history})
-        open_now = [f for f in history if f.status == "OPEN"]
-        decisions = g.evaluate(entity, open_now, g.store.record(entity.reference), lookups)
-        items = [self._one(d) for d in decisions]
+        items = [self._one(d) for d in g.evaluate_one(entity, g.store.record(entity.reference))]
         context = {"event": event_id, "trigger": "event", "mode": g.policy.mode, "actor": "mailwarden:event"}
         g.reporter.decisions(items, context)
         return items
@@ -339,17 +342,13 @@ class Reinstater:
     def approved(self, reference: str, approver: str) -> dict[str, Any]:
         g = self.guard
         context = {"trigger": "approval", "mode": "apply", "actor": approver or "approver", "approvedBy": approver}
-        entity = g.api.get_entity(reference)
+        entity = g.api.get(reference)
         if entity is None:
             return {"outcome": "skipped", "reason": "the entity no longer exists"}
-        history = g.api.findings(reference)
         record = g.store.record(reference)
         if record is not None:
             record = GuardRecord(record.entity, record.disabled_at, record.rule)  # the pending request is this one
-        open_now = [f for f in history if f.status == "OPEN"]
-        lookups = _Lookups(g.api, {reference: history})
-        decisions = decide(g.policy, entity, open_now, record, g.clock.now(), lookups)
-        d = next((x for x in decisions if x.kind == "reinstate"), None)
+        d = next((x for x in g.evaluate_one(entity, record) if x.kind == "reinstate"), None)
         if d is None or not d.acts:
             reason = d.reason if d else "no longer needed: the entity is not disabled, or a disable rule matches again"
             g.store.mark_reinstatement(reference, "OBSOLETE", None)

@@ -1,4 +1,4 @@
-"""DynamoDB BatchWriteItem in chunks of 25, resending unprocessed items with backoff."""
+"""DynamoDB helpers shared by the adapters: every page of a Query, BatchWriteItem in chunks of 25."""
 
 from __future__ import annotations
 
@@ -24,3 +24,17 @@ def batch_put(client: Any, table: str, items: list[dict[str, Any]], clock: Clock
             clock.sleep(min(0.05 * 2**attempt, 2.0))
         else:
             raise RuntimeError(f"{table}: {len(pending.get(table, []))} items unprocessed after {attempts} attempts")
+
+
+def query_all(client: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Query returns, following LastEvaluatedKey."""
+    items: list[dict[str, Any]] = []
+    while True:
+        try:
+            page = client.query(**kwargs)
+        except ClientError as err:
+            raise translate(err) from err
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
