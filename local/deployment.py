@@ -45,6 +45,10 @@ REPO_POLICY = Path(__file__).resolve().parent.parent / "policy" / "mailwarden.ya
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
+class InjectedCrash(RuntimeError):
+    """A step that crashed after its side effects (``LocalDeployment.crash_after``)."""
+
+
 @dataclass
 class Delivery:
     function: str
@@ -77,6 +81,7 @@ class LocalDeployment:
     topics: dict[str, str] = field(default_factory=dict)  # topic name -> ARN
     state_machines: dict[str, str] = field(default_factory=dict)  # workflow name -> ARN
     mail: list[dict[str, Any]] = field(default_factory=list)  # approval-request messages received
+    crashes: dict[str, int] = field(default_factory=dict)  # workflow step -> crashes still to inject
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -92,6 +97,7 @@ class LocalDeployment:
         self._build_messaging()
         self._build_workflows()
         self.emu.client("ssm").put_parameter(Name=KILL_SWITCH, Value="off", Type="String")
+        self._build_export_target()
         self._policy_dir = tempfile.TemporaryDirectory(prefix="mailwarden-policy-")
         self.policy_file = str(Path(self._policy_dir.name) / "policy.json")
         self.set_policy(self.policy if self.policy is not None else REPO_POLICY.read_text())
@@ -168,11 +174,44 @@ class LocalDeployment:
         self.emu.client("sns").subscribe(TopicArn=self.topics[topic], Protocol="sqs", Endpoint=arn)
         return str(url)
 
+    def _build_export_target(self) -> None:
+        """What the stack creates for mailbox exports: a KMS key, a bucket, a role WorkMail assumes."""
+        self.export_bucket = f"{PREFIX}-mailbox-exports"
+        self.emu.client("s3").create_bucket(Bucket=self.export_bucket)
+        self.export_key_arn = self.emu.client("kms").create_key(Description="mailbox exports")["KeyMetadata"]["Arn"]
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "export.workmail.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role = self.emu.client("iam").create_role(
+            RoleName=f"{PREFIX}-mailbox-export", AssumeRolePolicyDocument=json.dumps(trust)
+        )
+        self.export_role_arn = role["Role"]["Arn"]
+
     def function_name(self, function: str) -> str:
         return f"{PREFIX}-{function}"
 
+    def crash_after(self, step: str, times: int = 1) -> None:
+        """The next ``times`` runs of workflow step ``step`` die after doing their work (before they
+        return), as a Lambda killed mid-flight would: Step Functions sees an unhandled error."""
+        self.crashes[step] = times
+
     def _runner(self, function: str) -> Callable[[Any], Any]:
-        return lambda event: self.invoke(function, event)
+        def run(event: Any) -> Any:
+            result = self.invoke(function, event)
+            step = event.get("step") if isinstance(event, dict) else None
+            if step and self.crashes.get(step, 0) > 0:
+                self.crashes[step] -= 1
+                raise InjectedCrash(f"injected crash after step {step}")
+            return result
+
+        return run
 
     def _build_workflows(self) -> None:
         arns = {
@@ -214,6 +253,11 @@ class LocalDeployment:
             "REINSTATE_STATE_MACHINE_ARN": self.state_machines["reputation-reinstate"],
             "RECONCILE_STATE_MACHINE_ARN": self.state_machines["reputation-reconcile"],
             "SES_API_RATE": "1",
+            "EXPORT_BUCKET": self.export_bucket,
+            "EXPORT_KMS_KEY_ARN": self.export_key_arn,
+            "EXPORT_ROLE_ARN": self.export_role_arn,
+            "OFFBOARD_STATE_MACHINE_ARN": self.state_machines["workmail-offboard"],
+            "DECOMMISSION_STATE_MACHINE_ARN": self.state_machines["workmail-decommission"],
         }
         env = {k: values[k] for k in spec.env}
         env.update(

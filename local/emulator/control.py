@@ -207,14 +207,14 @@ class Control:
     def add_organization(self, alias: str, domain: str | None = None) -> str:
         return self.emu.workmail.add_organization(alias, domain)  # type: ignore[no-any-return]
 
-    def finish_export(self, org_id: str, job_id: str, *, fail: str | None = None) -> str:
-        """Complete a running export job now: writes the archive to S3, or fails it."""
+    def finish_export(self, org_id: str, job_id: str, *, fail: str | None = None, at: datetime | None = None) -> str:
+        """Complete a running export job now (or ``at``): writes the archive to S3, or fails it."""
         wm = self.emu.workmail
         org = wm.orgs[org_id]
         job = wm.job(org, job_id)
         if job.state != "RUNNING":
             return str(job.state)
-        job.end = self.emu.clock.now()
+        job.end = at or self.emu.clock.now()
         if fail:
             job.state, job.error = "FAILED", fail
             return "FAILED"
@@ -227,6 +227,17 @@ class Control:
             return "FAILED"
         job.state = "COMPLETED"
         return "COMPLETED"
+
+    def max_concurrent_exports(self, org_id: str) -> int:
+        """The most export jobs that ran at the same moment in the organization (from their intervals)."""
+        jobs = list(self.emu.workmail.orgs[org_id].exports.values())
+        return max(
+            (sum(1 for j in jobs if j.start <= s.start and (j.end is None or j.end > s.start)) for s in jobs), default=0
+        )
+
+    def fail_next_export(self, org_id: str, reason: str = "Access denied to the S3 bucket") -> None:
+        """The next export job started in the organization fails instead of completing."""
+        self.emu.workmail.failing_exports[org_id] = reason
 
     # ------------------------------------------------------------------ Partner Central
 

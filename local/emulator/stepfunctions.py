@@ -6,6 +6,8 @@ moto runs state machines (its ASL interpreter) in threads that wait in real time
   passes the deadline: a test advances 72 hours instantly and the task times out;
 * ``Wait`` states and ``Retry`` intervals sleep on the virtual clock (they advance it, like
   botocore's own back-off does), so long workflows finish in milliseconds;
+* a ``Map`` state's iterations run on timelines of their own (``VirtualClock.fork``) that start
+  when the Map does: ten iterations each waiting 60 s cost 60 s of simulated time, as in AWS;
 * ``SendTaskSuccess`` / ``SendTaskFailure`` on a task that is closed (timed out, already answered,
   or whose execution ended) raise ``TaskTimedOut`` as AWS does; moto accepted them silently or
   said ``InvalidToken``. An unknown token is still ``InvalidToken``.
@@ -26,7 +28,9 @@ from moto.stepfunctions.exceptions import InvalidToken
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.api import ExecutionStatus, SendTaskFailureOutput
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.program import program
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import inline_iteration_component
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.eval.callback import callback
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
@@ -66,6 +70,42 @@ def _virtual_event(clock: VirtualClock, closed: threading.Event) -> type[threadi
             return True
 
     return VirtualEvent
+
+
+def _timeline_thread(clock: VirtualClock, *, fork: bool) -> Any:
+    """``threading.Thread`` on a virtual timeline. ``fork``: a new one starting at the launching
+    thread's time (a Map worker). Otherwise the launcher's own timeline, shared (a helper thread
+    the launcher waits for: an iteration's program, a task), so time spent there counts there."""
+
+    def thread(*args: Any, target: Any = None, **kwargs: Any) -> threading.Thread:
+        start, box = clock.time(), clock.timeline()
+        if not fork and box is None:
+            return threading.Thread(*args, target=target, **kwargs)
+
+        def run(*a: Any, **kw: Any) -> None:
+            if fork:
+                clock.fork(start)
+            else:
+                clock.adopt(box)
+            try:
+                target(*a, **kw)
+            finally:
+                clock.fork(None)
+
+        return threading.Thread(*args, target=run, **kwargs)
+
+    return thread
+
+
+def _map_body(self: Any, env: Any, *, clock: VirtualClock, original: Any) -> None:
+    """Launch every worker of a Map at the same virtual instant (the Map's start), however long the
+    real-time loop that starts them takes; afterwards the Map's thread is at the latest worker's time."""
+    box = clock.timeline()
+    clock.fork(clock.time())
+    try:
+        original(self, env)
+    finally:
+        clock.adopt(box)
 
 
 def _callback_wait(self: Any, timeout: float | None = None) -> CallbackOutcome | None:
@@ -131,6 +171,22 @@ def virtual_stepfunctions(clock: VirtualClock) -> Iterator[None]:
         stack.callback(closed.set)
         stack.enter_context(mock.patch.object(execute_state, "threading", threading_proxy))
         stack.enter_context(mock.patch.object(callback, "Event", event))
+        # Threads an iteration starts (its program, each task) stay on the iteration's timeline.
+        inheriting = _timeline_thread(clock, fork=False)
+        stack.enter_context(mock.patch.object(execute_state, "Thread", inheriting))
+        program_threading = types.SimpleNamespace(**{**vars(threading), "Thread": inheriting})
+        stack.enter_context(mock.patch.object(program, "threading", program_threading))
+        map_threading = types.SimpleNamespace(**{**vars(threading), "Thread": _timeline_thread(clock, fork=True)})
+        stack.enter_context(mock.patch.object(inline_iteration_component, "threading", map_threading))
+        component = inline_iteration_component.InlineIterationComponent
+        original_body = component._eval_body
+        stack.enter_context(
+            mock.patch.object(
+                component,
+                "_eval_body",
+                lambda self, env: _map_body(self, env, clock=clock, original=original_body),
+            )
+        )
         stack.enter_context(mock.patch.object(callback.CallbackEndpoint, "wait", _callback_wait))
         stack.enter_context(
             mock.patch.object(

@@ -55,6 +55,7 @@ class ExportJob:
     state: str = "RUNNING"
     end: datetime | None = None
     error: str | None = None
+    doomed: str | None = None  # fails with this reason when it would complete (control.fail_next_export)
 
 
 @dataclass
@@ -84,6 +85,7 @@ class WorkMail(EmulatedService):
         super().__init__(emulator)
         self.orgs: dict[str, Organization] = {}
         self.export_seconds = 300.0
+        self.failing_exports: dict[str, str] = {}  # org id -> reason the next export fails
         self._ids = itertools.count(1)
 
     def _id(self, prefix: str, seed: str) -> str:
@@ -490,8 +492,17 @@ class WorkMail(EmulatedService):
         """Advance export jobs on the virtual clock (AWS does this in the background)."""
         now = self.clock.now()
         for job in org.exports.values():
-            if job.state == "RUNNING" and now >= job.start + timedelta(seconds=self.export_seconds):
-                self.emulator.control.finish_export(org.org_id, job.job_id)
+            deadline = job.start + timedelta(seconds=self.export_seconds)
+            if job.state == "RUNNING" and now >= deadline:
+                self.emulator.control.finish_export(org.org_id, job.job_id, fail=job.doomed, at=deadline)
+
+    def state_at(self, job: ExportJob, now: datetime) -> str:
+        """The job's state as seen at ``now``: a Map iteration whose timeline is behind another's
+        still sees a job running that the other already saw finish (``VirtualClock.fork``)."""
+        return "RUNNING" if job.end is not None and now < job.end else job.state
+
+    def running_at(self, org: Organization, now: datetime) -> list[ExportJob]:
+        return [j for j in org.exports.values() if j.start <= now and self.state_at(j, now) == "RUNNING"]
 
     @operation("StartMailboxExportJob")
     def start_export(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -501,8 +512,7 @@ class WorkMail(EmulatedService):
             if job.client_token == p["ClientToken"]:
                 return {"JobId": job.job_id}  # idempotent retry
         m = self.live(self.member(org, p["EntityId"], "USER", "RESOURCE"))
-        running = sum(1 for j in org.exports.values() if j.state == "RUNNING")
-        if running >= EXPORT_CONCURRENCY:
+        if len(self.running_at(org, self.clock.now())) >= EXPORT_CONCURRENCY:
             raise ApiError("LimitExceededException", f"At most {EXPORT_CONCURRENCY} concurrent export jobs.")
         now = self.clock.now()
         recent = [j for j in org.exports.values() if j.entity_id == m.id and now - j.start < EXPORT_COOLDOWN]
@@ -519,6 +529,7 @@ class WorkMail(EmulatedService):
             p.get("Description", ""),
             now,
         )
+        job.doomed = self.failing_exports.pop(org.org_id, None)
         org.exports[job.job_id] = job
         return {"JobId": job.job_id}
 
@@ -532,8 +543,10 @@ class WorkMail(EmulatedService):
         org = self.org(p["OrganizationId"])
         self.settle_exports(org)
         j = self.job(org, p["JobId"])
-        elapsed = (self.clock.now() - j.start).total_seconds()
-        progress = 100 if j.state == "COMPLETED" else min(99, int(100 * elapsed / self.export_seconds))
+        now = self.clock.now()
+        state = self.state_at(j, now)
+        elapsed = (now - j.start).total_seconds()
+        progress = 100 if state == "COMPLETED" else min(99, int(100 * elapsed / self.export_seconds))
         return {
             "EntityId": j.entity_id,
             "Description": j.description,
@@ -541,12 +554,12 @@ class WorkMail(EmulatedService):
             "KmsKeyArn": j.kms_key_arn,
             "S3BucketName": j.bucket,
             "S3Prefix": j.prefix,
-            "S3Path": f"{j.prefix}/{j.job_id}.zip" if j.state == "COMPLETED" else None,
+            "S3Path": f"{j.prefix}/{j.job_id}.zip" if state == "COMPLETED" else None,
             "EstimatedProgress": progress,
-            "State": j.state,
-            "ErrorInfo": j.error,
+            "State": state,
+            "ErrorInfo": j.error if state == "FAILED" else None,
             "StartTime": j.start,
-            "EndTime": j.end,
+            "EndTime": j.end if state != "RUNNING" else None,
         }
 
     @operation("ListMailboxExportJobs")

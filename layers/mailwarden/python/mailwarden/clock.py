@@ -40,6 +40,10 @@ class VirtualClock:
 
     Thread-safe: concurrent sleepers each advance time by their own amount, which keeps
     "calls / rate" arithmetic exact in benchmarks.
+
+    Parallel workers (a Step Functions Map's iterations) instead get a *timeline* each
+    (:meth:`fork`): their sleeps move only their own time, and the clock's time is the latest of
+    all, so ten workers each waiting 60 s take 60 s, not 600 s, and the makespan is honest.
     """
 
     def __init__(self, start: datetime | None = None) -> None:
@@ -48,20 +52,46 @@ class VirtualClock:
             raise ValueError("VirtualClock needs a timezone-aware start")
         self._epoch = start.timestamp()
         self._lock = threading.Lock()
+        self._timeline = threading.local()
         self.slept = 0.0
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.time(), UTC)
 
     def time(self) -> float:
+        own = self.own()
+        if own is not None:
+            return own
         with self._lock:
             return self._epoch
 
     def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            with self._lock:
+        if seconds <= 0:
+            return
+        with self._lock:
+            self.slept += seconds
+            box = self.timeline()
+            if box is None:
                 self._epoch += seconds
-                self.slept += seconds
+            else:
+                box[0] += seconds
+                self._epoch = max(self._epoch, box[0])
+
+    def timeline(self) -> list[float] | None:
+        """The calling thread's own timeline (a shared, mutable box), if it has one."""
+        return getattr(self._timeline, "box", None)
+
+    def own(self) -> float | None:
+        box = self.timeline()
+        return None if box is None else box[0]
+
+    def fork(self, at: float | None) -> None:
+        """Give the calling thread a new timeline starting at ``at`` (``None``: back to the shared one)."""
+        self._timeline.box = None if at is None else [at]
+
+    def adopt(self, box: list[float] | None) -> None:
+        """Run the calling thread on another thread's timeline (a helper thread it waits for)."""
+        self._timeline.box = box
 
     def advance(self, delta: timedelta | float) -> datetime:
         seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)

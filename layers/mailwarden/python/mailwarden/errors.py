@@ -42,3 +42,24 @@ class TaskClosed(MailwardenError):
 
 class InvalidTaskToken(MailwardenError):
     """Step Functions rejected the task token as invalid."""
+
+
+class Rejected(MailwardenError):
+    """A request that must not be carried out (unknown or protected user, a group passed as a user,
+    outside the restore window...): nothing is changed and the message says why."""
+
+
+class ExportSlotsBusy(MailwardenError):
+    """The organization already runs its maximum of concurrent mailbox exports; retried later."""
+
+
+class NotYetDisabled(MailwardenError):
+    """DescribeUser does not say DISABLED yet after DeregisterFromWorkMail; checked again later."""
+
+
+class DeleteRefused(MailwardenError):
+    """DeleteUser precondition failed: the user is not DISABLED (e.g. re-registered meanwhile)."""
+
+
+class UnknownOrganization(NotFound):
+    """The WorkMail organization does not exist (or is not active)."""

@@ -102,9 +102,26 @@ class ReputationPolicy(_Model):
         return self
 
 
+class WorkmailPolicy(_Model):
+    """Who offboarding never touches, and the export default (README "Policy file")."""
+
+    protected_users: tuple[str, ...] = Field((), alias="protectedUsers")  # user ids, names or emails
+    protected_groups: tuple[str, ...] = Field((), alias="protectedGroups")  # group names or ids: members kept
+    export_by_default: bool = Field(True, alias="exportByDefault")  # when a request does not say
+
+    def protects_user(self, *identifiers: str | None) -> str | None:
+        wanted = {p.lower() for p in self.protected_users}
+        return next((i for i in identifiers if i and i.lower() in wanted), None)
+
+    def protects_group(self, group_id: str, name: str) -> bool:
+        wanted = {p.lower() for p in self.protected_groups}
+        return group_id.lower() in wanted or name.lower() in wanted
+
+
 class Policy(_Model):
     version: Literal[1]
     reputation: ReputationPolicy = Field(default_factory=lambda: ReputationPolicy.model_validate({}))
+    workmail: WorkmailPolicy = Field(default_factory=lambda: WorkmailPolicy.model_validate({}))
     partner: dict[str, Any] | None = None  # defined by the Partner Central capability
 
     def normalized(self) -> str:
@@ -166,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     r = policy.reputation
     print(
         f"{path}: valid (reputation: mode {r.mode}, {len(r.rules)} rules, {len(r.allowlist)} allowlist entries, "
-        f"at most {r.max_disables_per_run} disables per run)"
+        f"at most {r.max_disables_per_run} disables per run; workmail: {len(policy.workmail.protected_users)} "
+        f"protected users, {len(policy.workmail.protected_groups)} protected groups)"
     )
     return 0
 

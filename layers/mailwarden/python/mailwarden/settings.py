@@ -51,3 +51,14 @@ class GuardSettings(Settings):
 
 class TriggerSettings(Settings):
     reconcile_state_machine_arn: str = Field(min_length=1, alias="RECONCILE_STATE_MACHINE_ARN")
+
+
+class WorkmailSettings(Settings):
+    audit_table: str = Field(min_length=1, alias="AUDIT_TABLE")
+    offboarding_table: str = Field(min_length=1, alias="OFFBOARDING_TABLE")
+    policy_file: str = Field(min_length=1, alias="POLICY_FILE")
+    export_bucket: str = Field(min_length=1, alias="EXPORT_BUCKET")
+    export_kms_key_arn: str = Field(min_length=1, alias="EXPORT_KMS_KEY_ARN")
+    export_role_arn: str = Field(min_length=1, alias="EXPORT_ROLE_ARN")
+    offboard_state_machine_arn: str = Field("", alias="OFFBOARD_STATE_MACHINE_ARN")
+    decommission_state_machine_arn: str = Field("", alias="DECOMMISSION_STATE_MACHINE_ARN")

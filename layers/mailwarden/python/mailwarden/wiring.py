@@ -7,6 +7,7 @@ everything (tests and the emulator call it between runs).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from functools import cache
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
@@ -21,12 +22,15 @@ from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKi
 from .aws.notify import SnsApprovalNotifier
 from .aws.secrets import SigningKeys
 from .aws.ses import SesReputation
-from .aws.stepfunctions import ReconcileRuns, StepFunctionsResumer
+from .aws.stepfunctions import ReconcileRuns, StepFunctionsResumer, start_or_rerun
+from .aws.workmail import DynamoOffboardingStore, WorkMailDirectory
 from .clock import default_clock
 from .policy import load_policy
 from .reputation.guard import EventGuard, Guard, Reconciler, Reinstater
 from .reputation.signals import ObserveSignal
-from .settings import ApprovalSettings, GuardSettings, TriggerSettings
+from .settings import ApprovalSettings, GuardSettings, TriggerSettings, WorkmailSettings
+from .workmail.offboarding import Offboarding
+from .workmail.trigger import WorkmailTrigger
 
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600  # EventBridge retries for 24 h; keep ids well beyond that
 
@@ -146,7 +150,68 @@ def approval_callback() -> ApprovalDeps:
     return _approvals("approval_callback", notify=False, resume=True)
 
 
+@dataclass(frozen=True)
+class OffboardDeps:
+    offboarding: Offboarding
+    settings: WorkmailSettings
+
+
+def _offboarding(settings: WorkmailSettings) -> Offboarding:
+    clock = default_clock()
+    dynamodb = clients.client("dynamodb")
+    return Offboarding(
+        directory=WorkMailDirectory(clients.client("workmail")),
+        store=DynamoOffboardingStore(dynamodb, settings.offboarding_table, clock),
+        audit=DynamoAuditTrail(dynamodb, settings.audit_table, clock),
+        events=EventPublisher(clients.client("events"), settings.event_bus_name),
+        policy=load_policy(settings.policy_file).workmail,
+        export_target={
+            "bucket": settings.export_bucket,
+            "key": settings.export_kms_key_arn,
+            "role": settings.export_role_arn,
+            "prefix": "mailbox-exports",
+        },
+        clock=clock,
+    )
+
+
+@cache
+def workmail_offboard() -> OffboardDeps:
+    settings = WorkmailSettings.from_env()
+    return OffboardDeps(_offboarding(settings), settings)
+
+
+class _Workflows:
+    """Starts ``offboard`` / ``decommission`` executions under the request id: once per request,
+    except that a request whose execution failed (a crash, an outage) re-runs when sent again."""
+
+    def __init__(self, client: Any, arns: dict[str, str]) -> None:
+        self.client = client
+        self.arns = arns
+
+    def start(self, workflow: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]:
+        return start_or_rerun(self.client, self.arns[workflow], name, payload)
+
+
+@dataclass(frozen=True)
+class WorkmailTriggerDeps:
+    trigger: WorkmailTrigger
+    dead_letters: DeadLetters
+
+
+@cache
+def workmail_trigger() -> WorkmailTriggerDeps:
+    s = WorkmailSettings.from_env()
+    arns = {"offboard": s.offboard_state_machine_arn, "decommission": s.decommission_state_machine_arn}
+    return WorkmailTriggerDeps(
+        WorkmailTrigger(_offboarding(s), _Workflows(clients.client("stepfunctions"), arns)),
+        DeadLetters(clients.client("sqs"), s.dlq_url, "workmail_trigger"),
+    )
+
+
 def reset() -> None:
+    workmail_offboard.cache_clear()
+    workmail_trigger.cache_clear()
     ses_events.cache_clear()
     reputation_reconcile.cache_clear()
     reputation_trigger.cache_clear()

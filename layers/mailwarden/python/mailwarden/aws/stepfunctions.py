@@ -62,3 +62,31 @@ def start_named(client: Any, state_machine_arn: str, name: str, payload: dict[st
             return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}", False
         raise translate(err) from err
     return str(out["executionArn"]), True
+
+
+RERUNS = 20
+
+
+def _status(client: Any, execution_arn: str) -> str | None:
+    try:
+        return str(client.describe_execution(executionArn=execution_arn)["status"])
+    except ClientError as err:
+        if code_of(err) == "ExecutionDoesNotExist":
+            return None
+        raise translate(err) from err
+
+
+def start_or_rerun(client: Any, state_machine_arn: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]:
+    """Start an execution named ``name`` once: running or succeeded -> nothing new (a duplicate;
+    StartExecution alone cannot tell, it answers a same-name same-input start like a new one).
+    Ended without succeeding (FAILED, TIMED_OUT, ABORTED) -> start ``<name>-rerun-<n>``: the steps
+    are idempotent, so the re-run resumes where the first one stopped."""
+    for attempt in range(RERUNS + 1):
+        execution_name = name if attempt == 0 else f"{name[:64]}-rerun-{attempt}"
+        arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_name}"
+        status = _status(client, arn)
+        if status is None:
+            return start_named(client, state_machine_arn, execution_name, payload)
+        if status in ("RUNNING", "SUCCEEDED", "PENDING_REDRIVE"):
+            return arn, False
+    raise RuntimeError(f"{name}: {RERUNS} re-runs already failed; look at the executions before trying again")

@@ -79,10 +79,42 @@ APPROVAL_CALLBACK = FunctionSpec(
     clients=("dynamodb", "stepfunctions", "secretsmanager", "events", "sqs"),
 )
 
+_WORKMAIL_ENV = (
+    "EVENT_BUS_NAME",
+    "DLQ_URL",
+    "AUDIT_TABLE",
+    "OFFBOARDING_TABLE",
+    "POLICY_FILE",
+    "EXPORT_BUCKET",
+    "EXPORT_KMS_KEY_ARN",
+    "EXPORT_ROLE_ARN",
+)
+_WORKMAIL_CLIENTS = ("workmail", "dynamodb", "events", "sqs")
+
+WORKMAIL_TRIGGER = FunctionSpec(
+    name="workmail_trigger",
+    description="WorkMail requests (offboard, restore, decommission): validates (unknown, protected, not a user -> "
+    "rejected with the reason, DLQ), answers dry runs with the plan, restores, or starts the workflow once "
+    "per request.",
+    env=(*_WORKMAIL_ENV, "OFFBOARD_STATE_MACHINE_ARN", "DECOMMISSION_STATE_MACHINE_ARN"),
+    clients=(*_WORKMAIL_CLIENTS, "stepfunctions"),
+)
+
+WORKMAIL_OFFBOARD = FunctionSpec(
+    name="workmail_offboard",
+    description="Offboarding and decommission workflow steps: snapshot, export start/poll, strip, deregister, "
+    "confirm DISABLED, delete, kept-deregistered, decommission plan and summary; each idempotent.",
+    env=_WORKMAIL_ENV,
+    clients=_WORKMAIL_CLIENTS,
+    timeout_seconds=300,
+)
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     SES_EVENTS,
     APPROVAL_REQUEST,
     APPROVAL_CALLBACK,
     REPUTATION_TRIGGER,
     REPUTATION_RECONCILE,
+    WORKMAIL_TRIGGER,
+    WORKMAIL_OFFBOARD,
 )

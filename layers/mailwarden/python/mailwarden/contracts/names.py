@@ -8,6 +8,7 @@ SES_SOURCE = "aws.ses"
 MAILWARDEN_SOURCE = "mailwarden"
 DEFAULT_BUS = "default"
 OPERATOR_SOURCE = "mailwarden.operator"  # what operators (the CLI, runbooks) put on the Mailwarden bus
+IDENTITY_SOURCE = "mailwarden.identity"  # what HR / identity systems put on the Mailwarden bus (leavers)
 MAILWARDEN_BUS = "mailwarden"  # logical name; the deployed bus name comes from EVENT_BUS_NAME
 
 
@@ -32,9 +33,17 @@ class MailwardenDetailType(StrEnum):
     REPUTATION_ACTION = "Reputation Action"  # detail.outcome: applied | approval-requested | planned | skipped
     REPUTATION_RUN_COMPLETED = "Reputation Run Completed"
     REPUTATION_RUN_SKIPPED = "Reputation Run Skipped"  # a run is already in progress
+    # detail.outcome: planned | rejected | exported | export-failed | stripped | deregistered | deleted |
+    # kept-deregistered | delete-refused | restored
+    WORKMAIL_OFFBOARDING = "WorkMail Offboarding"
+    WORKMAIL_DECOMMISSION = "WorkMail Decommission"  # detail.outcome: planned | completed | rejected | expired
 
 
 class OperatorDetailType(StrEnum):
     """What operators send (source ``mailwarden.operator``) to ask Mailwarden for something."""
 
     RECONCILE_REQUESTED = "Reputation Reconcile Requested"  # detail: {mode: plan|apply, reason, requestedBy}
+    # Also accepted from IDENTITY_SOURCE (an HR or identity system). Details: README "WorkMail offboarding".
+    OFFBOARD_REQUESTED = "WorkMail Offboarding Requested"
+    RESTORE_REQUESTED = "WorkMail Restore Requested"
+    DECOMMISSION_REQUESTED = "WorkMail Decommission Requested"

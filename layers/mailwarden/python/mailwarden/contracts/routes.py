@@ -7,7 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .names import DEFAULT_BUS, MAILWARDEN_BUS, OPERATOR_SOURCE, SES_SOURCE, OperatorDetailType, SesDetailType
+from .names import (
+    DEFAULT_BUS,
+    IDENTITY_SOURCE,
+    MAILWARDEN_BUS,
+    OPERATOR_SOURCE,
+    SES_SOURCE,
+    OperatorDetailType,
+    SesDetailType,
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,22 @@ RECONCILE_REQUESTS = Route(
     description="An operator asks for a reconcile run (plan or apply)",
 )
 
-ROUTES: tuple[Route, ...] = (SES_REPUTATION_SIGNALS, RECONCILE_REQUESTS)
+WORKMAIL_REQUESTS = Route(
+    rule_id="WorkmailRequests",
+    bus=MAILWARDEN_BUS,
+    pattern={
+        "source": [OPERATOR_SOURCE, IDENTITY_SOURCE],
+        "detail-type": [
+            OperatorDetailType.OFFBOARD_REQUESTED.value,
+            OperatorDetailType.RESTORE_REQUESTED.value,
+            OperatorDetailType.DECOMMISSION_REQUESTED.value,
+        ],
+    },
+    function="workmail_trigger",
+    description="An HR/identity system or an operator asks to offboard a user, restore one, or decommission an org",
+)
+
+ROUTES: tuple[Route, ...] = (SES_REPUTATION_SIGNALS, RECONCILE_REQUESTS, WORKMAIL_REQUESTS)
 
 
 def routes_for(function: str) -> list[Route]:

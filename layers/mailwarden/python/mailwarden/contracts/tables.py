@@ -69,4 +69,14 @@ IDEMPOTENCY = TableSpec(
     description="Powertools idempotency records: an SES event id is processed once however often it arrives.",
 )
 
-TABLES: tuple[TableSpec, ...] = (APPROVALS, AUDIT, GUARD, IDEMPOTENCY)
+OFFBOARDING = TableSpec(
+    name="offboarding",
+    env="OFFBOARDING_TABLE",
+    partition_key="pk",
+    sort_key="sk",
+    ttl_attribute="purge_at",
+    description="WorkMail offboarding: the snapshot of what each request removes (written once, before the "
+    "first change) and each user's latest snapshot, which a restore re-applies.",
+)
+
+TABLES: tuple[TableSpec, ...] = (APPROVALS, AUDIT, GUARD, IDEMPOTENCY, OFFBOARDING)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .functions import APPROVAL_REQUEST, REPUTATION_RECONCILE
+from .functions import APPROVAL_REQUEST, REPUTATION_RECONCILE, WORKMAIL_OFFBOARD
 
 REJECTED_ERROR = "Mailwarden.ApprovalRejected"  # SendTaskFailure error when an approver rejects
 TIMED_OUT_ERROR = "Mailwarden.ApprovalTimedOut"
@@ -263,7 +263,257 @@ REPUTATION_REINSTATE_WORKFLOW = WorkflowSpec(
     build=_reinstate,
 )
 
-WORKFLOWS: tuple[WorkflowSpec, ...] = (APPROVAL_CHECK, REPUTATION_RECONCILE_WORKFLOW, REPUTATION_REINSTATE_WORKFLOW)
+EXPORT_CONCURRENCY = 10  # WorkMail runs at most 10 mailbox exports per organization (FACTS.md)
+EXPORT_POLL_SECONDS = 60
+_TRANSIENT = ["Throttled", "Unavailable", "PublishFailed", "States.Timeout"]
+
+
+def _wm(
+    step: str,
+    payload: dict[str, Any],
+    next_state: str,
+    result_path: str,
+    *,
+    retry: list[dict[str, Any]] | None = None,
+    catch: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A ``workmail_offboard`` step: Lambda faults and transient AWS errors retried; every step is
+    idempotent, so a retry (or a whole re-run) after a crash does the right thing."""
+    state: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function_arn(WORKMAIL_OFFBOARD.name), "Payload": {"step": step, **payload}},
+        "ResultSelector": {"result.$": "$.Payload"},
+        "ResultPath": result_path,
+        "Retry": [
+            *_retry(),
+            *(retry or []),
+            {
+                "ErrorEquals": _TRANSIENT,
+                "IntervalSeconds": 5,
+                "MaxAttempts": 8,
+                "BackoffRate": 2.0,
+                "JitterStrategy": "FULL",
+            },
+        ],
+        "Next": next_state,
+    }
+    if catch:
+        state["Catch"] = catch
+    return state
+
+
+def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, Any]:
+    """One user's offboarding states (names prefixed with ``p``). Alone: ends in Succeed/Fail and
+    asks for approval before DeleteUser. In a decommission Map: the batch was approved already,
+    and every end is a result (``{"user", "outcome"}``) so one user's failure never stops the others."""
+    rid = {"requestId.$": "$.requestId"}
+
+    def end(name: str, outcome: str, error: str, cause: str) -> dict[str, Any]:
+        if in_map:
+            return {
+                name: {
+                    "Type": "Pass",
+                    "Parameters": {"user.$": "$.user", "outcome": outcome, "error": error},
+                    "End": True,
+                }
+            }
+        if outcome == "deleted":
+            return {name: {"Type": "Succeed"}}
+        return {name: {"Type": "Fail", "Error": error, "Cause": cause}}
+
+    failed = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": f"{p}Failed"}] if in_map else []
+
+    def task(step: str, payload: dict[str, Any], nxt: str, path: str, **kw: Any) -> dict[str, Any]:
+        return _wm(step, payload, nxt, path, retry=kw.get("retry"), catch=[*kw.get("catch", []), *failed])
+
+    states: dict[str, Any] = {
+        f"{p}Snapshot": task(
+            "snapshot",
+            {"request.$": "$"},
+            f"{p}ExportWanted",
+            "$.snapshot",
+            catch=[{"ErrorEquals": ["Rejected"], "ResultPath": "$.failure", "Next": f"{p}Rejected"}],
+        ),
+        f"{p}ExportWanted": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.snapshot.result.alreadyDeleted", "BooleanEquals": True, "Next": f"{p}Deleted"},
+                {"Variable": "$.snapshot.result.export", "BooleanEquals": True, "Next": f"{p}StartExport"},
+            ],
+            "Default": f"{p}Strip",
+        },
+        f"{p}StartExport": task(
+            "export-start",
+            rid,
+            f"{p}WaitForExport",
+            "$.export",
+            retry=[
+                {
+                    "ErrorEquals": ["ExportSlotsBusy"],
+                    "IntervalSeconds": EXPORT_POLL_SECONDS,
+                    "MaxAttempts": 500,
+                    "BackoffRate": 1.0,
+                    "JitterStrategy": "FULL",
+                }
+            ],
+        ),
+        f"{p}WaitForExport": {"Type": "Wait", "Seconds": EXPORT_POLL_SECONDS, "Next": f"{p}PollExport"},
+        f"{p}PollExport": task(
+            "export-status", {**rid, "jobId.$": "$.export.result.jobId"}, f"{p}Exported", "$.exportStatus"
+        ),
+        f"{p}Exported": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.exportStatus.result.state", "StringEquals": "COMPLETED", "Next": f"{p}Strip"},
+                {"Variable": "$.exportStatus.result.state", "StringEquals": "FAILED", "Next": f"{p}ExportFailed"},
+                {"Variable": "$.exportStatus.result.state", "StringEquals": "CANCELLED", "Next": f"{p}ExportFailed"},
+            ],
+            "Default": f"{p}WaitForExport",
+        },
+        f"{p}Strip": task("strip", rid, f"{p}Deregister", "$.strip"),
+        f"{p}Deregister": task("deregister", rid, f"{p}ConfirmDisabled", "$.deregister"),
+        f"{p}ConfirmDisabled": task(
+            "confirm-disabled",
+            rid,
+            f"{p}Delete" if in_map else f"{p}ApproveDelete",
+            "$.disabled",
+            retry=[{"ErrorEquals": ["NotYetDisabled"], "IntervalSeconds": 5, "MaxAttempts": 8, "BackoffRate": 2.0}],
+            catch=[{"ErrorEquals": ["NotYetDisabled"], "ResultPath": "$.failure", "Next": f"{p}NotDisabled"}],
+        ),
+        f"{p}Delete": task(
+            "delete",
+            {**rid, "approval.$": "$.approval"} if not in_map else {**rid, "approval": {}},
+            f"{p}Deleted",
+            "$.delete",
+            catch=[{"ErrorEquals": ["DeleteRefused"], "ResultPath": "$.failure", "Next": f"{p}DeleteRefused"}],
+        ),
+        **end(f"{p}Deleted", "deleted", "", ""),
+        **end(
+            f"{p}Rejected", "rejected", "Rejected", "The request was rejected before any change (see the audit trail)."
+        ),
+        **end(f"{p}ExportFailed", "export-failed", "ExportFailed", "The mailbox export failed; nothing was changed."),
+        **end(f"{p}NotDisabled", "not-disabled", "NotYetDisabled", "DescribeUser never said DISABLED; not deleted."),
+        **end(f"{p}DeleteRefused", "delete-refused", "DeleteRefused", "The user was not DISABLED; not deleted."),
+    }
+    if in_map:
+        states[f"{p}Failed"] = {
+            "Type": "Pass",
+            "Parameters": {"user.$": "$.user", "outcome": "failed", "error.$": "$.failure.Error"},
+            "End": True,
+        }
+    else:
+        states |= approval_gate(
+            f"{p}ApproveDelete",
+            request_path="$.snapshot.result.approvalRequest",
+            timeout_seconds=timeout_seconds,
+            on_approved=f"{p}Delete",
+            on_rejected=f"{p}KeepRejected",
+            on_timed_out=f"{p}KeepExpired",
+        )
+        states[f"{p}KeepRejected"] = task("kept", {**rid, "outcome": "rejected"}, "WasRejected", "$.kept")
+        states[f"{p}KeepExpired"] = task("kept", {**rid, "outcome": "expired"}, "WasExpired", "$.kept")
+        states |= approval_failures("WasRejected", "WasExpired")
+    return states
+
+
+def _offboard(timeout_seconds: int) -> dict[str, Any]:
+    return {
+        "Comment": "Offboard one WorkMail user: snapshot what will be removed, export the mailbox (optional), remove "
+        "group memberships, mailbox grants and delegations, deregister, wait for DISABLED, ask a human, delete. "
+        "Rejected or expired: the user stays deregistered (restorable for 30 days).",
+        "StartAt": "Snapshot",
+        "States": _offboard_user("", in_map=False, timeout_seconds=timeout_seconds),
+    }
+
+
+def _decommission(timeout_seconds: int) -> dict[str, Any]:
+    def done(outcome: str, nxt: str, results: str | None) -> dict[str, Any]:
+        payload = {"decommissionId.$": "$.requestId", "organizationId.$": "$.organizationId", "outcome": outcome}
+        payload |= {"results.$": results} if results else {"results": []}
+        return _wm("decommission-done", payload, nxt, "$.summary")
+
+    return {
+        "Comment": "Decommission a WorkMail organization: plan every user (protected ones kept), one approval for the "
+        f"batch, then offboard {EXPORT_CONCURRENCY} users at a time (WorkMail's export limit), then a summary.",
+        "StartAt": "Plan",
+        "States": {
+            "Plan": _wm(
+                "decommission-plan",
+                {"request.$": "$"},
+                "AnyUsers",
+                "$.plan",
+                catch=[{"ErrorEquals": ["Rejected"], "ResultPath": "$.failure", "Next": "RequestRejected"}],
+            ),
+            "RequestRejected": {"Type": "Fail", "Error": "Rejected", "Cause": "See the audit trail for the reason."},
+            "AnyUsers": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.plan.result.plan.offboard", "NumericEquals": 0, "Next": "NoUsers"}],
+                "Default": "ApproveBatch",
+            },
+            "NoUsers": {"Type": "Pass", "Result": [], "ResultPath": "$.results", "Next": "Summary"},
+            **approval_gate(
+                "ApproveBatch",
+                request_path="$.plan.result.approvalRequest",
+                timeout_seconds=timeout_seconds,
+                on_approved="OffboardUsers",
+                on_rejected="BatchRejected",
+                on_timed_out="BatchExpired",
+            ),
+            "OffboardUsers": {
+                "Type": "Map",
+                "Comment": f"At most {EXPORT_CONCURRENCY} users in flight: WorkMail's concurrent export limit.",
+                "ItemsPath": "$.plan.result.items",
+                "MaxConcurrency": EXPORT_CONCURRENCY,
+                "ItemSelector": {
+                    "requestId.$": "$$.Map.Item.Value.requestId",
+                    "user.$": "$$.Map.Item.Value.user",
+                    "organizationId.$": "$.organizationId",
+                    "export.$": "$.plan.result.export",
+                    "requestedBy.$": "$.requestedBy",
+                    "reason.$": "$.reason",
+                    "approvedBy.$": "$.approval.approver",
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "UserSnapshot",
+                    "States": _offboard_user("User", in_map=True, timeout_seconds=timeout_seconds),
+                },
+                "ResultPath": "$.results",
+                "Next": "Summary",
+            },
+            "Summary": done("completed", "Done", "$.results"),
+            "Done": {"Type": "Succeed"},
+            "BatchRejected": done("rejected", "WasRejected", None),
+            "BatchExpired": done("expired", "WasExpired", None),
+            **approval_failures("WasRejected", "WasExpired"),
+        },
+    }
+
+
+WORKMAIL_OFFBOARD_WORKFLOW = WorkflowSpec(
+    name="workmail-offboard",
+    description="Offboard one WorkMail user: snapshot, export, strip, deregister, approval, delete.",
+    functions=(APPROVAL_REQUEST.name, WORKMAIL_OFFBOARD.name),
+    uses_approvals=True,
+    build=_offboard,
+)
+
+WORKMAIL_DECOMMISSION_WORKFLOW = WorkflowSpec(
+    name="workmail-decommission",
+    description="Offboard every user of a WorkMail organization after one batch approval, 10 at a time.",
+    functions=(APPROVAL_REQUEST.name, WORKMAIL_OFFBOARD.name),
+    uses_approvals=True,
+    build=_decommission,
+)
+
+WORKFLOWS: tuple[WorkflowSpec, ...] = (
+    APPROVAL_CHECK,
+    REPUTATION_RECONCILE_WORKFLOW,
+    REPUTATION_REINSTATE_WORKFLOW,
+    WORKMAIL_OFFBOARD_WORKFLOW,
+    WORKMAIL_DECOMMISSION_WORKFLOW,
+)
 
 
 def substitute(definition: dict[str, Any], arns: dict[str, str]) -> str:

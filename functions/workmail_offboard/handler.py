@@ -1,0 +1,124 @@
+"""Steps of the offboarding and decommission workflows (input validated; a bad one fails the task).
+
+Domain errors propagate with their class name as the Step Functions error (``Rejected``,
+``ExportSlotsBusy``, ``NotYetDisabled``, ``DeleteRefused``, ``Throttled``...), which the workflow's
+Retry and Catch rules name.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mailwarden import wiring
+from mailwarden.errors import MalformedEvent
+from mailwarden.observability import logger, metrics, tracer
+from mailwarden.workmail.model import DecommissionRequest, OffboardRequest
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+_ID = r"^[A-Za-z0-9_-]{1,64}$"
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Snapshot(_Step):
+    step: Literal["snapshot"]
+    request: dict[str, Any]
+
+
+class ForRequest(_Step):
+    step: Literal["export-start", "strip", "deregister", "confirm-disabled"]
+    requestId: str = Field(pattern=_ID)
+
+
+class ExportStatus(_Step):
+    step: Literal["export-status"]
+    requestId: str = Field(pattern=_ID)
+    jobId: str = Field(min_length=1)
+
+
+class Delete(_Step):
+    step: Literal["delete"]
+    requestId: str = Field(pattern=_ID)
+    approval: dict[str, Any] = Field(default_factory=dict)
+
+
+class Kept(_Step):
+    step: Literal["kept"]
+    requestId: str = Field(pattern=_ID)
+    outcome: Literal["rejected", "expired"]
+
+
+class DecommissionPlan(_Step):
+    step: Literal["decommission-plan"]
+    request: dict[str, Any]
+
+
+class DecommissionDone(_Step):
+    step: Literal["decommission-done"]
+    decommissionId: str = Field(pattern=_ID)
+    organizationId: str = Field(min_length=1)
+    outcome: Literal["completed", "rejected", "expired"]
+    results: list[dict[str, Any]]
+
+
+StepInput = TypeAdapter(
+    Annotated[
+        Snapshot | ForRequest | ExportStatus | Delete | Kept | DecommissionPlan | DecommissionDone,
+        Field(discriminator="step"),
+    ]
+)
+
+
+def _malformed(exc: ValidationError) -> MalformedEvent:
+    first = exc.errors()[0]
+    return MalformedEvent(f"workmail_offboard: {first['loc']}: {first['msg']}")
+
+
+def _request(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _malformed(exc) from exc
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        step = StepInput.validate_python(event)
+    except ValidationError as exc:
+        raise _malformed(exc) from exc
+    o = wiring.workmail_offboard().offboarding
+    metrics.add_metric(name="OffboardingSteps", unit=MetricUnit.Count, value=1)
+    logger.info("offboarding step", step=step.step)
+    match step:
+        case Snapshot():
+            request = _request(OffboardRequest, step.request)
+            approved_by = step.request.get("approvedBy")
+            return o.snapshot(str(request.request_id), request, str(approved_by) if approved_by else None)
+        case ForRequest(step="export-start"):
+            return o.start_export(step.requestId)
+        case ForRequest(step="strip"):
+            return dict(o.strip(step.requestId))
+        case ForRequest(step="deregister"):
+            return o.deregister(step.requestId)
+        case ForRequest():
+            return o.confirm_disabled(step.requestId)
+        case ExportStatus():
+            return o.export_status(step.requestId, step.jobId)
+        case Delete():
+            return o.delete(step.requestId, str(step.approval.get("approver") or ""))
+        case Kept():
+            return o.kept(step.requestId, step.outcome)
+        case DecommissionPlan():
+            decommission = _request(DecommissionRequest, step.request)
+            return o.decommission_plan(str(decommission.request_id), decommission)
+        case DecommissionDone():
+            return o.decommission_done(step.decommissionId, step.organizationId, step.outcome, step.results)
+    raise MalformedEvent(f"unknown step {event.get('step')!r}")

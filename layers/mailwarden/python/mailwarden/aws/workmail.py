@@ -1,0 +1,280 @@
+"""WorkMail adapter: reads at the largest page size, writes that treat "already done" as done.
+
+Every write returns whether it changed anything (``False``: it was already so) so a re-run after
+a crash or a duplicate request is a success, not a failure. WorkMail error codes become domain
+errors here: ``NotFound`` (organization/entity), ``Conflict`` (entity state), ``ExportSlotsBusy``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..clock import Clock, iso
+from ..contracts.tables import RETENTION_SECONDS
+from ..errors import Conflict, ExportSlotsBusy, NotFound, UnknownOrganization
+from ..workmail.model import Grant, Snapshot, User
+from .errors import code_of, translate
+
+PAGE = 100
+_NOT_FOUND = {"EntityNotFoundException", "OrganizationNotFoundException", "ResourceNotFoundException"}
+_STATE = {"EntityStateException", "OrganizationStateException", "EntityAlreadyRegisteredException"}
+
+
+def _error(err: ClientError) -> Exception:
+    code = code_of(err)
+    message = err.response.get("Error", {}).get("Message", code)
+    if code in ("OrganizationNotFoundException", "OrganizationStateException"):
+        return UnknownOrganization(f"{code}: {message}")
+    if code in _NOT_FOUND:
+        return NotFound(f"{code}: {message}")
+    if code in _STATE:
+        return Conflict(f"{code}: {message}")
+    return translate(err)
+
+
+def _ts(value: Any) -> str | None:
+    return iso(value.timestamp()) if isinstance(value, datetime) else None
+
+
+def user_from_wire(d: dict[str, Any]) -> User:
+    return User(
+        id=d.get("UserId") or d["Id"],
+        name=d.get("Name", ""),
+        email=d.get("Email"),
+        display_name=d.get("DisplayName", ""),
+        state=d.get("State", "DISABLED"),
+        role=d.get("UserRole", "USER"),
+        disabled_at=_ts(d.get("DisabledDate")),
+    )
+
+
+class WorkMailDirectory:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return dict(getattr(self.client, operation)(**kwargs))
+        except ClientError as err:
+            raise _error(err) from err
+
+    def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        token = None
+        while True:
+            page = self._call(operation, MaxResults=PAGE, **kwargs, **({"NextToken": token} if token else {}))
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token or token == "null":
+                return
+
+    def _idempotent(self, operation: str, **kwargs: Any) -> bool:
+        """A write; ``False`` when WorkMail says it is already so (not found / wrong state)."""
+        try:
+            self._call(operation, **kwargs)
+        except UnknownOrganization:
+            raise
+        except (NotFound, Conflict):
+            return False
+        return True
+
+    # ------------------------------------------------------------------ reads
+
+    def user(self, org: str, ident: str) -> User:
+        """DescribeUser by id, email or user name (WorkMail accepts all three)."""
+        return user_from_wire(self._call("describe_user", OrganizationId=org, UserId=ident))
+
+    def kind_of(self, org: str, ident: str) -> str | None:
+        """What ``ident`` is when it is not a user: ``group``, ``resource`` or ``None`` (nothing)."""
+        for kind, operation, key in (
+            ("group", "describe_group", "GroupId"),
+            ("resource", "describe_resource", "ResourceId"),
+        ):
+            try:
+                self._call(operation, OrganizationId=org, **{key: ident})
+            except NotFound:
+                continue
+            return kind
+        return None
+
+    def users(self, org: str) -> Iterator[User]:
+        return (user_from_wire(u) for u in self._pages("list_users", "Users", OrganizationId=org))
+
+    def groups(self, org: str) -> list[tuple[str, str]]:
+        return [(g["Id"], g.get("Name", "")) for g in self._pages("list_groups", "Groups", OrganizationId=org)]
+
+    def members(self, org: str, group: str) -> list[str]:
+        return [m["Id"] for m in self._pages("list_group_members", "Members", OrganizationId=org, GroupId=group)]
+
+    def groups_of(self, org: str, entity: str) -> list[tuple[str, str]]:
+        rows = self._pages("list_groups_for_entity", "Groups", OrganizationId=org, EntityId=entity)
+        return [(g["GroupId"], g.get("GroupName", "")) for g in rows]
+
+    def grants_on(self, org: str, mailbox: str) -> list[Grant]:
+        rows = self._pages("list_mailbox_permissions", "Permissions", OrganizationId=org, EntityId=mailbox)
+        return [Grant(p["GranteeId"], p["GranteeType"], tuple(p["PermissionValues"])) for p in rows]
+
+    def aliases(self, org: str, entity: str) -> list[str]:
+        return list(self._pages("list_aliases", "Aliases", OrganizationId=org, EntityId=entity))
+
+    def delegations_of(self, org: str, entity: str) -> list[tuple[str, str]]:
+        """Resources ``entity`` is a delegate of (no reverse API: every live resource's delegates)."""
+        out = []
+        for r in self._pages("list_resources", "Resources", OrganizationId=org):
+            if r.get("State") == "DELETED":
+                continue
+            delegates = self._pages("list_resource_delegates", "Delegates", OrganizationId=org, ResourceId=r["Id"])
+            if any(d["Id"] == entity for d in delegates):
+                out.append((r["Id"], r.get("Name", "")))
+        return out
+
+    # ------------------------------------------------------------------ writes (True: changed)
+
+    def remove_from_group(self, org: str, group: str, member: str) -> bool:
+        return self._idempotent("disassociate_member_from_group", OrganizationId=org, GroupId=group, MemberId=member)
+
+    def revoke(self, org: str, mailbox: str, grantee: str) -> bool:
+        return self._idempotent("delete_mailbox_permissions", OrganizationId=org, EntityId=mailbox, GranteeId=grantee)
+
+    def undelegate(self, org: str, resource: str, entity: str) -> bool:
+        return self._idempotent(
+            "disassociate_delegate_from_resource", OrganizationId=org, ResourceId=resource, EntityId=entity
+        )
+
+    def deregister(self, org: str, entity: str) -> bool:
+        return self._idempotent("deregister_from_work_mail", OrganizationId=org, EntityId=entity)
+
+    def delete_user(self, org: str, user: str) -> bool:
+        """Only ever called after DescribeUser said DISABLED (``Offboarding.delete``)."""
+        try:
+            self._call("delete_user", OrganizationId=org, UserId=user)
+        except NotFound:
+            return False  # already deleted
+        return True
+
+    def register(self, org: str, entity: str, email: str) -> bool:
+        return self._idempotent("register_to_work_mail", OrganizationId=org, EntityId=entity, Email=email)
+
+    def add_alias(self, org: str, entity: str, alias: str) -> None:
+        self._call("create_alias", OrganizationId=org, EntityId=entity, Alias=alias)
+
+    def add_to_group(self, org: str, group: str, member: str) -> None:
+        self._call("associate_member_to_group", OrganizationId=org, GroupId=group, MemberId=member)
+
+    def grant(self, org: str, mailbox: str, grant: Grant) -> None:
+        self._call(
+            "put_mailbox_permissions",
+            OrganizationId=org,
+            EntityId=mailbox,
+            GranteeId=grant.grantee_id,
+            PermissionValues=list(grant.permissions),
+        )
+
+    def delegate(self, org: str, resource: str, entity: str) -> None:
+        self._call("associate_delegate_to_resource", OrganizationId=org, ResourceId=resource, EntityId=entity)
+
+    # ------------------------------------------------------------------ mailbox export
+
+    def start_export(self, org: str, entity: str, *, token: str, target: dict[str, str], description: str) -> str:
+        """The job id. A retried start (same token) returns the same job; at the organization's
+        concurrency limit -> ``ExportSlotsBusy``; exported in the last 24 h -> that job's id."""
+        try:
+            out = self.client.start_mailbox_export_job(
+                OrganizationId=org,
+                EntityId=entity,
+                ClientToken=token,
+                Description=description[:1023],
+                RoleArn=target["role"],
+                KmsKeyArn=target["key"],
+                S3BucketName=target["bucket"],
+                S3Prefix=target["prefix"],
+            )
+        except ClientError as err:
+            if code_of(err) != "LimitExceededException":
+                raise _error(err) from err
+            recent = self.recent_export(org, entity)
+            if recent:
+                return recent
+            raise ExportSlotsBusy(f"{org}: {err.response['Error'].get('Message', 'export limit')}") from err
+        return str(out["JobId"])
+
+    def recent_export(self, org: str, entity: str) -> str | None:
+        """The newest export job of ``entity`` that did not fail (WorkMail allows one per 24 h)."""
+        jobs = [
+            j
+            for j in self._pages("list_mailbox_export_jobs", "Jobs", OrganizationId=org)
+            if j["EntityId"] == entity and j["State"] in ("RUNNING", "COMPLETED")
+        ]
+        return str(max(jobs, key=lambda j: j["StartTime"])["JobId"]) if jobs else None
+
+    def export(self, org: str, job_id: str) -> dict[str, Any]:
+        d = self._call("describe_mailbox_export_job", OrganizationId=org, JobId=job_id)
+        return {
+            "jobId": job_id,
+            "state": d["State"],
+            "progress": d.get("EstimatedProgress", 0),
+            "location": f"s3://{d['S3BucketName']}/{d['S3Path']}" if d.get("S3Path") else None,
+            "error": d.get("ErrorInfo"),
+        }
+
+
+class DynamoOffboardingStore:
+    """One item per offboarding request: the snapshot (written once) and the export job."""
+
+    def __init__(self, client: Any, table: str, clock: Clock) -> None:
+        self.client = client
+        self.table = table
+        self.clock = clock
+
+    def _key(self, request_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"OFFBOARD#{request_id}"}, "sk": {"S": "REQUEST"}}
+
+    def snapshot(self, request_id: str) -> Snapshot | None:
+        try:
+            item = self.client.get_item(TableName=self.table, Key=self._key(request_id), ConsistentRead=True).get(
+                "Item"
+            )
+        except ClientError as err:
+            raise translate(err) from err
+        return Snapshot.from_dict(json.loads(item["snapshot"]["S"])) if item else None
+
+    def keep(self, snapshot: Snapshot) -> Snapshot:
+        """Store the snapshot unless one exists for the request; returns the one stored (first wins)."""
+        item = {
+            **self._key(snapshot.request_id),
+            "snapshot": {"S": json.dumps(snapshot.as_dict())},
+            "purge_at": {"N": str(int(self.clock.time()) + RETENTION_SECONDS)},
+        }
+        try:
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as err:
+            if code_of(err) != "ConditionalCheckFailedException":
+                raise translate(err) from err
+            stored = self.snapshot(snapshot.request_id)
+            assert stored is not None
+            return stored
+        return snapshot
+
+    def _user_key(self, organization_id: str, user_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"USER#{organization_id}/{user_id}"}, "sk": {"S": "LATEST"}}
+
+    def remember(self, snapshot: Snapshot) -> None:
+        """Point the user at this request's snapshot (what a restore re-applies)."""
+        item = {**self._user_key(snapshot.organization_id, snapshot.user.id), "request": {"S": snapshot.request_id}}
+        item["purge_at"] = {"N": str(int(self.clock.time()) + RETENTION_SECONDS)}
+        try:
+            self.client.put_item(TableName=self.table, Item=item)
+        except ClientError as err:
+            raise translate(err) from err
+
+    def latest(self, organization_id: str, user_id: str) -> Snapshot | None:
+        try:
+            key = self._user_key(organization_id, user_id)
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        except ClientError as err:
+            raise translate(err) from err
+        return self.snapshot(item["request"]["S"]) if item else None

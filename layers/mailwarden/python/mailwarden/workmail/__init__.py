@@ -1,0 +1,1 @@
+"""WorkMail offboarding, restore and organization decommission (issue 5, seed 004)."""

@@ -1,0 +1,406 @@
+"""Offboarding use cases, one method per workflow step. Pure: WorkMail, storage, audit, events and
+the clock are injected (``wiring.workmail_offboard``).
+
+Every step is idempotent and resumable: it reads the request's snapshot (written once, before the
+first change), does what is still to do and treats "already done" as done. The order is fixed by
+the workflow: snapshot -> export -> strip -> deregister -> DISABLED -> approval -> delete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..clock import Clock, iso
+from ..contracts.names import MailwardenDetailType
+from ..errors import Conflict, DeleteRefused, NotFound, NotYetDisabled, Rejected, UnknownOrganization
+from ..policy import WorkmailPolicy
+from .model import (
+    RESTORE_WINDOW_DAYS,
+    DecommissionRequest,
+    OffboardRequest,
+    RestoreRequest,
+    Snapshot,
+    User,
+    client_token,
+    subject,
+)
+from .ports import Audit, Directory, Events, Store
+
+ACTOR = "mailwarden"
+PLAN_PREVIEW = 50  # users named in a decommission approval (the rest are counted)
+
+
+def member_request_id(decommission_id: str, user_id: str) -> str:
+    """The offboarding request id of one user of a decommission (stable across re-runs)."""
+    return "d" + hashlib.sha256(f"{decommission_id}/{user_id}".encode()).hexdigest()[:40]
+
+
+class Offboarding:
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        store: Store,
+        audit: Audit,
+        events: Events,
+        policy: WorkmailPolicy,
+        export_target: dict[str, str],  # bucket, key (KMS ARN), role (ARN), prefix
+        clock: Clock,
+    ) -> None:
+        self.directory = directory
+        self.store = store
+        self.audit = audit
+        self.events = events
+        self.policy = policy
+        self.target = export_target
+        self.clock = clock
+
+    # ------------------------------------------------------------------ reporting
+
+    def _report(self, snap: Snapshot | None, outcome: str, detail: dict[str, Any], actor: str = ACTOR) -> None:
+        org = snap.organization_id if snap else str(detail.get("organizationId"))
+        user = snap.user.id if snap else str(detail.get("user"))
+        body = {
+            "outcome": outcome,
+            "organizationId": org,
+            "userId": user,
+            "email": snap.user.email if snap else None,
+            "requestId": snap.request_id if snap else detail.get("requestId"),
+            **detail,
+        }
+        reason = str(detail.get("why") or (snap.reason if snap else ""))
+        self.audit.record(subject(org, user), f"workmail.{outcome}", outcome, actor, reason, body)
+        self.events.publish(MailwardenDetailType.WORKMAIL_OFFBOARDING, body, [])
+
+    def reject(self, request: OffboardRequest | RestoreRequest, why: str) -> None:
+        """Record a refused request (nothing was changed)."""
+        detail = {"organizationId": request.organization_id, "user": request.user, "why": why}
+        self._report(None, "rejected", {**detail, "requestId": request.request_id}, request.requested_by)
+
+    # ------------------------------------------------------------------ validation and snapshot
+
+    def resolve(self, org: str, ident: str) -> tuple[User, list[tuple[str, str]]]:
+        """The user to offboard and its groups, or ``Rejected`` saying why not."""
+        try:
+            user = self.directory.user(org, ident)
+        except UnknownOrganization as exc:
+            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
+        except NotFound as exc:
+            kind = self.directory.kind_of(org, ident)
+            if kind:
+                raise Rejected(f"{ident} is a {kind}, not a user: only users are offboarded") from exc
+            raise Rejected(f"no user {ident} in WorkMail organization {org}") from exc
+        if user.state == "DELETED":
+            raise Rejected(f"user {ident} is already deleted")
+        if user.role != "USER":
+            raise Rejected(f"{ident} has the role {user.role} (a resource or system account), not USER")
+        hit = self.policy.protects_user(user.id, user.name, user.email, ident)
+        if hit:
+            raise Rejected(f"{ident} is protected (policy workmail.protectedUsers lists {hit})")
+        groups = self.directory.groups_of(org, user.id)
+        protected = [name or gid for gid, name in groups if self.policy.protects_group(gid, name)]
+        if protected:
+            raise Rejected(f"{ident} is a member of the protected group {protected[0]} (workmail.protectedGroups)")
+        return user, groups
+
+    def capture(self, request_id: str, request: OffboardRequest, approved_by: str | None = None) -> Snapshot:
+        """Read everything offboarding would remove (no writes)."""
+        org = request.organization_id
+        user, groups = self.resolve(org, request.user)
+        return Snapshot(
+            request_id=request_id,
+            organization_id=org,
+            user=user,
+            aliases=tuple(self.directory.aliases(org, user.id)),
+            groups=tuple(groups),
+            grants=tuple(g for g in self.directory.grants_on(org, user.id) if g.grantee_id != user.id),
+            delegations=tuple(self.directory.delegations_of(org, user.id)),
+            taken_at=iso(self.clock.time()),
+            export=self.policy.export_by_default if request.export is None else request.export,
+            requested_by=request.requested_by,
+            reason=request.reason,
+            approved_by=approved_by,
+        )
+
+    def plan(self, request_id: str, request: OffboardRequest) -> dict[str, Any]:
+        """Dry run: what would be removed, from where, in what order. Changes nothing."""
+        snap = self.capture(request_id, request)
+        out = {"dryRun": True, **self._summary(snap), "plan": snap.plan()}
+        self._report(snap, "planned", {"plan": out["plan"]}, request.requested_by)
+        return out
+
+    def snapshot(self, request_id: str, request: OffboardRequest, approved_by: str | None = None) -> dict[str, Any]:
+        """Step 1. A re-run finds the first snapshot (taken before any change) and keeps it."""
+        snap = self.store.snapshot(request_id)
+        if snap is not None:  # a re-run: nothing left to do if the user is gone already
+            return {**self._summary(snap), "alreadyDeleted": self._state(snap) == "DELETED"}
+        try:
+            taken = self.capture(request_id, request, approved_by)
+        except Rejected as exc:
+            self.reject(request, str(exc))
+            raise
+        snap = self.store.keep(taken)
+        self.store.remember(snap)
+        self.audit.record(snap.subject, "workmail.snapshot", "recorded", snap.requested_by, snap.reason, snap.as_dict())
+        return {**self._summary(snap), "alreadyDeleted": False}
+
+    def _summary(self, snap: Snapshot) -> dict[str, Any]:
+        who = snap.user.email or snap.user.name
+        return {
+            "userId": snap.user.id,
+            "email": snap.user.email,
+            "export": snap.export,
+            "groups": len(snap.groups),
+            "grants": len(snap.grants),
+            "delegations": len(snap.delegations),
+            "approvalRequest": {
+                "action": "workmail.delete-user",
+                "subject": f"{who} ({snap.organization_id})",
+                "summary": f"Permanently delete the WorkMail user {who}. It is already deregistered and stripped of "
+                f"{len(snap.groups)} group(s), {len(snap.grants)} mailbox grant(s) and "
+                f"{len(snap.delegations)} delegation(s)" + ("; its mailbox was exported." if snap.export else "."),
+                "reason": snap.reason,
+                "requester": snap.requested_by,
+                "plan": snap.plan(),
+            },
+        }
+
+    def known(self, request_id: str) -> str | None:
+        """The user id of a request that already has a snapshot (it ran before), else ``None``."""
+        snap = self.store.snapshot(request_id)
+        return snap.user.id if snap else None
+
+    def _snap(self, request_id: str) -> Snapshot:
+        snap = self.store.snapshot(request_id)
+        if snap is None:
+            raise Rejected(f"no snapshot for offboarding request {request_id}: the snapshot step runs first")
+        return snap
+
+    # ------------------------------------------------------------------ export
+
+    def start_export(self, request_id: str) -> dict[str, Any]:
+        snap = self._snap(request_id)
+        target = {**self.target, "prefix": f"{self.target['prefix']}/{snap.organization_id}/{snap.user.id}"}
+        job = self.directory.start_export(
+            snap.organization_id,
+            snap.user.id,
+            token=client_token(request_id, snap.user.id),
+            target=target,
+            description=f"Mailwarden offboarding {request_id}",
+        )
+        return {"jobId": job}
+
+    def export_status(self, request_id: str, job_id: str) -> dict[str, Any]:
+        snap = self._snap(request_id)
+        status = self.directory.export(snap.organization_id, job_id)
+        if status["state"] == "COMPLETED":
+            self._report(snap, "exported", {"jobId": job_id, "location": status["location"]})
+        elif status["state"] in ("FAILED", "CANCELLED"):
+            error = status.get("error") or "no reason given"
+            why = f"mailbox export {job_id} {status['state']}: {error}; nothing changed"
+            self._report(snap, "export-failed", {"jobId": job_id, "why": why})
+        return status
+
+    # ------------------------------------------------------------------ strip, deregister, delete
+
+    def strip(self, request_id: str) -> dict[str, int]:
+        snap = self._snap(request_id)
+        org, uid = snap.organization_id, snap.user.id
+        done = Counter[str]()
+        for gid, _ in snap.groups:
+            done["groups" if self.directory.remove_from_group(org, gid, uid) else "alreadyGone"] += 1
+        for g in snap.grants:
+            done["grants" if self.directory.revoke(org, uid, g.grantee_id) else "alreadyGone"] += 1
+        for rid, _ in snap.delegations:
+            done["delegations" if self.directory.undelegate(org, rid, uid) else "alreadyGone"] += 1
+        counts = {k: done[k] for k in ("groups", "grants", "delegations", "alreadyGone")}
+        self._report(snap, "stripped", counts)
+        return counts
+
+    def deregister(self, request_id: str) -> dict[str, Any]:
+        snap = self._snap(request_id)
+        changed = self.directory.deregister(snap.organization_id, snap.user.id)
+        self._report(snap, "deregistered", {"changed": changed})
+        return {"changed": changed}
+
+    def _state(self, snap: Snapshot) -> str:
+        try:
+            return self.directory.user(snap.organization_id, snap.user.id).state
+        except NotFound:
+            return "DELETED"
+
+    def confirm_disabled(self, request_id: str) -> dict[str, Any]:
+        state = self._state(self._snap(request_id))
+        if state == "ENABLED":
+            raise NotYetDisabled(f"user of request {request_id} is still ENABLED")
+        return {"state": state}
+
+    def delete(self, request_id: str, approver: str) -> dict[str, Any]:
+        """DeleteUser, only on a user DescribeUser says is DISABLED right now."""
+        snap = self._snap(request_id)
+        approver = approver or snap.approved_by or ""
+        state = self._state(snap)
+        if state == "ENABLED":
+            why = "DeleteUser refused: the user is ENABLED (registered again since it was deregistered)"
+            self._report(snap, "delete-refused", {"why": why, "approvedBy": approver})
+            raise DeleteRefused(why)
+        changed = state == "DISABLED" and self.directory.delete_user(snap.organization_id, snap.user.id)
+        self._report(snap, "deleted", {"changed": changed, "approvedBy": approver}, approver or ACTOR)
+        return {"deleted": True, "changed": changed}
+
+    def kept(self, request_id: str, outcome: str) -> dict[str, Any]:
+        """Approval rejected or expired: the user stays deregistered (recoverable for 30 days)."""
+        snap = self._snap(request_id)
+        user = self.directory.user(snap.organization_id, snap.user.id)
+        since = datetime.fromisoformat((user.disabled_at or iso(self.clock.time())).replace("Z", "+00:00"))
+        until = iso((since + timedelta(days=RESTORE_WINDOW_DAYS)).timestamp())
+        why = f"deletion {outcome}: the user stays deregistered; restorable until {until}, then WorkMail removes it"
+        self._report(snap, "kept-deregistered", {"approval": outcome, "restorableUntil": until, "why": why})
+        return {"kept": True, "restorableUntil": until}
+
+    # ------------------------------------------------------------------ restore
+
+    def restore(self, request: RestoreRequest) -> dict[str, Any]:
+        """Re-register a deregistered user (within 30 days) and re-apply its latest snapshot."""
+        org = request.organization_id
+        try:
+            user = self.directory.user(org, request.user)
+        except NotFound as exc:
+            raise Rejected(f"no user {request.user} in WorkMail organization {org}") from exc
+        if user.state == "DELETED":
+            raise Rejected(f"{request.user} was deleted permanently: there is nothing to restore")
+        snap = self.store.latest(org, user.id)
+        if snap is None:
+            raise Rejected(f"{request.user} was not offboarded by Mailwarden: no snapshot to restore")
+        if user.state == "DISABLED" and user.disabled_at:
+            since = datetime.fromisoformat(user.disabled_at.replace("Z", "+00:00"))
+            if self.clock.now() > since + timedelta(days=RESTORE_WINDOW_DAYS):
+                raise Rejected(f"{request.user} was deregistered on {user.disabled_at}: past the 30-day window")
+        email = snap.user.email or user.email or ""
+        if request.dry_run:
+            would = {"register": email, "aliases": list(snap.aliases), "groups": [n or g for g, n in snap.groups]}
+            would |= {
+                "grants": [g.grantee_id for g in snap.grants],
+                "delegations": [n or r for r, n in snap.delegations],
+            }
+            return {"dryRun": True, "fromRequest": snap.request_id, "wouldRestore": would}
+        registered = self.directory.register(org, user.id, email)
+        skipped: list[str] = []
+
+        def attempt(what: str, call: Any, *args: Any) -> None:
+            try:
+                call(*args)
+            except (NotFound, Conflict) as exc:
+                skipped.append(f"{what}: {exc}")
+
+        for alias in snap.aliases:
+            attempt(f"alias {alias}", self.directory.add_alias, org, user.id, alias)
+        for gid, name in snap.groups:
+            attempt(f"group {name or gid}", self.directory.add_to_group, org, gid, user.id)
+        for g in snap.grants:
+            attempt(f"grant to {g.grantee_id}", self.directory.grant, org, user.id, g)
+        for rid, name in snap.delegations:
+            attempt(f"delegation on {name or rid}", self.directory.delegate, org, rid, user.id)
+        detail = {"registered": registered, "email": email, "fromRequest": snap.request_id, "skipped": skipped}
+        self._report(replace(snap, reason=request.reason), "restored", detail, request.requested_by)
+        return {"restored": True, **detail}
+
+    # ------------------------------------------------------------------ organization decommission
+
+    def decommission_plan(self, decommission_id: str, request: DecommissionRequest) -> dict[str, Any]:
+        """Every user to offboard (and every user kept, with why), for a dry run or the approval."""
+        org = request.organization_id
+        try:
+            users = list(self.directory.users(org))
+            protected_members: dict[str, str] = {}
+            for gid, name in self.directory.groups(org):
+                if self.policy.protects_group(gid, name):
+                    protected_members.update(dict.fromkeys(self.directory.members(org, gid), name or gid))
+        except UnknownOrganization as exc:
+            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
+        items: list[dict[str, Any]] = []
+        kept: list[dict[str, str]] = []
+        already = 0
+        for u in users:
+            why = None
+            if u.state == "DELETED":
+                already += 1
+                continue
+            if u.role != "USER":
+                why = f"role {u.role}"
+            elif hit := self.policy.protects_user(u.id, u.name, u.email):
+                why = f"protected user ({hit})"
+            elif u.id in protected_members:
+                why = f"member of protected group {protected_members[u.id]}"
+            if why:
+                kept.append({"user": u.email or u.name, "why": why})
+            else:
+                items.append({"requestId": member_request_id(decommission_id, u.id), "user": u.id})
+        export = self.policy.export_by_default if request.export is None else request.export
+        emails = [u.email or u.name for u in users if u.id in {i["user"] for i in items[:PLAN_PREVIEW]}]
+        plan = {
+            "offboard": len(items),
+            "firstUsers": emails,
+            "kept": kept[:PLAN_PREVIEW],
+            "keptCount": len(kept),
+            "alreadyDeleted": already,
+            "export": export,
+            "order": "per user: snapshot, export, strip groups/grants/delegations, deregister, DISABLED, delete; "
+            "10 users at a time (WorkMail runs at most 10 exports per organization)",
+        }
+        summary = (
+            f"Offboard and permanently delete {len(items)} users of WorkMail organization {org}"
+            + (" after exporting each mailbox" if export else "")
+            + f"; {len(kept)} kept (protected)."
+        )
+        out = {
+            "items": items,
+            "export": export,
+            "plan": plan,
+            "approvalRequest": {
+                "action": "workmail.decommission",
+                "subject": f"WorkMail organization {org}",
+                "summary": summary,
+                "reason": request.reason,
+                "requester": request.requested_by,
+                "plan": plan,
+            },
+        }
+        outcome = "planned"
+        self.audit.record(
+            f"workmail:{org}", "workmail.decommission", outcome, request.requested_by, request.reason, plan
+        )
+        self.events.publish(
+            MailwardenDetailType.WORKMAIL_DECOMMISSION,
+            {
+                "outcome": outcome,
+                "organizationId": org,
+                "decommissionId": decommission_id,
+                "dryRun": request.dry_run,
+                **plan,
+            },
+            [],
+        )
+        return out
+
+    def decommission_done(
+        self, decommission_id: str, org: str, outcome: str, results: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The progress summary: users per final outcome (``completed``) or why nothing ran."""
+        counts = dict(Counter(str(r.get("outcome", "unknown")) for r in results))
+        failed = [r for r in results if r.get("outcome") not in ("deleted",)]
+        summary = {"organizationId": org, "decommissionId": decommission_id, "users": len(results), "outcomes": counts}
+        self.audit.record(
+            f"workmail:{org}",
+            "workmail.decommission",
+            outcome,
+            ACTOR,
+            f"{counts}",
+            {**summary, "notDeleted": failed[:100]},
+        )
+        self.events.publish(MailwardenDetailType.WORKMAIL_DECOMMISSION, {"outcome": outcome, **summary}, [])
+        return summary

@@ -1,0 +1,127 @@
+"""workmail_offboard's steps invoked as Step Functions invokes them (the payload its task sends),
+each against the emulated WorkMail: the normal path and each failure."""
+
+from __future__ import annotations
+
+import pytest
+from mailwarden.errors import DeleteRefused, MalformedEvent, NotYetDisabled, Rejected
+
+from local.deployment import LocalDeployment
+from tests.workmail_support import REQUESTER, Org, acme, audit
+
+
+@pytest.fixture
+def org(deployment: LocalDeployment) -> Org:
+    return acme(deployment)
+
+
+def step(deployment: LocalDeployment, name: str, **payload):
+    return deployment.invoke("workmail_offboard", {"step": name, **payload})
+
+
+def snapshot(deployment: LocalDeployment, org: Org, user: str, rid: str = "r-1", **extra):
+    request = {"requestId": rid, "organizationId": org.id, "user": user, "requestedBy": REQUESTER, "reason": "leaver"}
+    return step(deployment, "snapshot", request={**request, **extra})
+
+
+def test_snapshot_records_what_will_be_removed_once(deployment, org):
+    first = snapshot(deployment, org, org.email("alice"), export=False)
+    assert (first["groups"], first["grants"], first["delegations"], first["export"]) == (2, 2, 1, False)
+    assert first["approvalRequest"]["action"] == "workmail.delete-user"
+    org.wm.disassociate_member_from_group(
+        OrganizationId=org.id, GroupId=org.groups["sales"], MemberId=org.users["alice"]
+    )
+    again = snapshot(deployment, org, org.email("alice"))
+    assert again["groups"] == 2 and again["export"] is False  # the first snapshot stands
+    assert [e["what"] for e in audit(deployment, org, "alice")] == ["workmail.snapshot"]
+
+
+def test_snapshot_of_an_unknown_user_is_rejected_and_recorded(deployment, org):
+    with pytest.raises(Rejected, match="no user ghost@acme.example.com"):
+        snapshot(deployment, org, "ghost@acme.example.com")
+    assert deployment.emu.calls["workmail.DeleteUser"] + deployment.emu.calls["workmail.DeregisterFromWorkMail"] == 0
+
+
+def test_steps_without_a_snapshot_refuse_to_act(deployment, org):
+    with pytest.raises(Rejected, match="no snapshot"):
+        step(deployment, "deregister", requestId="never-snapshotted")
+    assert org.state("alice") == "ENABLED"
+
+
+def test_export_start_is_idempotent_and_a_failed_export_is_reported(deployment, org):
+    snapshot(deployment, org, org.email("alice"))
+    deployment.emu.control.fail_next_export(org.id, "KMS key disabled")
+    job = step(deployment, "export-start", requestId="r-1")["jobId"]
+    assert step(deployment, "export-start", requestId="r-1")["jobId"] == job  # same ClientToken, same job
+    assert step(deployment, "export-status", requestId="r-1", jobId=job)["state"] == "RUNNING"
+    deployment.emu.control.advance(301)
+    status = step(deployment, "export-status", requestId="r-1", jobId=job)
+    assert status["state"] == "FAILED" and "KMS key disabled" in status["error"]
+    assert [e["outcome"] for e in audit(deployment, org, "alice")][-1] == "export-failed"
+
+
+def test_an_export_slot_shortage_is_retryable_and_a_recent_export_is_reused(deployment, org):
+    from mailwarden.errors import ExportSlotsBusy
+
+    wm = deployment.emu.workmail
+    names = [f"temp{i}" for i in range(10)]
+    for n in names:
+        org.user(n)
+        org.wm.start_mailbox_export_job(
+            OrganizationId=org.id,
+            EntityId=org.users[n],
+            ClientToken=n,
+            RoleArn=deployment.export_role_arn,
+            KmsKeyArn=deployment.export_key_arn,
+            S3BucketName=deployment.export_bucket,
+            S3Prefix="other",
+        )
+    snapshot(deployment, org, org.email("alice"))
+    with pytest.raises(ExportSlotsBusy):
+        step(deployment, "export-start", requestId="r-1")
+    deployment.emu.control.advance(301)
+    job = step(deployment, "export-start", requestId="r-1")["jobId"]
+    snapshot(deployment, org, org.email("alice"), rid="r-2")  # a second request the same day
+    assert step(deployment, "export-start", requestId="r-2")["jobId"] == job  # one export per 24 h: reused
+    assert len([j for j in wm.orgs[org.id].exports.values() if j.entity_id == org.users["alice"]]) == 1
+
+
+def test_strip_removes_memberships_grants_and_delegations_and_a_rerun_finds_them_gone(deployment, org):
+    snapshot(deployment, org, org.email("alice"))
+    assert step(deployment, "strip", requestId="r-1") == {"groups": 2, "grants": 2, "delegations": 1, "alreadyGone": 0}
+    # DeleteMailboxPermissions succeeds whether or not the grant exists; the other two say "not found".
+    assert step(deployment, "strip", requestId="r-1") == {"groups": 0, "grants": 2, "delegations": 0, "alreadyGone": 3}
+    assert org.access("alice")["groups"] == org.access("alice")["grants"] == org.access("alice")["delegations"] == []
+
+
+def test_deregister_on_an_already_disabled_user_is_a_success(deployment, org):
+    snapshot(deployment, org, org.email("alice"))
+    org.wm.deregister_from_work_mail(OrganizationId=org.id, EntityId=org.users["alice"])
+    assert step(deployment, "deregister", requestId="r-1") == {"changed": False}
+    assert step(deployment, "confirm-disabled", requestId="r-1") == {"state": "DISABLED"}
+
+
+def test_confirm_disabled_on_an_enabled_user_asks_to_wait(deployment, org):
+    snapshot(deployment, org, org.email("alice"))
+    with pytest.raises(NotYetDisabled):
+        step(deployment, "confirm-disabled", requestId="r-1")
+
+
+def test_delete_is_refused_unless_describe_user_says_disabled(deployment, org):
+    snapshot(deployment, org, org.email("alice"))
+    with pytest.raises(DeleteRefused, match="ENABLED"):
+        step(deployment, "delete", requestId="r-1", approval={"approver": "ops-lead@example.com"})
+    assert org.state("alice") == "ENABLED" and deployment.emu.calls["workmail.DeleteUser"] == 0
+    step(deployment, "deregister", requestId="r-1")
+    assert step(deployment, "delete", requestId="r-1", approval={"approver": "ops-lead@example.com"})["changed"]
+    assert step(deployment, "delete", requestId="r-1", approval={}) == {"deleted": True, "changed": False}
+    assert org.state("alice") == "DELETED" and deployment.emu.calls["workmail.DeleteUser"] == 1
+    deleted = [e for e in audit(deployment, org, "alice") if e["outcome"] == "deleted"]
+    assert deleted[0]["actor"] == "ops-lead@example.com"
+
+
+def test_a_malformed_step_fails_the_task_with_the_reason(deployment):
+    with pytest.raises(MalformedEvent, match="requestId"):
+        step(deployment, "strip", requestId="has spaces")
+    with pytest.raises(MalformedEvent, match="reason"):
+        step(deployment, "snapshot", request={"requestId": "r", "organizationId": "m-" + "0" * 32, "user": "x", "requestedBy": "a"})
