@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from cdk_nag import NagSuppressions
 from constructs import Construct
 from mailwarden.contracts.functions import (
     APPROVAL_CALLBACK,
@@ -15,10 +16,17 @@ from mailwarden.contracts.functions import (
     REPUTATION_RECONCILE,
     REPUTATION_TRIGGER,
     SES_EVENTS,
+    WORKMAIL_OFFBOARD,
+    WORKMAIL_TRIGGER,
 )
-from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, TABLES
+from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, OFFBOARDING, TABLES
 from mailwarden.contracts.topics import TOPICS
-from mailwarden.contracts.workflows import REPUTATION_RECONCILE_WORKFLOW, REPUTATION_REINSTATE_WORKFLOW
+from mailwarden.contracts.workflows import (
+    REPUTATION_RECONCILE_WORKFLOW,
+    REPUTATION_REINSTATE_WORKFLOW,
+    WORKMAIL_DECOMMISSION_WORKFLOW,
+    WORKMAIL_OFFBOARD_WORKFLOW,
+)
 
 from .approvals import Approvals
 from .config import StackConfig
@@ -29,6 +37,7 @@ from .reputation import KillSwitch, ReconcileSchedule, grant_reputation, state_m
 from .routing import EventRouting
 from .storage import Tables
 from .workflows import Workflows
+from .workmail import OFFBOARD_WRITES, READS, RESTORE_WRITES, MailboxExports, grant_workmail
 
 
 class MailwardenStack(Stack):
@@ -42,6 +51,7 @@ class MailwardenStack(Stack):
         self.layers = Layers(self, "Layers", policy_json=policy.normalized())
         self.kill_switch = KillSwitch(self, "KillSwitch", stage=config.stage)
         self.tables = Tables(self, "Tables")
+        self.exports = MailboxExports(self, "MailboxExports", retention_days=config.log_retention_days)
         self.approvals = Approvals(self, "Approvals", config=config)
         if not config.approver_emails:
             Annotations.of(self).add_warning_v2(
@@ -61,6 +71,11 @@ class MailwardenStack(Stack):
             "REINSTATE_STATE_MACHINE_ARN": state_machine_arn(self, REPUTATION_REINSTATE_WORKFLOW.name),
             "RECONCILE_STATE_MACHINE_ARN": state_machine_arn(self, REPUTATION_RECONCILE_WORKFLOW.name),
             "SES_API_RATE": "1",
+            "EXPORT_BUCKET": self.exports.bucket.bucket_name,
+            "EXPORT_KMS_KEY_ARN": self.exports.key.key_arn,
+            "EXPORT_ROLE_ARN": self.exports.role.role_arn,
+            "OFFBOARD_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_OFFBOARD_WORKFLOW.name),
+            "DECOMMISSION_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_DECOMMISSION_WORKFLOW.name),
         }
         self.functions = {
             spec.name: MailwardenFunction(
@@ -79,6 +94,7 @@ class MailwardenStack(Stack):
             self.bus.grant_put_events_to(fn.function)
         self._grant_approvals()
         self._grant_reputation()
+        self._grant_workmail()
         self.workflows = Workflows(
             self,
             "Workflows",
@@ -144,4 +160,34 @@ class MailwardenStack(Stack):
                 actions=["states:StartExecution", "states:ListExecutions"],
                 resources=[state_machine_arn(self, REPUTATION_RECONCILE_WORKFLOW.name)],
             )
+        )
+
+    def _grant_workmail(self) -> None:
+        trigger = self.functions[WORKMAIL_TRIGGER.name]
+        steps = self.functions[WORKMAIL_OFFBOARD.name]
+        grant_workmail(trigger, READS + RESTORE_WRITES)
+        grant_workmail(steps, READS + OFFBOARD_WRITES)
+        for fn in (trigger, steps):
+            self._grant_table(fn, OFFBOARDING.name, ["GetItem", "PutItem"])
+            self._grant_table(fn, AUDIT.name, ["PutItem"])
+        self.exports.role.grant_pass_role(steps.role)
+        machines = [
+            state_machine_arn(self, w.name) for w in (WORKMAIL_OFFBOARD_WORKFLOW, WORKMAIL_DECOMMISSION_WORKFLOW)
+        ]
+        trigger.role.add_to_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=machines))
+        executions = [m.replace(":stateMachine:", ":execution:") + ":*" for m in machines]
+        trigger.role.add_to_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=executions))
+        NagSuppressions.add_resource_suppressions(
+            trigger.role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "Execution names are request ids, known only at run time: DescribeExecution is limited "
+                    "to the executions of the offboard and decommission workflows.",
+                    "appliesTo": [
+                        {"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*workmail-.*:\\*$/g"}
+                    ],
+                }
+            ],
+            apply_to_children=True,
         )

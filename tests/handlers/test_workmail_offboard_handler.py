@@ -124,4 +124,8 @@ def test_a_malformed_step_fails_the_task_with_the_reason(deployment):
     with pytest.raises(MalformedEvent, match="requestId"):
         step(deployment, "strip", requestId="has spaces")
     with pytest.raises(MalformedEvent, match="reason"):
-        step(deployment, "snapshot", request={"requestId": "r", "organizationId": "m-" + "0" * 32, "user": "x", "requestedBy": "a"})
+        step(
+            deployment,
+            "snapshot",
+            request={"requestId": "r", "organizationId": "m-" + "0" * 32, "user": "x", "requestedBy": "a"},
+        )

@@ -31,7 +31,8 @@ def test_topics_are_kms_encrypted_and_tls_only(synth: Any) -> None:
     policies = t.find_resources("AWS::SNS::TopicPolicy").values()
     denies = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert len(denies) == 2 and all(d["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for d in denies)
-    assert only(t, "AWS::KMS::Key")["EnableKeyRotation"] is True
+    keys = t.find_resources("AWS::KMS::Key").values()
+    assert len(keys) == 2 and all(k["Properties"]["EnableKeyRotation"] is True for k in keys)  # + mailbox exports
 
 
 def test_each_approver_gets_only_their_own_messages(synth: Any) -> None:
@@ -72,11 +73,18 @@ def test_the_callback_may_resume_only_the_approval_state_machines(synth: Any) ->
     _, t = synth
     machines = t.find_resources("AWS::StepFunctions::StateMachine")
     resume = [s for s in statements(t, "ApprovalCallbackRole") if "states:SendTaskSuccess" in json.dumps(s["Action"])]
-    assert len(resume) == len(machines) == 3  # every workflow here has an approval gate
+    assert len(resume) == len(machines) == 5  # every workflow here has an approval gate
     for st in resume:
         assert sorted(st["Action"]) == ["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"]
     assert sorted(st["Resource"]["Ref"] for st in resume) == sorted(machines)
-    for role in ("ApprovalRequestRole", "SesEventsRole", "ReputationReconcileRole", "ReputationTriggerRole"):
+    for role in (
+        "ApprovalRequestRole",
+        "SesEventsRole",
+        "ReputationReconcileRole",
+        "ReputationTriggerRole",
+        "WorkmailTriggerRole",
+        "WorkmailOffboardRole",
+    ):
         assert "states:SendTask" not in json.dumps(statements(t, role))
 
 

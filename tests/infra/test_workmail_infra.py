@@ -1,0 +1,87 @@
+"""The synthesized WorkMail offboarding resources: export bucket/key/role, IAM, the workflows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mailwarden.contracts.workflows import EXPORT_CONCURRENCY
+
+from tests.infra.test_approvals_infra import statements
+
+
+def _definition(template: Any, suffix: str) -> dict[str, Any]:
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    props = next(m["Properties"] for m in machines.values() if m["Properties"]["StateMachineName"].endswith(suffix))
+    text = props["DefinitionString"]
+    return json.loads(
+        text if isinstance(text, str) else "".join(p if isinstance(p, str) else "X" for p in text["Fn::Join"][1])
+    )
+
+
+def test_the_export_role_is_assumable_only_by_workmail_export_for_this_account(synth: Any) -> None:
+    _, t = synth
+    roles = t.find_resources("AWS::IAM::Role")
+    [role] = [r for k, r in roles.items() if k.startswith("MailboxExportsRole")]
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "export.workmail.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}}
+    writes = [s for s in statements(t, "MailboxExportsRole") if "s3:PutObject" in s["Action"]]
+    assert "mailbox-exports/*" in json.dumps(writes[0]["Resource"])
+
+
+def test_the_export_bucket_is_private_kms_encrypted_tls_only_and_retained(synth: Any) -> None:
+    _, t = synth
+    buckets = t.find_resources("AWS::S3::Bucket")
+    [(name, bucket)] = [(k, b) for k, b in buckets.items() if k.startswith("MailboxExportsBucket")]
+    props = bucket["Properties"]
+    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert sse["SSEAlgorithm"] == "aws:kms" and "MailboxExportsKey" in json.dumps(sse["KMSMasterKeyID"])
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"} and "LoggingConfiguration" in props
+    assert bucket["DeletionPolicy"] == "Retain"
+    policies = [p for p in t.find_resources("AWS::S3::BucketPolicy").values() if name in json.dumps(p)]
+    assert any(
+        s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    )
+
+
+def test_workmail_grants_are_per_action_on_organizations_and_delete_only_for_the_steps(synth: Any) -> None:
+    _, t = synth
+    for role, must, never in (
+        ("WorkmailOffboardRole", "workmail:DeleteUser", "workmail:RegisterToWorkMail"),
+        ("WorkmailTriggerRole", "workmail:RegisterToWorkMail", "workmail:DeleteUser"),
+    ):
+        wm = [s for s in statements(t, role) if any(str(a).startswith("workmail:") for a in s["Action"])]
+        actions = [a for s in wm for a in s["Action"]]
+        assert must in actions and never not in actions and all("*" not in a for a in actions)
+        assert all(":organization/*" in json.dumps(s["Resource"]) for s in wm)
+    passes = [s for s in statements(t, "WorkmailOffboardRole") if s["Action"] == "iam:PassRole"]
+    assert len(passes) == 1 and "MailboxExportsRole" in json.dumps(passes[0]["Resource"])
+    assert "iam:PassRole" not in json.dumps(statements(t, "WorkmailTriggerRole"))
+
+
+def test_the_decommission_map_runs_at_most_ten_users_at_a_time_after_one_batch_approval(synth: Any) -> None:
+    _, t = synth
+    definition = _definition(t, "-workmail-decommission")
+    states = definition["States"]
+    assert states["OffboardUsers"]["MaxConcurrency"] == EXPORT_CONCURRENCY == 10
+    assert states["ApproveBatch"]["Next"] == "OffboardUsers"
+    inner = states["OffboardUsers"]["ItemProcessor"]["States"]
+    assert "UserApproveDelete" not in inner and inner["UserConfirmDisabled"]["Next"] == "UserDelete"
+    single = _definition(t, "-workmail-offboard")["States"]
+    assert single["ConfirmDisabled"]["Next"] == "ApproveDelete" and single["ApproveDelete"]["Next"] == "Delete"
+    order = [
+        "Snapshot",
+        "ExportWanted",
+        "StartExport",
+        "WaitForExport",
+        "PollExport",
+        "Exported",
+        "Strip",
+        "Deregister",
+    ]
+    for a, b in zip(order[2:], order[3:], strict=False):
+        if a != "Exported":
+            assert single[a]["Next"] == b
