@@ -63,6 +63,12 @@ def _measure(code: str) -> float:
         "POLICY_FILE": str(ROOT / "policy" / "mailwarden.yaml"),
         "REINSTATE_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-reinstate",
         "RECONCILE_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-reconcile",
+        "OFFBOARDING_TABLE": "bench-offboarding",
+        "EXPORT_BUCKET": "bench-exports",
+        "EXPORT_KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/bench",
+        "EXPORT_ROLE_ARN": "arn:aws:iam::123456789012:role/bench-export",
+        "OFFBOARD_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-offboard",
+        "DECOMMISSION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-decommission",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "mailwarden" / "python")]),
     }
@@ -93,17 +99,27 @@ def bench_reconcile() -> dict[str, Any]:
     return all_figures()
 
 
+def bench_workmail() -> dict[str, Any]:
+    from bench.workmail import all_figures
+
+    return all_figures()
+
+
 BENCHES: list[Callable[[], dict[str, Any]]] = [
     bench_reconcile,
+    bench_workmail,
     *(lambda spec=spec: bench_cold_init(spec) for spec in FUNCTIONS),
 ]
 
 
-def main() -> None:
+def main(only: str | None = None) -> None:
+    """Every benchmark, or ``python -m bench.run workmail``: only those whose name contains it."""
     results: dict[str, Any] = {}
     if RESULTS.exists():
         results.update(json.loads(RESULTS.read_text()))
     for bench in BENCHES:
+        if only and only not in getattr(bench, "__name__", ""):
+            continue
         figures = bench()
         results.update(figures)
         for key, value in figures.items():
@@ -113,4 +129,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else None)

@@ -282,6 +282,97 @@ def _show_actions(demo: Demo, deliveries: list[Any]) -> None:
     demo.shown = len(demo.deployment.published)
 
 
+def _approve_link(demo: Demo, arn: str) -> int:
+    """The first approver opens the approval mail for execution ``arn`` and presses Approve (POST)."""
+    d = demo.deployment
+    approver = d.approvers[0]
+    mail = d.wait_until(lambda: [m for m in d.inbox(approver) if m["executionArn"] == arn], "the approval mail")[-1]
+    d.wait_until(lambda: d.waiting(arn), "the workflow to wait")
+    demo.log(f"{approver} is asked: {mail['subject']}")
+    base, query = mail["links"]["approve"].split("?", 1)
+    fields = {k: v.replace("%40", "@") for k, v in (pair.split("=", 1) for pair in query.split("&"))}
+    return d.http("POST", base, fields).status
+
+
+def _workmail_org(demo: Demo, alias: str, users: int) -> tuple[str, Any, dict[str, str]]:
+    wm = demo.emu.client("workmail")
+    org = demo.emu.control.add_organization(alias, f"{alias}.example.com")
+    ids = {}
+    for name in [f"user{i:02d}" for i in range(users)] + ["administrator"]:
+        uid = wm.create_user(OrganizationId=org, Name=name, DisplayName=name.title(), Password="Pa55w0rd!x")["UserId"]
+        wm.register_to_work_mail(OrganizationId=org, EntityId=uid, Email=f"{name}@{alias}.example.com")
+        ids[name] = uid
+    return org, wm, ids
+
+
+def scenario_workmail(demo: Demo) -> None:
+    """WorkMail offboarding: an HR event offboards a leaver (snapshot, export to S3 with KMS, strip
+    groups/grants/delegations, deregister), a human approves the deletion; a protected account is
+    refused; then a small organization is decommissioned 10 users at a time after one approval."""
+    from mailwarden.contracts.names import IDENTITY_SOURCE, OperatorDetailType
+
+    from local.deployment import BUS_NAME
+
+    d = demo.deployment
+    org, wm, ids = _workmail_org(demo, "globex", 3)
+    leaver = "user00@globex.example.com"
+    for group in ("sales", "all-staff"):
+        gid = wm.create_group(OrganizationId=org, Name=group)["GroupId"]
+        wm.associate_member_to_group(OrganizationId=org, GroupId=gid, MemberId=ids["user00"])
+    room = wm.create_resource(OrganizationId=org, Name="board-room", Type="ROOM")["ResourceId"]
+    wm.associate_delegate_to_resource(OrganizationId=org, ResourceId=room, EntityId=ids["user00"])
+    wm.put_mailbox_permissions(
+        OrganizationId=org, EntityId=ids["user00"], GranteeId=ids["user01"], PermissionValues=["FULL_ACCESS"]
+    )
+    base = {"organizationId": org, "requestedBy": "hr-system@globex.example.com", "reason": "leaver: last day today"}
+
+    def ask(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+        d.put_event(IDENTITY_SOURCE, detail_type, detail, bus=BUS_NAME)
+        return next(x.result for x in d.deliver() if x.function == "workmail_trigger")
+
+    before = Counter(k for k in demo.emu.calls.elements() if k.startswith("workmail."))
+    plan = ask(OperatorDetailType.OFFBOARD_REQUESTED, {**base, "user": leaver, "dryRun": True})
+    demo.log(f"Dry run for {leaver}: {len(plan['plan'])} steps, nothing changed:")
+    for step in plan["plan"]:
+        demo.log(f"    {step['step']:<10} {step['action']}")
+    refused = ask(OperatorDetailType.OFFBOARD_REQUESTED, {**base, "user": "administrator"})
+    demo.log(f"Request to offboard 'administrator': {refused['status']}: {refused['reason']}")
+    started = ask(OperatorDetailType.OFFBOARD_REQUESTED, {**base, "user": leaver, "export": True})
+    arn = started["execution"]
+    d.wait_until(lambda: d.waiting(arn), "the deletion approval")
+    state = wm.describe_user(OrganizationId=org, UserId=ids["user00"])["State"]
+    archive: dict[str, Any] = next(iter(d.emu.client("s3").list_objects_v2(Bucket=d.export_bucket).get("Contents", [])), {})
+    demo.log(f"Exported to s3://{d.export_bucket}/{archive.get('Key')} (KMS); stripped; now {state}")
+    status = _approve_link(demo, arn)
+    done = d.finished(arn)
+    state = wm.describe_user(OrganizationId=org, UserId=ids["user00"])["State"]
+    demo.log(f"Approved (HTTP {status}): workflow {done['status']}, user {state}")
+    calls = Counter(k for k in demo.emu.calls.elements() if k.startswith("workmail.")) - before
+    demo.log("WorkMail calls for this offboarding: " + ", ".join(f"{k[9:]}={v}" for k, v in sorted(calls.items())))
+
+    small, wm2, users = _workmail_org(demo, "hooli", 15)
+    detail = {"organizationId": small, "requestedBy": "it@hooli.example.com", "reason": "WorkMail ends 2027-03-31"}
+    plan = ask(OperatorDetailType.DECOMMISSION_REQUESTED, {**detail, "dryRun": True})["plan"]
+    demo.log(f"Decommission dry run for hooli: {plan['offboard']} users to offboard, kept: {plan['kept']}")
+    started = ask(OperatorDetailType.DECOMMISSION_REQUESTED, detail)
+    status = _approve_link(demo, started["execution"])
+    t0 = demo.emu.clock.time()
+    done = d.finished(started["execution"], timeout=120)
+    summary = json.loads(done["output"])["summary"]["result"]
+    peak = demo.emu.control.max_concurrent_exports(small)
+    left = [n for n, u in users.items() if wm2.describe_user(OrganizationId=small, UserId=u)["State"] != "DELETED"]
+    demo.log(
+        f"Batch approved (HTTP {status}): {summary['outcomes']} in {int(demo.emu.clock.time() - t0)} s simulated, "
+        f"at most {peak} exports at once; still there: {left}"
+    )
+    demo.figures.update(
+        offboarded_after_approval=int(state == "DELETED"),
+        offboarding_refused=int(refused["status"] == "rejected"),
+        decommission_deleted=summary["outcomes"].get("deleted", 0),
+        decommission_max_concurrent_exports=peak,
+    )
+
+
 SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
     ("plumbing", "Plumbing: SES finding -> EventBridge rule -> ses_events -> observation", scenario_plumbing),
     ("approvals", "Approvals: request over SNS, signed link, confirm page, POST decides, timeout", scenario_approvals),
@@ -289,6 +380,11 @@ SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
         "reputation",
         "Reputation guard: finding disables, approval reinstates, reconcile catches a lost event",
         scenario_reputation,
+    ),
+    (
+        "workmail",
+        "WorkMail offboarding: export, strip, deregister, approve, delete; an organization decommission",
+        scenario_workmail,
     ),
 ]
 
@@ -331,5 +427,9 @@ if __name__ == "__main__":
         and figures["updates_from_duplicates"] == 0
         and figures["reinstated_after_approval"] == 1
         and figures["caught_by_reconcile"] == 1
+        and figures["offboarded_after_approval"] == 1
+        and figures["offboarding_refused"] == 1
+        and figures["decommission_deleted"] == 15
+        and figures["decommission_max_concurrent_exports"] == 10
     )
     sys.exit(0 if ok else 1)

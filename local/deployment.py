@@ -13,11 +13,11 @@ import secrets
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from mailwarden.contracts.functions import FUNCTIONS, FunctionSpec
@@ -278,7 +278,7 @@ class LocalDeployment:
         )
         # One handler at a time (Step Functions runs its tasks from its own threads): the
         # environment is process-wide here, while each Lambda has its own.
-        with self.emu.lambdas.state_lock, mock.patch.dict(os.environ, self.env_for(spec)):
+        with self.emu.lambdas.state_lock, _environment(self.env_for(spec)):
             return self.handler(function)(event, context)
 
     @staticmethod
@@ -478,6 +478,23 @@ class LocalDeployment:
                 lambda: (d := self.execution(arn))["status"] != "RUNNING" and d, f"execution {arn} to finish", timeout
             )
         )
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set ``values`` in ``os.environ`` and put back what was there, key by key. (``mock.patch.dict``
+    clears and refills the whole environment on exit, which other threads — Step Functions runs
+    tasks and Map iterations in threads — can catch half-empty.)"""
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def sns_lambda_event(envelope: dict[str, Any]) -> dict[str, Any]:

@@ -77,10 +77,10 @@ def _timeline_thread(clock: VirtualClock, *, fork: bool) -> Any:
     thread's time (a Map worker). Otherwise the launcher's own timeline, shared (a helper thread
     the launcher waits for: an iteration's program, a task), so time spent there counts there."""
 
-    def thread(*args: Any, target: Any = None, **kwargs: Any) -> threading.Thread:
+    def thread(target: Any = None, **kwargs: Any) -> threading.Thread:  # moto passes keywords only
         start, box = clock.time(), clock.timeline()
         if not fork and box is None:
-            return threading.Thread(*args, target=target, **kwargs)
+            return threading.Thread(target=target, **kwargs)
 
         def run(*a: Any, **kw: Any) -> None:
             if fork:
@@ -92,7 +92,7 @@ def _timeline_thread(clock: VirtualClock, *, fork: bool) -> Any:
             finally:
                 clock.fork(None)
 
-        return threading.Thread(*args, target=run, **kwargs)
+        return threading.Thread(target=run, **kwargs)
 
     return thread
 

@@ -190,3 +190,36 @@ def test_a_crash_after_any_step_then_the_same_request_again_reaches_the_same_fin
     assert len(snapshots) == 1  # the re-run kept the snapshot taken before the first change
     assert {g[1] for g in snapshots[0]["detail"]["groups"]} == {"sales", "all-staff"}
     assert before["groups"]  # (and it was not empty)
+
+
+def test_an_organization_decommission_plans_then_offboards_every_unprotected_user_ten_at_a_time(deployment):
+    org = Org(
+        deployment, deployment.emu.control.add_organization("initech", "initech.example.com"), "initech.example.com"
+    )
+    for i in range(23):
+        org.user(f"user{i:02d}")
+    org.user("administrator")  # protected user
+    org.user("ops")
+    org.group("workmail-admins", "ops")  # protected group
+    detail = {"organizationId": org.id, "requestedBy": "it@example.com", "reason": "WorkMail ends 2027-03-31"}
+    [plan] = request(deployment, OperatorDetailType.DECOMMISSION_REQUESTED, {**detail, "dryRun": True})
+    assert plan["status"] == "planned" and plan["plan"]["offboard"] == 23 and plan["plan"]["keptCount"] == 2
+    assert {k["user"] for k in plan["plan"]["kept"]} == {org.email("administrator"), org.email("ops")}
+    assert executions(deployment, "workmail-decommission") == [] and org.state("user00") == "ENABLED"
+
+    [started] = request(deployment, OperatorDetailType.DECOMMISSION_REQUESTED, detail)
+    pending = awaiting(deployment, started["execution"])
+    assert "Offboard and permanently delete 23 users" in json.dumps(pending.message())
+    assert org.state("user00") == "ENABLED"  # nothing before the batch approval
+    start = deployment.emu.clock.time()
+    decide(deployment, pending)
+    done = deployment.finished(started["execution"], timeout=120)
+    assert done["status"] == "SUCCEEDED"
+    summary = json.loads(done["output"])["summary"]["result"]
+    assert summary["outcomes"] == {"deleted": 23} and summary["users"] == 23
+    assert {org.state(n) for n in org.users if n.startswith("user")} == {"DELETED"}
+    assert org.state("administrator") == org.state("ops") == "ENABLED"
+    assert deployment.emu.control.max_concurrent_exports(org.id) == 10
+    assert len(exports(deployment)) == 23
+    # 3 waves of 10 exports of 300 s (polled every 60 s): the makespan on the virtual clock.
+    assert deployment.emu.clock.time() - start == 900

@@ -7,8 +7,8 @@ everything (tests and the emulator call it between runs).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from functools import cache
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 

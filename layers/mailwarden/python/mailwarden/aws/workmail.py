@@ -63,7 +63,7 @@ class WorkMailDirectory:
         except ClientError as err:
             raise _error(err) from err
 
-    def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _pages(self, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
         token = None
         while True:
             page = self._call(operation, MaxResults=PAGE, **kwargs, **({"NextToken": token} if token else {}))
@@ -119,7 +119,7 @@ class WorkMailDirectory:
         return [Grant(p["GranteeId"], p["GranteeType"], tuple(p["PermissionValues"])) for p in rows]
 
     def aliases(self, org: str, entity: str) -> list[str]:
-        return list(self._pages("list_aliases", "Aliases", OrganizationId=org, EntityId=entity))
+        return [str(a) for a in self._pages("list_aliases", "Aliases", OrganizationId=org, EntityId=entity)]
 
     def delegations_of(self, org: str, entity: str) -> list[tuple[str, str]]:
         """Resources ``entity`` is a delegate of (no reverse API: every live resource's delegates)."""

@@ -399,7 +399,12 @@ def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, A
     if in_map:
         states[f"{p}Failed"] = {
             "Type": "Pass",
-            "Parameters": {"user.$": "$.user", "outcome": "failed", "error.$": "$.failure.Error"},
+            "Parameters": {
+                "user.$": "$.user",
+                "outcome": "failed",
+                "error.$": "$.failure.Error",
+                "cause.$": "$.failure.Cause",
+            },
             "End": True,
         }
     else:
@@ -429,8 +434,15 @@ def _offboard(timeout_seconds: int) -> dict[str, Any]:
 
 def _decommission(timeout_seconds: int) -> dict[str, Any]:
     def done(outcome: str, nxt: str, results: str | None) -> dict[str, Any]:
-        payload = {"decommissionId.$": "$.requestId", "organizationId.$": "$.organizationId", "outcome": outcome}
-        payload |= {"results.$": results} if results else {"results": []}
+        payload: dict[str, Any] = {
+            "decommissionId.$": "$.requestId",
+            "organizationId.$": "$.organizationId",
+            "outcome": outcome,
+        }
+        if results:
+            payload["results.$"] = results
+        else:
+            payload["results"] = []
         return _wm("decommission-done", payload, nxt, "$.summary")
 
     return {
