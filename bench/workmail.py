@@ -14,34 +14,20 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 from mailwarden.contracts.names import IDENTITY_SOURCE, OperatorDetailType
 
-from local.deployment import BUS_NAME, LocalDeployment
+from local.deployment import LocalDeployment
 from local.emulator import emulated_aws
 
 GROUPS, GRANTS, DELEGATIONS, RESOURCES = 3, 2, 2, 5
 
 
 def _org(d: LocalDeployment, alias: str, users: int) -> tuple[str, Any, list[str]]:
-    wm = d.emu.client("workmail")
     org = d.emu.control.add_organization(alias, f"{alias}.example.com")
-    ids = []
-    for i in range(users):
-        uid = wm.create_user(OrganizationId=org, Name=f"u{i:04d}", DisplayName=f"U{i}", Password="Pa55w0rd!x")["UserId"]
-        wm.register_to_work_mail(OrganizationId=org, EntityId=uid, Email=f"u{i:04d}@{alias}.example.com")
-        ids.append(uid)
-    return org, wm, ids
-
-
-def _approve(d: LocalDeployment, arn: str) -> None:
-    approver = d.approvers[0]
-    mail = d.wait_until(lambda: [m for m in d.inbox(approver) if m["executionArn"] == arn], "approval mail", 60)[-1]
-    d.wait_until(lambda: d.waiting(arn), "the workflow to wait", 60)
-    base, query = mail["links"]["approve"].split("?", 1)
-    d.http("POST", base, {k: v.replace("%40", "@") for k, v in (p.split("=", 1) for p in query.split("&"))})
+    ids = d.emu.control.add_users(org, *[f"u{i:04d}" for i in range(users)])
+    return org, d.emu.client("workmail"), list(ids.values())
 
 
 def _request(d: LocalDeployment, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-    d.put_event(IDENTITY_SOURCE, detail_type, detail, bus=BUS_NAME)
-    return next(x.result for x in d.deliver() if x.function == "workmail_trigger")
+    return dict(d.request(IDENTITY_SOURCE, detail_type, detail, "workmail_trigger")[0])
 
 
 def per_user() -> dict[str, Any]:
@@ -63,7 +49,7 @@ def per_user() -> dict[str, Any]:
         before = Counter(emu.calls)
         detail = {"organizationId": org, "user": leaver, "requestedBy": "hr@acme", "reason": "leaver", "export": True}
         started = _request(d, OperatorDetailType.OFFBOARD_REQUESTED, detail)
-        _approve(d, started["execution"])
+        d.approve_by_link(started["execution"])
         assert d.finished(started["execution"])["status"] == "SUCCEEDED"
         calls = {k[9:]: v for k, v in (Counter(emu.calls) - before).items() if k.startswith("workmail.")}
     total = sum(calls.values())
@@ -90,7 +76,7 @@ def decommission(users: int = 1000) -> dict[str, Any]:
         before = Counter(emu.calls)
         detail = {"organizationId": org, "requestedBy": "it@bigcorp", "reason": "WorkMail ends 2027-03-31"}
         started = _request(d, OperatorDetailType.DECOMMISSION_REQUESTED, detail)
-        _approve(d, started["execution"])
+        d.approve_by_link(started["execution"])
         t0, wall = emu.clock.time(), time.perf_counter()
         done = d.finished(started["execution"], timeout=3600)
         simulated = emu.clock.time() - t0

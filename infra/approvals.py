@@ -18,12 +18,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from cdk_nag import NagSuppressions
 from constructs import Construct
 from mailwarden.contracts.topics import APPROVAL_DECISIONS, APPROVAL_REQUESTS, APPROVER_ATTRIBUTE, TOPICS
 
 from .config import StackConfig
 from .functions import retained_log_group
+from .nag import acknowledge
 from .queues import dead_letter_queue
 
 STAGE = "prod"
@@ -61,16 +61,12 @@ class Approvals(Construct):
             ),
             removal_policy=RemovalPolicy.RETAIN,
         )
-        NagSuppressions.add_resource_suppressions(
+        acknowledge(
             self.secret,
-            [
-                {
-                    "id": "AwsSolutions-SMG4",
-                    "reason": "Rotate with `aws secretsmanager put-secret-value` (any random 64 chars); verification "
-                    "accepts AWSCURRENT and AWSPREVIOUS, so links in flight survive one rotation. A rotation Lambda "
-                    "would add nothing for an HMAC key.",
-                }
-            ],
+            "SMG4",
+            "Rotate with `aws secretsmanager put-secret-value` (any random 64 chars); verification accepts "
+            "AWSCURRENT and AWSPREVIOUS, so links in flight survive one rotation. A rotation Lambda would add "
+            "nothing for an HMAC key.",
         )
         self.api = self._api()
 
@@ -113,19 +109,13 @@ class Approvals(Construct):
                 ),
             ),
         )
-        NagSuppressions.add_resource_suppressions(
+        acknowledge(
             api,
-            [
-                {
-                    "id": "AwsSolutions-IAM4",
-                    "reason": "API Gateway's account-level CloudWatch role uses the AWS-managed "
-                    "AmazonAPIGatewayPushToCloudWatchLogs policy, as AWS documents for execution logging.",
-                    "appliesTo": [
-                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-                    ],
-                }
-            ],
-            apply_to_children=True,
+            "IAM4",
+            "API Gateway's account-level CloudWatch role uses the AWS-managed "
+            "AmazonAPIGatewayPushToCloudWatchLogs policy, as AWS documents for execution logging.",
+            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+            children=True,
         )
         return api
 
@@ -154,26 +144,23 @@ class Approvals(Construct):
             },
         )
         resource.add_method("POST", integration, request_validator=validator, request_parameters=required)
-        NagSuppressions.add_resource_suppressions(
+        acknowledge(
             self.api,
-            [
-                {
-                    "id": "AwsSolutions-APIG4",
-                    "reason": "Approval links are capability URLs: every request carries an HMAC signature bound to "
-                    "the request id, decision, approver and expiry, verified by the function; approvers have no "
-                    "AWS or Cognito identity to authorize with.",
-                },
-                {
-                    "id": "AwsSolutions-COG4",
-                    "reason": "No Cognito user pool: authorization is the HMAC-signed link (see APIG4).",
-                },
-                {
-                    "id": "AwsSolutions-APIG3",
-                    "reason": "Stage throttling (mailwarden:apiThrottleRate/Burst) bounds the low-volume link API; "
-                    "attach a WAF web ACL to the stage if your organization requires one.",
-                },
-            ],
-            apply_to_children=True,
+            "APIG4",
+            "Approval links are capability URLs: every request carries an HMAC signature bound to the request "
+            "id, decision, approver and expiry, verified by the function; approvers have no AWS or Cognito "
+            "identity to authorize with.",
+            children=True,
+        )
+        acknowledge(
+            self.api, "COG4", "No Cognito user pool: authorization is the HMAC-signed link (see APIG4).", children=True
+        )
+        acknowledge(
+            self.api,
+            "APIG3",
+            "Stage throttling (mailwarden:apiThrottleRate/Burst) bounds the low-volume link API; attach a WAF "
+            "web ACL to the stage if your organization requires one.",
+            children=True,
         )
         self.decisions_topic.add_subscription(
             subs.LambdaSubscription(callback_fn, dead_letter_queue=self._delivery_dlq())

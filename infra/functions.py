@@ -13,12 +13,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from cdk_nag import NagSuppressions
 from constructs import Construct
 from mailwarden.contracts.functions import FunctionSpec
 
 from .config import ROOT
 from .layers import ARCHITECTURE, RUNTIME
+from .nag import acknowledge
 
 
 def retained_log_group(scope: Construct, construct_id: str, *, name: str | None, retention_days: int) -> logs.LogGroup:
@@ -86,31 +86,25 @@ class MailwardenFunction(Construct):
             retry_attempts=2,
             max_event_age=Duration.hours(6),
         )
-        NagSuppressions.add_resource_suppressions(
+        acknowledge(
             self.function,
-            [
-                {
-                    "id": "AwsSolutions-L1",
-                    "reason": "python3.13 is Mailwarden's supported runtime: the SDK layer is built for cp313/arm64 "
-                    "and tested there. Moving to a newer runtime is a deliberate, tested upgrade.",
-                }
-            ],
+            "L1",
+            "python3.13 is Mailwarden's supported runtime: the SDK layer is built for cp313/arm64 and tested "
+            "there. Moving to a newer runtime is a deliberate, tested upgrade.",
         )
-        NagSuppressions.add_resource_suppressions(
+        acknowledge(
             self.role,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions "
-                    "(AWS service authorization reference), so they must be granted on '*'.",
-                    "appliesTo": ["Resource::*"],
-                },
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "Lambda names its log streams at run time; the grant is scoped to this function's "
-                    "own log group and its streams (log-group:<name>:*).",
-                    "appliesTo": [{"regex": "/^Resource::<.*Logs.*\\.Arn>:\\*$/g"}],
-                },
-            ],
-            apply_to_children=True,
+            "IAM5",
+            "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (AWS service "
+            "authorization reference), so they must be granted on '*'.",
+            "Resource::*",
+            children=True,
+        )
+        acknowledge(
+            self.role,
+            "IAM5",
+            "Lambda names its log streams at run time; the grant is scoped to this function's own log group and"
+            " its streams (log-group:<name>:*).",
+            {"regex": "/^Resource::<.*Logs.*\\.Arn>:\\*$/g"},
+            children=True,
         )

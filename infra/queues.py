@@ -5,8 +5,9 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
-from cdk_nag import NagSuppressions
 from constructs import Construct
+
+from .nag import acknowledge
 
 
 def dead_letter_queue(scope: Construct, construct_id: str, *, what: str, key: kms.IKey | None = None) -> sqs.Queue:
@@ -20,8 +21,5 @@ def dead_letter_queue(scope: Construct, construct_id: str, *, what: str, key: km
         enforce_ssl=True,
         retention_period=Duration.days(14),
     )
-    NagSuppressions.add_resource_suppressions(
-        queue,
-        [{"id": "AwsSolutions-SQS3", "reason": f"This queue is a dead-letter queue ({what}); it has none of its own."}],
-    )
+    acknowledge(queue, "SQS3", f"This queue is a dead-letter queue ({what}); it has none of its own.")
     return queue

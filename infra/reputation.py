@@ -10,11 +10,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
-from cdk_nag import NagSuppressions
 from constructs import Construct
 from mailwarden.contracts.schedules import RECONCILE
 
 from .functions import MailwardenFunction
+from .nag import acknowledge
 
 KILL_SWITCH_HELP = (
     "Mailwarden kill switch: 'off' lets the reputation guard write; any other value (e.g. 'on') stops every write "
@@ -70,22 +70,16 @@ def grant_reputation(fn: MailwardenFunction, *, writes: bool) -> None:
                 resources=[tenants, policies],
             )
         )
-    NagSuppressions.add_resource_suppressions(
+    acknowledge(
         fn.role,
-        [
-            {
-                "id": "AwsSolutions-IAM5",
-                "reason": "Tenants (reputation entities) are created at run time: per-entity actions are limited to "
-                "this account's and region's tenant ARNs and SES's managed reputation policies; "
-                "ListReputationEntities and ListRecommendations support no resource-level permissions.",
-                "appliesTo": [
-                    {"regex": "/^Resource::arn:<AWS::Partition>:ses:.*:tenant/\\*$/g"},
-                    {"regex": "/^Resource::arn:<AWS::Partition>:ses:.*:aws:reputation-policy/\\*$/g"},
-                    "Resource::*",
-                ],
-            }
-        ],
-        apply_to_children=True,
+        "IAM5",
+        "Tenants (reputation entities) are created at run time: per-entity actions are limited to this "
+        "account's and region's tenant ARNs and SES's managed reputation policies; ListReputationEntities and "
+        "ListRecommendations support no resource-level permissions.",
+        {"regex": "/^Resource::arn:<AWS::Partition>:ses:.*:tenant/\\*$/g"},
+        {"regex": "/^Resource::arn:<AWS::Partition>:ses:.*:aws:reputation-policy/\\*$/g"},
+        "Resource::*",
+        children=True,
     )
 
 
@@ -124,13 +118,9 @@ class ReconcileSchedule(Construct):
                 dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dlq.queue_arn),
             ),
         )
-        NagSuppressions.add_resource_suppressions(
+        acknowledge(
             role,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "lambda:InvokeFunction on the trigger function and its versions (<arn>:*) only.",
-                }
-            ],
-            apply_to_children=True,
+            "IAM5",
+            "lambda:InvokeFunction on the trigger function and its versions (<arn>:*) only.",
+            children=True,
         )

@@ -7,7 +7,6 @@ from typing import Any
 from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from cdk_nag import NagSuppressions
 from constructs import Construct
 from mailwarden.contracts.functions import (
     APPROVAL_CALLBACK,
@@ -32,6 +31,7 @@ from .approvals import Approvals
 from .config import StackConfig
 from .functions import MailwardenFunction
 from .layers import POLICY_FILE, Layers
+from .nag import acknowledge
 from .queues import dead_letter_queue
 from .reputation import KillSwitch, ReconcileSchedule, grant_reputation, state_machine_arn
 from .routing import EventRouting
@@ -177,17 +177,11 @@ class MailwardenStack(Stack):
         trigger.role.add_to_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=machines))
         executions = [m.replace(":stateMachine:", ":execution:") + ":*" for m in machines]
         trigger.role.add_to_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=executions))
-        NagSuppressions.add_resource_suppressions(
+        acknowledge(
             trigger.role,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "Execution names are request ids, known only at run time: DescribeExecution is limited "
-                    "to the executions of the offboard and decommission workflows.",
-                    "appliesTo": [
-                        {"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*workmail-.*:\\*$/g"}
-                    ],
-                }
-            ],
-            apply_to_children=True,
+            "IAM5",
+            "Execution names are request ids, known only at run time: DescribeExecution is limited to the "
+            "executions of the offboard and decommission workflows.",
+            {"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*workmail-.*:\\*$/g"},
+            children=True,
         )

@@ -10,12 +10,12 @@ import json
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_stepfunctions as sfn
-from cdk_nag import NagSuppressions
 from constructs import Construct
 from mailwarden.contracts.workflows import WORKFLOWS, WorkflowSpec, substitution_key
 
 from .approvals import Approvals
 from .functions import MailwardenFunction, retained_log_group
+from .nag import acknowledge
 
 
 class Workflows(Construct):
@@ -67,16 +67,12 @@ class Workflows(Construct):
             functions[f].function.grant_invoke(machine)
         if spec.uses_approvals:
             approvals.allow(machine, functions[callback].function)
-        NagSuppressions.add_resource_suppressions(
+        acknowledge(
             machine,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "Step Functions log delivery and X-Ray actions support no resource-level permissions; "
-                    "lambda:InvokeFunction is granted on this workflow's own functions and their versions "
-                    "(<arn>:*) only.",
-                }
-            ],
-            apply_to_children=True,
+            "IAM5",
+            "Step Functions log delivery and X-Ray actions support no resource-level permissions; "
+            "lambda:InvokeFunction is granted on this workflow's own functions and their versions (<arn>:*) "
+            "only.",
+            children=True,
         )
         return machine

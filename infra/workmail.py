@@ -7,10 +7,10 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from .functions import MailwardenFunction
+from .nag import acknowledge
 
 EXPORT_PREFIX = "mailbox-exports"
 
@@ -70,15 +70,7 @@ class MailboxExports(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(retention_days))],
         )
-        NagSuppressions.add_resource_suppressions(
-            logs,
-            [
-                {
-                    "id": "AwsSolutions-S1",
-                    "reason": "This is the access-log bucket of the export bucket; logging it again would recurse.",
-                }
-            ],
-        )
+        acknowledge(logs, "S1", "This is the access-log bucket of the export bucket; logging it again would recurse.")
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -111,17 +103,13 @@ class MailboxExports(Construct):
             iam.PolicyStatement(actions=["s3:GetBucketPolicyStatus"], resources=[self.bucket.bucket_arn])
         )
         self.key.grant(self.role, "kms:Decrypt", "kms:GenerateDataKey")
-        NagSuppressions.add_resource_suppressions(
+        acknowledge(
             self.role,
-            [
-                {
-                    "id": "AwsSolutions-IAM5",
-                    "reason": "Archive names are chosen by WorkMail at export time: writes are limited to the "
-                    "mailbox-exports/ prefix of the one export bucket.",
-                    "appliesTo": [{"regex": "/^Resource::<.*Bucket.*\\.Arn>/mailbox-exports/\\*$/g"}],
-                }
-            ],
-            apply_to_children=True,
+            "IAM5",
+            "Archive names are chosen by WorkMail at export time: writes are limited to the mailbox-exports/ "
+            "prefix of the one export bucket.",
+            {"regex": "/^Resource::<.*Bucket.*\\.Arn>/mailbox-exports/\\*$/g"},
+            children=True,
         )
 
 
@@ -135,15 +123,11 @@ def grant_workmail(fn: MailwardenFunction, actions: list[str]) -> None:
     fn.role.add_to_policy(
         iam.PolicyStatement(actions=[f"workmail:{a}" for a in actions], resources=[organizations(fn)])
     )
-    NagSuppressions.add_resource_suppressions(
+    acknowledge(
         fn.role,
-        [
-            {
-                "id": "AwsSolutions-IAM5",
-                "reason": "WorkMail organizations are not created by this stack and are named in each request; "
-                "actions are listed one by one and limited to this account's and region's organizations.",
-                "appliesTo": [{"regex": "/^Resource::arn:<AWS::Partition>:workmail:.*:organization/\\*$/g"}],
-            }
-        ],
-        apply_to_children=True,
+        "IAM5",
+        "WorkMail organizations are not created by this stack and are named in each request; actions are listed"
+        " one by one and limited to this account's and region's organizations.",
+        {"regex": "/^Resource::arn:<AWS::Partition>:workmail:.*:organization/\\*$/g"},
+        children=True,
     )

@@ -282,27 +282,19 @@ def _show_actions(demo: Demo, deliveries: list[Any]) -> None:
     demo.shown = len(demo.deployment.published)
 
 
-def _approve_link(demo: Demo, arn: str) -> int:
-    """The first approver opens the approval mail for execution ``arn`` and presses Approve (POST)."""
+def _approve(demo: Demo, arn: str) -> int:
+    """The first approver presses Approve in the mail for execution ``arn`` (the page's POST)."""
     d = demo.deployment
-    approver = d.approvers[0]
-    mail = d.wait_until(lambda: [m for m in d.inbox(approver) if m["executionArn"] == arn], "the approval mail")[-1]
-    d.wait_until(lambda: d.waiting(arn), "the workflow to wait")
-    demo.log(f"{approver} is asked: {mail['subject']}")
-    base, query = mail["links"]["approve"].split("?", 1)
-    fields = {k: v.replace("%40", "@") for k, v in (pair.split("=", 1) for pair in query.split("&"))}
-    return d.http("POST", base, fields).status
+    status = d.approve_by_link(arn)
+    subject = next(m["subject"] for m in d.inbox(d.approvers[0]) if m["executionArn"] == arn)
+    demo.log(f"{d.approvers[0]} was asked: {subject}")
+    return status
 
 
 def _workmail_org(demo: Demo, alias: str, users: int) -> tuple[str, Any, dict[str, str]]:
-    wm = demo.emu.client("workmail")
     org = demo.emu.control.add_organization(alias, f"{alias}.example.com")
-    ids = {}
-    for name in [f"user{i:02d}" for i in range(users)] + ["administrator"]:
-        uid = wm.create_user(OrganizationId=org, Name=name, DisplayName=name.title(), Password="Pa55w0rd!x")["UserId"]
-        wm.register_to_work_mail(OrganizationId=org, EntityId=uid, Email=f"{name}@{alias}.example.com")
-        ids[name] = uid
-    return org, wm, ids
+    ids = demo.emu.control.add_users(org, *[f"user{i:02d}" for i in range(users)], "administrator")
+    return org, demo.emu.client("workmail"), ids
 
 
 def scenario_workmail(demo: Demo) -> None:
@@ -310,8 +302,6 @@ def scenario_workmail(demo: Demo) -> None:
     groups/grants/delegations, deregister), a human approves the deletion; a protected account is
     refused; then a small organization is decommissioned 10 users at a time after one approval."""
     from mailwarden.contracts.names import IDENTITY_SOURCE, OperatorDetailType
-
-    from local.deployment import BUS_NAME
 
     d = demo.deployment
     org, wm, ids = _workmail_org(demo, "globex", 3)
@@ -327,8 +317,7 @@ def scenario_workmail(demo: Demo) -> None:
     base = {"organizationId": org, "requestedBy": "hr-system@globex.example.com", "reason": "leaver: last day today"}
 
     def ask(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-        d.put_event(IDENTITY_SOURCE, detail_type, detail, bus=BUS_NAME)
-        return next(x.result for x in d.deliver() if x.function == "workmail_trigger")
+        return dict(d.request(IDENTITY_SOURCE, detail_type, detail, "workmail_trigger")[0])
 
     before = Counter(k for k in demo.emu.calls.elements() if k.startswith("workmail."))
     plan = ask(OperatorDetailType.OFFBOARD_REQUESTED, {**base, "user": leaver, "dryRun": True})
@@ -341,9 +330,11 @@ def scenario_workmail(demo: Demo) -> None:
     arn = started["execution"]
     d.wait_until(lambda: d.waiting(arn), "the deletion approval")
     state = wm.describe_user(OrganizationId=org, UserId=ids["user00"])["State"]
-    archive: dict[str, Any] = next(iter(d.emu.client("s3").list_objects_v2(Bucket=d.export_bucket).get("Contents", [])), {})
+    archive: dict[str, Any] = next(
+        iter(d.emu.client("s3").list_objects_v2(Bucket=d.export_bucket).get("Contents", [])), {}
+    )
     demo.log(f"Exported to s3://{d.export_bucket}/{archive.get('Key')} (KMS); stripped; now {state}")
-    status = _approve_link(demo, arn)
+    status = _approve(demo, arn)
     done = d.finished(arn)
     state = wm.describe_user(OrganizationId=org, UserId=ids["user00"])["State"]
     demo.log(f"Approved (HTTP {status}): workflow {done['status']}, user {state}")
@@ -355,7 +346,7 @@ def scenario_workmail(demo: Demo) -> None:
     plan = ask(OperatorDetailType.DECOMMISSION_REQUESTED, {**detail, "dryRun": True})["plan"]
     demo.log(f"Decommission dry run for hooli: {plan['offboard']} users to offboard, kept: {plan['kept']}")
     started = ask(OperatorDetailType.DECOMMISSION_REQUESTED, detail)
-    status = _approve_link(demo, started["execution"])
+    status = _approve(demo, started["execution"])
     t0 = demo.emu.clock.time()
     done = d.finished(started["execution"], timeout=120)
     summary = json.loads(done["output"])["summary"]["result"]

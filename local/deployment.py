@@ -13,8 +13,7 @@ import secrets
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,7 +277,11 @@ class LocalDeployment:
         )
         # One handler at a time (Step Functions runs its tasks from its own threads): the
         # environment is process-wide here, while each Lambda has its own.
-        with self.emu.lambdas.state_lock, _environment(self.env_for(spec)):
+        with self.emu.lambdas.state_lock:
+            # One process runs every function: each one's variables are set before it runs and left
+            # in place (a key's value is the same for every function). Removing them afterwards races
+            # with Step Functions' threads, which read the environment while creating clients.
+            os.environ.update(self.env_for(spec))
             return self.handler(function)(event, context)
 
     @staticmethod
@@ -346,7 +349,23 @@ class LocalDeployment:
         self.sent.append((source, detail_type))
         return str(out["Entries"][0]["EventId"])
 
+    def request(self, source: str, detail_type: str, detail: dict[str, Any], function: str) -> list[Any]:
+        """Put a request on the Mailwarden bus, deliver it; what ``function`` returned."""
+        self.put_event(source, detail_type, detail, bus=BUS_NAME)
+        return [d.result for d in self.deliver() if d.function == function]
+
     # ------------------------------------------------------------------ approvals
+
+    def approve_by_link(self, arn: str, approver: str | None = None, timeout: float = 60.0) -> int:
+        """Once execution ``arn`` waits for a decision: ``approver`` (default: the first) opens the
+        mailed link and presses Approve on its page (the POST). Returns the HTTP status."""
+        approver = approver or self.approvers[0]
+        mails = self.wait_until(
+            lambda: [m for m in self.inbox(approver) if m["executionArn"] == arn], "the approval mail", timeout
+        )
+        self.wait_until(lambda: self.waiting(arn), "the workflow to wait for a decision", timeout)
+        parts = urlsplit(mails[-1]["links"]["approve"])
+        return self.http("POST", f"{parts.scheme}://{parts.netloc}{parts.path}", dict(parse_qsl(parts.query))).status
 
     def inbox(self, approver: str) -> list[dict[str, Any]]:
         """Approval-request messages delivered to ``approver`` (the JSON form; ``text`` is the email)."""
@@ -478,23 +497,6 @@ class LocalDeployment:
                 lambda: (d := self.execution(arn))["status"] != "RUNNING" and d, f"execution {arn} to finish", timeout
             )
         )
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set ``values`` in ``os.environ`` and put back what was there, key by key. (``mock.patch.dict``
-    clears and refills the whole environment on exit, which other threads — Step Functions runs
-    tasks and Map iterations in threads — can catch half-empty.)"""
-    previous = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def sns_lambda_event(envelope: dict[str, Any]) -> dict[str, Any]:

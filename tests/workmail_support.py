@@ -7,7 +7,7 @@ from typing import Any
 
 from mailwarden.contracts.names import MAILWARDEN_SOURCE, OPERATOR_SOURCE, MailwardenDetailType, OperatorDetailType
 
-from local.deployment import BUS_NAME, LocalDeployment
+from local.deployment import LocalDeployment
 
 REQUESTER = "hr-system@example.com"
 
@@ -110,8 +110,7 @@ def offboard(
 
 
 def request(deployment: LocalDeployment, detail_type: str, detail: dict[str, Any]) -> list[Any]:
-    deployment.put_event(OPERATOR_SOURCE, detail_type, detail, bus=BUS_NAME)
-    return [d.result for d in deployment.deliver() if d.function == "workmail_trigger"]
+    return deployment.request(OPERATOR_SOURCE, detail_type, detail, "workmail_trigger")
 
 
 def outcomes(deployment: LocalDeployment) -> list[str]:

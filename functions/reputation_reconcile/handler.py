@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
-from mailwarden.errors import MalformedEvent
+from mailwarden.errors import MalformedEvent, malformed
 from mailwarden.observability import logger, metrics, tracer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -56,7 +56,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         step = StepInput.validate_python(event)
     except ValidationError as exc:
-        raise MalformedEvent(f"reputation_reconcile: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+        raise malformed("reputation_reconcile", exc) from exc
     deps = wiring.reputation_reconcile()
     metrics.add_metric(name="ReconcileSteps", unit=MetricUnit.Count, value=1)
     remaining = context.get_remaining_time_in_millis

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
-from mailwarden.errors import MalformedEvent
+from mailwarden.errors import MalformedEvent, malformed
 from mailwarden.observability import logger, metrics, tracer
 from mailwarden.workmail.model import DecommissionRequest, OffboardRequest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -74,16 +74,11 @@ StepInput = TypeAdapter(
 )
 
 
-def _malformed(exc: ValidationError) -> MalformedEvent:
-    first = exc.errors()[0]
-    return MalformedEvent(f"workmail_offboard: {first['loc']}: {first['msg']}")
-
-
 def _request(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _malformed(exc) from exc
+        raise malformed("workmail_offboard", exc) from exc
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -93,7 +88,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         step = StepInput.validate_python(event)
     except ValidationError as exc:
-        raise _malformed(exc) from exc
+        raise malformed("workmail_offboard", exc) from exc
     o = wiring.workmail_offboard().offboarding
     metrics.add_metric(name="OffboardingSteps", unit=MetricUnit.Count, value=1)
     logger.info("offboarding step", step=step.step)

@@ -228,6 +228,17 @@ class Control:
         job.state = "COMPLETED"
         return "COMPLETED"
 
+    def add_users(self, org_id: str, *names: str) -> dict[str, str]:
+        """Create and register users ``<name>@<the organization's domain>``; returns name -> user id."""
+        wm = self.emu.client("workmail")
+        domain = self.emu.workmail.orgs[org_id].domain
+        ids = {}
+        for name in names:
+            uid = wm.create_user(OrganizationId=org_id, Name=name, DisplayName=name.title(), Password="Pa55w0rd!x")
+            ids[name] = str(uid["UserId"])
+            wm.register_to_work_mail(OrganizationId=org_id, EntityId=ids[name], Email=f"{name}@{domain}")
+        return ids
+
     def max_concurrent_exports(self, org_id: str) -> int:
         """The most export jobs that ran at the same moment in the organization (from their intervals)."""
         jobs = list(self.emu.workmail.orgs[org_id].exports.values())

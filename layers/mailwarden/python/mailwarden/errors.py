@@ -3,6 +3,8 @@ AWS error strings."""
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class MailwardenError(Exception):
     """Base class."""
@@ -10,6 +12,12 @@ class MailwardenError(Exception):
 
 class MalformedEvent(MailwardenError):
     """An input event that can never be processed; goes to the DLQ with this message as reason."""
+
+
+def malformed(what: str, exc: ValidationError, path: str = "") -> MalformedEvent:
+    """``MalformedEvent("<what>: <path><field>: <problem>")`` naming the first problem pydantic found."""
+    first = exc.errors()[0]
+    return MalformedEvent(f"{what}: {path}{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
 
 
 class NotFound(MailwardenError):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
@@ -22,7 +21,7 @@ from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKi
 from .aws.notify import SnsApprovalNotifier
 from .aws.secrets import SigningKeys
 from .aws.ses import SesReputation
-from .aws.stepfunctions import ReconcileRuns, StepFunctionsResumer, start_or_rerun
+from .aws.stepfunctions import NamedWorkflows, ReconcileRuns, StepFunctionsResumer
 from .aws.workmail import DynamoOffboardingStore, WorkMailDirectory
 from .clock import default_clock
 from .policy import load_policy
@@ -181,18 +180,6 @@ def workmail_offboard() -> OffboardDeps:
     return OffboardDeps(_offboarding(settings), settings)
 
 
-class _Workflows:
-    """Starts ``offboard`` / ``decommission`` executions under the request id: once per request,
-    except that a request whose execution failed (a crash, an outage) re-runs when sent again."""
-
-    def __init__(self, client: Any, arns: dict[str, str]) -> None:
-        self.client = client
-        self.arns = arns
-
-    def start(self, workflow: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]:
-        return start_or_rerun(self.client, self.arns[workflow], name, payload)
-
-
 @dataclass(frozen=True)
 class WorkmailTriggerDeps:
     trigger: WorkmailTrigger
@@ -204,7 +191,7 @@ def workmail_trigger() -> WorkmailTriggerDeps:
     s = WorkmailSettings.from_env()
     arns = {"offboard": s.offboard_state_machine_arn, "decommission": s.decommission_state_machine_arn}
     return WorkmailTriggerDeps(
-        WorkmailTrigger(_offboarding(s), _Workflows(clients.client("stepfunctions"), arns)),
+        WorkmailTrigger(_offboarding(s), NamedWorkflows(clients.client("stepfunctions"), arns)),
         DeadLetters(clients.client("sqs"), s.dlq_url, "workmail_trigger"),
     )
 

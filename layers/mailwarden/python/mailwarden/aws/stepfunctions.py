@@ -90,3 +90,15 @@ def start_or_rerun(client: Any, state_machine_arn: str, name: str, payload: dict
         if status in ("RUNNING", "SUCCEEDED", "PENDING_REDRIVE"):
             return arn, False
     raise RuntimeError(f"{name}: {RERUNS} re-runs already failed; look at the executions before trying again")
+
+
+class NamedWorkflows:
+    """Starts executions of named workflows (``workflow -> state machine ARN``) with
+    :func:`start_or_rerun`: once per request, a failed one re-run when the request comes again."""
+
+    def __init__(self, client: Any, arns: dict[str, str]) -> None:
+        self.client = client
+        self.arns = arns
+
+    def start(self, workflow: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]:
+        return start_or_rerun(self.client, self.arns[workflow], name, payload)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from ..errors import MalformedEvent
+from ..errors import MalformedEvent, malformed
 from .names import SES_SOURCE, SesDetailType
 
 FindingType = Literal["DKIM", "DMARC", "SPF", "BIMI", "COMPLAINT", "BOUNCE", "FEEDBACK_3P", "IP_LISTING"]
@@ -113,6 +113,4 @@ def parse_ses_event(raw: Any) -> SesEvent:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise MalformedEvent(f"{detail_type}: {where}: {first['msg']}") from exc
+        raise malformed(str(detail_type), exc) from exc

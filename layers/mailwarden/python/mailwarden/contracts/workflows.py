@@ -154,18 +154,32 @@ APPROVAL_CHECK = WorkflowSpec(
 )
 
 
-def _step(payload: dict[str, Any], next_state: str, result_path: str = "$.run") -> dict[str, Any]:
-    """A ``reputation_reconcile`` step; Lambda throttling/faults and Mailwarden.Throttled retried."""
-    return {
+TRANSIENT = ["Throttled", "Unavailable", "PublishFailed", "States.Timeout"]  # domain errors worth a retry
+
+
+def lambda_task(
+    function: str,
+    payload: dict[str, Any],
+    next_state: str,
+    result_path: str,
+    *,
+    retry: list[dict[str, Any]] | None = None,
+    catch: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A step run by ``function`` (its result in ``<result_path>.result``): Lambda faults and the
+    transient domain errors are retried with jittered back-off, after any step-specific ``retry``.
+    Steps are idempotent, so a retry (or a whole re-run after a crash) does the right thing."""
+    state: dict[str, Any] = {
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke",
-        "Parameters": {"FunctionName": function_arn(REPUTATION_RECONCILE.name), "Payload": payload},
+        "Parameters": {"FunctionName": function_arn(function), "Payload": payload},
         "ResultSelector": {"result.$": "$.Payload"},
         "ResultPath": result_path,
         "Retry": [
             *_retry(),
+            *(retry or []),
             {
-                "ErrorEquals": ["Throttled", "Unavailable", "PublishFailed", "States.Timeout"],
+                "ErrorEquals": list(TRANSIENT),
                 "IntervalSeconds": 5,
                 "MaxAttempts": 8,
                 "BackoffRate": 2.0,
@@ -174,6 +188,14 @@ def _step(payload: dict[str, Any], next_state: str, result_path: str = "$.run") 
         ],
         "Next": next_state,
     }
+    if catch:
+        state["Catch"] = catch
+    return state
+
+
+def _step(payload: dict[str, Any], next_state: str, result_path: str = "$.run") -> dict[str, Any]:
+    """A ``reputation_reconcile`` step."""
+    return lambda_task(REPUTATION_RECONCILE.name, payload, next_state, result_path)
 
 
 def _reconcile(timeout_seconds: int) -> dict[str, Any]:
@@ -265,42 +287,11 @@ REPUTATION_REINSTATE_WORKFLOW = WorkflowSpec(
 
 EXPORT_CONCURRENCY = 10  # WorkMail runs at most 10 mailbox exports per organization (FACTS.md)
 EXPORT_POLL_SECONDS = 60
-_TRANSIENT = ["Throttled", "Unavailable", "PublishFailed", "States.Timeout"]
 
 
-def _wm(
-    step: str,
-    payload: dict[str, Any],
-    next_state: str,
-    result_path: str,
-    *,
-    retry: list[dict[str, Any]] | None = None,
-    catch: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """A ``workmail_offboard`` step: Lambda faults and transient AWS errors retried; every step is
-    idempotent, so a retry (or a whole re-run) after a crash does the right thing."""
-    state: dict[str, Any] = {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::lambda:invoke",
-        "Parameters": {"FunctionName": function_arn(WORKMAIL_OFFBOARD.name), "Payload": {"step": step, **payload}},
-        "ResultSelector": {"result.$": "$.Payload"},
-        "ResultPath": result_path,
-        "Retry": [
-            *_retry(),
-            *(retry or []),
-            {
-                "ErrorEquals": _TRANSIENT,
-                "IntervalSeconds": 5,
-                "MaxAttempts": 8,
-                "BackoffRate": 2.0,
-                "JitterStrategy": "FULL",
-            },
-        ],
-        "Next": next_state,
-    }
-    if catch:
-        state["Catch"] = catch
-    return state
+def _wm(step: str, payload: dict[str, Any], next_state: str, result_path: str, **kw: Any) -> dict[str, Any]:
+    """A ``workmail_offboard`` step (``kw``: ``retry``, ``catch``)."""
+    return lambda_task(WORKMAIL_OFFBOARD.name, {"step": step, **payload}, next_state, result_path, **kw)
 
 
 def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, Any]:
@@ -324,8 +315,15 @@ def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, A
 
     failed = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": f"{p}Failed"}] if in_map else []
 
-    def task(step: str, payload: dict[str, Any], nxt: str, path: str, **kw: Any) -> dict[str, Any]:
-        return _wm(step, payload, nxt, path, retry=kw.get("retry"), catch=[*kw.get("catch", []), *failed])
+    def task(
+        step: str,
+        payload: dict[str, Any],
+        nxt: str,
+        path: str,
+        retry: list[dict[str, Any]] | None = None,
+        catch: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        return _wm(step, payload, nxt, path, retry=retry, catch=[*(catch or []), *failed])
 
     states: dict[str, Any] = {
         f"{p}Snapshot": task(

@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..contracts.names import OPERATOR_SOURCE, OperatorDetailType
-from ..errors import MalformedEvent
+from ..errors import MalformedEvent, malformed
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,6 @@ def _name(prefix: str, value: str) -> str:
     return f"{prefix}-{re.sub(r'[^A-Za-z0-9_-]', '-', value)}"[:80]
 
 
-def _problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-
-
 def run_request(raw: Any) -> RunRequest:
     if not isinstance(raw, dict):
         raise MalformedEvent("input is not a JSON object")
@@ -76,7 +71,7 @@ def run_request(raw: Any) -> RunRequest:
             raise MalformedEvent(f"expected a schedule tick or a {OPERATOR_SOURCE} event, got {raw.get('source')!r}")
         e = _OperatorEvent.model_validate(raw)
     except ValidationError as exc:
-        raise MalformedEvent(f"reconcile request: {_problem(exc)}") from exc
+        raise malformed("reconcile request", exc) from exc
     return RunRequest(_name("ondemand", e.id), "on-demand", e.detail.mode, e.detail.requestedBy, e.detail.reason)
 
 

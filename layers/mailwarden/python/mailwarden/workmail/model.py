@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -45,7 +45,6 @@ class Snapshot:
     requested_by: str = ""
     reason: str = ""
     approved_by: str | None = None  # set for a decommission batch (one approval covers every user)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def subject(self) -> str:

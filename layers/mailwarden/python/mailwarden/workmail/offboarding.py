@@ -341,7 +341,8 @@ class Offboarding:
             else:
                 items.append({"requestId": member_request_id(decommission_id, u.id), "user": u.id})
         export = self.policy.export_by_default if request.export is None else request.export
-        emails = [u.email or u.name for u in users if u.id in {i["user"] for i in items[:PLAN_PREVIEW]}]
+        named = {i["user"] for i in items[:PLAN_PREVIEW]}
+        emails = [u.email or u.name for u in users if u.id in named]
         plan = {
             "offboard": len(items),
             "firstUsers": emails,

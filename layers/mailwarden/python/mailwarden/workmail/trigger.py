@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from ..contracts.names import IDENTITY_SOURCE, OPERATOR_SOURCE, OperatorDetailType
-from ..errors import MalformedEvent, Rejected
+from ..errors import MalformedEvent, Rejected, malformed
 from .model import DecommissionRequest, OffboardRequest, RestoreRequest
 from .offboarding import Offboarding
 
@@ -41,8 +41,7 @@ def parse(raw: Any) -> Parsed:
     try:
         request = model.model_validate(raw["detail"])
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise MalformedEvent(f"detail.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+        raise malformed(str(raw.get("detail-type")), exc, "detail.") from exc
     assert isinstance(request, OffboardRequest | RestoreRequest | DecommissionRequest)
     request_id = request.request_id or re.sub(r"[^A-Za-z0-9_-]", "-", str(raw.get("id") or ""))[:64]
     if not request_id:
