@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from mailwarden.contracts.functions import FUNCTIONS, FunctionSpec
 from mailwarden.contracts.names import DEFAULT_BUS, MAILWARDEN_SOURCE
@@ -30,6 +30,7 @@ from mailwarden.policy import parse_policy
 
 from .emulator import Emulator
 from .emulator.lambda_context import FakeLambdaContext
+from .issuer import READ_SCOPE, WRITE_SCOPE, LocalIssuer
 
 BUS_NAME = "mailwarden-local"
 DLQ_NAME = "mailwarden-local-dlq"
@@ -99,6 +100,7 @@ class LocalDeployment:
         self._build_export_target()
         self._policy_dir = tempfile.TemporaryDirectory(prefix="mailwarden-policy-")
         self.policy_file = str(Path(self._policy_dir.name) / "policy.json")
+        self.issuer = LocalIssuer(Path(self._policy_dir.name))
         self.set_policy(self.policy if self.policy is not None else REPO_POLICY.read_text())
 
     def set_policy(self, text: str) -> None:
@@ -257,6 +259,11 @@ class LocalDeployment:
             "EXPORT_ROLE_ARN": self.export_role_arn,
             "OFFBOARD_STATE_MACHINE_ARN": self.state_machines["workmail-offboard"],
             "DECOMMISSION_STATE_MACHINE_ARN": self.state_machines["workmail-decommission"],
+            "JWT_ISSUER": self.issuer.issuer,
+            "JWT_JWKS_URL": self.issuer.jwks_url,
+            "JWT_AUDIENCE": "",
+            "MAIL_FROM_READ_SCOPE": READ_SCOPE,
+            "MAIL_FROM_WRITE_SCOPE": WRITE_SCOPE,
         }
         env = {k: values[k] for k in spec.env}
         env.update(
@@ -396,7 +403,6 @@ class LocalDeployment:
         parts = urlsplit(url)
         stage_prefix = urlsplit(API_BASE_URL).path.rstrip("/")
         path = parts.path[len(stage_prefix) :] if parts.path.startswith(stage_prefix) else parts.path
-        query = dict(parse_qsl(parts.query, keep_blank_values=True)) or None
         headers = {"Host": parts.netloc, "User-Agent": user_agent}
         body = None
         if form is not None:
@@ -406,34 +412,42 @@ class LocalDeployment:
             headers["Content-Type"] = "application/json"
             body = json.dumps(json_body)
         segments = path.strip("/").split("/")
-        event = {
-            "resource": "/approvals/{id}",
-            "path": path,
-            "httpMethod": method,
-            "headers": headers,
-            "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": query,
-            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-            "pathParameters": {"id": segments[-1]} if len(segments) == 2 else None,
-            "stageVariables": None,
-            "requestContext": {
-                "resourcePath": "/approvals/{id}",
-                "httpMethod": method,
-                "path": parts.path,
-                "stage": "prod",
-                "accountId": self.emu.account,
-                "apiId": "local",
-                "requestId": str(uuid.uuid4()),
-                "identity": {"sourceIp": source_ip, "userAgent": user_agent},
-            },
-            "body": body,
-            "isBase64Encoded": False,
-        }
-        out = self.invoke("approval_callback", event)
-        # REST APIs accept both forms; Powertools answers with multiValueHeaders.
-        headers = {k: v[-1] for k, v in (out.get("multiValueHeaders") or {}).items() if v}
-        headers.update(out.get("headers") or {})
-        return HttpResponse(out["statusCode"], headers, out.get("body") or "")
+        event = rest_event(
+            method,
+            path,
+            "/approvals/{id}",
+            {"id": segments[-1]} if len(segments) == 2 else None,
+            headers,
+            body,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)) or None,
+            source_ip=source_ip,
+            account=self.emu.account,
+        )
+        return _response(self.invoke("approval_callback", event))
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = "issue",
+        scopes: tuple[str, ...] = (WRITE_SCOPE,),
+        raw_body: str | None = None,
+    ) -> HttpResponse:
+        """A request to the MAIL FROM API through API Gateway (REST, Lambda proxy). ``token="issue"``
+        signs a fresh access token with ``scopes``; None sends no Authorization header."""
+        headers = {"Host": "api.mailwarden.local", "User-Agent": "curl/8.5.0", "Content-Type": "application/json"}
+        if token == "issue":
+            token = self.issuer.token(scopes, now=self.emu.clock.time())
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        resource, params = "/mail-from-attributes", None
+        if path.rstrip("/") != resource:
+            resource, params = "/mail-from-attributes/{identity}", {"identity": unquote(path.rsplit("/", 1)[-1])}
+        text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+        event = rest_event(method, path, resource, params, headers, text, account=self.emu.account)
+        return _response(self.invoke("mail_from_api", event))
 
     # ------------------------------------------------------------------ workflows
 
@@ -497,6 +511,51 @@ class LocalDeployment:
                 lambda: (d := self.execution(arn))["status"] != "RUNNING" and d, f"execution {arn} to finish", timeout
             )
         )
+
+
+def rest_event(
+    method: str,
+    path: str,
+    resource: str,
+    path_parameters: dict[str, str] | None,
+    headers: dict[str, str],
+    body: str | None,
+    *,
+    query: dict[str, str] | None = None,
+    source_ip: str = "198.51.100.7",
+    account: str = "123456789012",
+) -> dict[str, Any]:
+    """An API Gateway REST API (v1) Lambda proxy event."""
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/prod{path}",
+            "stage": "prod",
+            "accountId": account,
+            "apiId": "local",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _response(out: dict[str, Any]) -> HttpResponse:
+    # REST APIs accept both forms; Powertools answers with multiValueHeaders.
+    headers = {k: v[-1] for k, v in (out.get("multiValueHeaders") or {}).items() if v}
+    headers.update(out.get("headers") or {})
+    return HttpResponse(out["statusCode"], headers, out.get("body") or "")
 
 
 def sns_lambda_event(envelope: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from .core import INTERNAL_AGENT, Dispatcher
 from .lambda_ import LambdaService
 from .partnercentral import PartnerCentral
 from .protocol import ApiError
+from .route53 import Route53Guard
 from .sesv2 import SesV2
 from .stepfunctions import virtual_stepfunctions
 from .workmail import WorkMail
@@ -94,6 +95,7 @@ class Emulator:
         self.workmail = WorkMail(self)
         self.partnercentral = PartnerCentral(self)
         self.lambdas = LambdaService(self)
+        self.route53 = Route53Guard(self)
         self.dispatcher = Dispatcher(self, [self.sesv2, self.workmail, self.partnercentral, self.lambdas])
         self._clients: dict[str, Any] = {}
 

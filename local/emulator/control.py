@@ -8,6 +8,7 @@ moto's default bus, where the rules synthesized from ``mailwarden.contracts.rout
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -197,6 +198,10 @@ class Control:
                 i.mail_from_status = "FAILED"
             out[name] = i.mail_from_status
         return out
+
+    def before_route53_change(self, edit: Callable[[], None]) -> None:
+        """Run ``edit`` (another writer) just before the next ChangeResourceRecordSets is checked."""
+        self.emu.route53.before_change.append(edit)
 
     def set_mail_from_status(self, identity: str, status: str) -> None:
         i = self._ses.identity(identity)

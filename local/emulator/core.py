@@ -43,7 +43,12 @@ def service_model(name: str) -> ServiceModel:
 
 
 # Event names carry the hyphenized service id; where it differs from the client name:
-_CLIENT_NAME = {"sfn": "stepfunctions", "eventbridge": "events", "secrets-manager": "secretsmanager"}
+_CLIENT_NAME = {
+    "sfn": "stepfunctions",
+    "eventbridge": "events",
+    "secrets-manager": "secretsmanager",
+    "route-53": "route53",
+}
 
 
 def model_for_service_id(service_id: str) -> ServiceModel:
@@ -207,7 +212,10 @@ class Dispatcher:
             (self.internal_calls if internal else self.calls)[f"{service_id}.{op_name}"] += 1
         service = self.services.get(service_id)
         if service is None or op_name not in service.handlers:
-            return self._moto_fault(service_id, op_name, request.url)  # None: moto's turn
+            fault = self._moto_fault(service_id, op_name, request.url)
+            if fault is None and service_id == "route-53":
+                fault = self.emulator.route53(op_name, request, internal)
+            return fault  # None: moto's turn
         op = service.model.operation_model(op_name)
         try:
             self._admit(service, service_id, op_name)
@@ -217,12 +225,12 @@ class Dispatcher:
                 raise service.invalid("; ".join(problems), Reason="REQUEST_VALIDATION_FAILED")
             with service.state_lock:
                 result = service.handlers[op_name](service, params)
-            self._count(f"{service_id}.{op_name}:ok")
+            self.count(f"{service_id}.{op_name}:ok")
             return success_response(op, request.url, result)
         except ApiError as err:
             if err.status == 400:
                 err.status = error_status(op, err.code, 400)
-            self._count(f"{service_id}.{op_name}:{err.code}")
+            self.count(f"{service_id}.{op_name}:{err.code}")
             return error_response(op, request.url, err)
 
     def _moto_fault(self, service_id: str, op_name: str, url: str) -> AWSResponse | None:
@@ -231,16 +239,15 @@ class Dispatcher:
         if fault is None:
             return None
         op = model_for_service_id(service_id).operation_model(op_name)
-        if op.metadata["protocol"] not in ("json", "rest-json"):
-            raise NotImplementedError(f"fault injection for {service_id} ({op.metadata['protocol']} protocol)")
         if fault == "throttle":
-            err = ApiError("ThrottlingException", "Rate exceeded (injected)", status=400)
+            code = "Throttling" if op.metadata["protocol"] in ("rest-xml", "query") else "ThrottlingException"
+            err = ApiError(code, "Rate exceeded (injected)", status=400)
         else:
             err = ApiError("InternalFailure", "Internal failure (injected)", status=500)
-        self._count(f"{service_id}.{op_name}:{err.code}")
+        self.count(f"{service_id}.{op_name}:{err.code}")
         return error_response(op, url, err)
 
-    def _count(self, key: str) -> None:
+    def count(self, key: str) -> None:
         with self._lock:
             self.outcomes[key] += 1
 

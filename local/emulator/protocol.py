@@ -260,6 +260,8 @@ def success_response(op: OperationModel, url: str, result: Any) -> AWSResponse:
 
 
 def error_response(op: OperationModel, url: str, error: ApiError) -> AWSResponse:
+    if op.metadata["protocol"] in ("rest-xml", "query"):
+        return _xml_error_response(url, error)
     body: dict[str, Any] = {"message": error.message, "Message": error.message, **error.fields}
     headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "emulated"}
     if op.metadata["protocol"] == "rest-json":
@@ -270,6 +272,18 @@ def error_response(op: OperationModel, url: str, error: ApiError) -> AWSResponse
     if error.code in ("TooManyRequestsException", "ThrottlingException"):
         headers["Retry-After"] = "1"
     return AWSResponse(url, error.status, headers, _RawBody(json.dumps(body).encode()))  # type: ignore[arg-type]
+
+
+def _xml_error_response(url: str, error: ApiError) -> AWSResponse:
+    """The ``<ErrorResponse>`` document rest-xml and query services (Route 53, SNS, SQS) answer with."""
+    message = error.message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    kind = "Receiver" if error.status >= 500 else "Sender"
+    body = (
+        f"<ErrorResponse><Error><Type>{kind}</Type><Code>{error.code}</Code><Message>{message}</Message></Error>"
+        "<RequestId>emulated</RequestId></ErrorResponse>"
+    )
+    headers = {"Content-Type": "text/xml", "x-amzn-RequestId": "emulated"}
+    return AWSResponse(url, error.status, headers, _RawBody(body.encode()))  # type: ignore[arg-type]
 
 
 def error_status(op: OperationModel, code: str, default: int = 400) -> int:

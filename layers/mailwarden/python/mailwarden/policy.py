@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .contracts.ses_events import FindingType, Impact
 
@@ -118,10 +118,40 @@ class WorkmailPolicy(_Model):
         return group_id.lower() in wanted or name.lower() in wanted
 
 
+_DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+class MailFromPolicy(_Model):
+    """MAIL FROM setup and watching (README "Policy file")."""
+
+    behavior_on_mx_failure: Literal["USE_DEFAULT_VALUE", "REJECT_MESSAGE"] = Field(
+        "USE_DEFAULT_VALUE", alias="behaviorOnMxFailure"
+    )
+    # MAIL FROM domain suffix -> Route 53 hosted zone id; otherwise the longest-suffix public zone wins.
+    hosted_zones: dict[str, str] = Field(default_factory=dict, alias="hostedZones")
+    record_ttl: int = Field(300, ge=60, le=172800, alias="recordTtl")
+    max_setup_attempts: int = Field(3, ge=1, le=10, alias="maxSetupAttempts")  # FAILED -> set up again, then alert
+    check_every_minutes: int = Field(15, ge=5, le=1440, alias="checkEveryMinutes")  # PENDING / TEMPORARY_FAILURE
+    recheck_succeeded_hours: int = Field(24, ge=1, le=720, alias="recheckSucceededHours")  # SUCCESS drifts too
+    max_checks_per_run: int = Field(300, ge=1, le=800, alias="maxChecksPerRun")  # SES: 1 request/s
+    # "Email Identity Created" events without a mailFromDomain get "<defaultSubdomain>.<identity's domain>".
+    default_subdomain: str | None = Field(None, alias="defaultSubdomain", pattern=_DNS_LABEL)
+
+    @field_validator("hosted_zones")
+    @classmethod
+    def _zones(cls, v: dict[str, str]) -> dict[str, str]:
+        return {k.strip().rstrip(".").lower(): z.strip().rsplit("/", 1)[-1] for k, z in v.items()}
+
+    def zone_for(self, domain: str) -> str | None:
+        owners = [s for s in self.hosted_zones if domain == s or domain.endswith("." + s)]
+        return self.hosted_zones[max(owners, key=len)] if owners else None
+
+
 class Policy(_Model):
     version: Literal[1]
     reputation: ReputationPolicy = Field(default_factory=lambda: ReputationPolicy.model_validate({}))
     workmail: WorkmailPolicy = Field(default_factory=lambda: WorkmailPolicy.model_validate({}))
+    mail_from: MailFromPolicy = Field(default_factory=lambda: MailFromPolicy.model_validate({}), alias="mailFrom")
     partner: dict[str, Any] | None = None  # defined by the Partner Central capability
 
     def normalized(self) -> str:

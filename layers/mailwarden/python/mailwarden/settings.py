@@ -62,3 +62,16 @@ class WorkmailSettings(Settings):
     export_role_arn: str = Field(min_length=1, alias="EXPORT_ROLE_ARN")
     offboard_state_machine_arn: str = Field("", alias="OFFBOARD_STATE_MACHINE_ARN")
     decommission_state_machine_arn: str = Field("", alias="DECOMMISSION_STATE_MACHINE_ARN")
+
+
+class MailFromSettings(Settings):
+    audit_table: str = Field(min_length=1, alias="AUDIT_TABLE")
+    mail_from_table: str = Field(min_length=1, alias="MAIL_FROM_TABLE")
+    policy_file: str = Field(min_length=1, alias="POLICY_FILE")
+    alerts_topic_arn: str = Field("", alias="ALERTS_TOPIC_ARN")
+    # The API only: who issues the bearer JWTs, where their keys are, what they must carry.
+    jwt_issuer: str = Field("", alias="JWT_ISSUER")
+    jwt_jwks_url: str = Field("", alias="JWT_JWKS_URL")  # default: <issuer>/.well-known/jwks.json
+    jwt_audience: str = Field("", alias="JWT_AUDIENCE")  # empty: not checked (Cognito access tokens have none)
+    read_scope: str = Field("mailwarden/mail-from.read", alias="MAIL_FROM_READ_SCOPE")
+    write_scope: str = Field("mailwarden/mail-from.write", alias="MAIL_FROM_WRITE_SCOPE")

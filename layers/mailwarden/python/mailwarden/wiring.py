@@ -11,6 +11,7 @@ from functools import cache
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
+from .api.auth import JwtVerifier
 from .approvals.service import Approvals
 from .aws import clients
 from .aws.approvals import DynamoApprovalStore
@@ -18,16 +19,19 @@ from .aws.audit import DynamoAuditTrail
 from .aws.dlq import DeadLetters
 from .aws.events import EventPublisher
 from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKillSwitch
+from .aws.mailfrom import DynamoMailFromStore, MailFromReporter, Route53Dns, SesMailFrom
 from .aws.notify import SnsApprovalNotifier
 from .aws.secrets import SigningKeys
 from .aws.ses import SesReputation
 from .aws.stepfunctions import NamedWorkflows, ReconcileRuns, StepFunctionsResumer
 from .aws.workmail import DynamoOffboardingStore, WorkMailDirectory
 from .clock import default_clock
+from .mailfrom.service import MailFromService
+from .mailfrom.watcher import Watcher
 from .policy import load_policy
 from .reputation.guard import EventGuard, Guard, Reconciler, Reinstater
 from .reputation.signals import ObserveSignal
-from .settings import ApprovalSettings, GuardSettings, TriggerSettings, WorkmailSettings
+from .settings import ApprovalSettings, GuardSettings, MailFromSettings, TriggerSettings, WorkmailSettings
 from .workmail.offboarding import Offboarding
 from .workmail.trigger import WorkmailTrigger
 
@@ -196,7 +200,63 @@ def workmail_trigger() -> WorkmailTriggerDeps:
     )
 
 
+def _mail_from(s: MailFromSettings) -> tuple[MailFromService, MailFromReporter]:
+    clock = default_clock()
+    policy = load_policy(s.policy_file).mail_from
+    dynamodb = clients.client("dynamodb")
+    reporter = MailFromReporter(
+        DynamoAuditTrail(dynamodb, s.audit_table, clock),
+        EventPublisher(clients.client("events"), s.event_bus_name),
+        clients.client("sns") if s.alerts_topic_arn else None,
+        s.alerts_topic_arn,
+    )
+    service = MailFromService(
+        ses=SesMailFrom(clients.client("sesv2")),
+        dns=Route53Dns(clients.client("route53"), policy),
+        store=DynamoMailFromStore(dynamodb, s.mail_from_table),
+        reporter=reporter,
+        policy=policy,
+        clock=clock,
+    )
+    return service, reporter
+
+
+@dataclass(frozen=True)
+class MailFromApiDeps:
+    service: MailFromService
+    verifier: JwtVerifier
+    settings: MailFromSettings
+
+    def scopes_for(self, method: str) -> tuple[str, ...]:
+        """PUT needs the write scope; GET accepts the read or the write scope."""
+        s = self.settings
+        return (s.write_scope,) if method.upper() != "GET" else (s.read_scope, s.write_scope)
+
+
+@cache
+def mail_from_api() -> MailFromApiDeps:
+    s = MailFromSettings.from_env()
+    service, _ = _mail_from(s)
+    return MailFromApiDeps(service, JwtVerifier(s.jwt_issuer, s.jwt_jwks_url, s.jwt_audience), s)
+
+
+@dataclass(frozen=True)
+class MailFromWatchDeps:
+    watcher: Watcher
+    dead_letters: DeadLetters
+
+
+@cache
+def mail_from_watch() -> MailFromWatchDeps:
+    s = MailFromSettings.from_env()
+    service, reporter = _mail_from(s)
+    watcher = Watcher(service, service.ses, service.store, reporter, service.policy, service.clock)
+    return MailFromWatchDeps(watcher, DeadLetters(clients.client("sqs"), s.dlq_url, "mail_from_watch"))
+
+
 def reset() -> None:
+    mail_from_api.cache_clear()
+    mail_from_watch.cache_clear()
     workmail_offboard.cache_clear()
     workmail_trigger.cache_clear()
     ses_events.cache_clear()

@@ -109,6 +109,34 @@ WORKMAIL_OFFBOARD = FunctionSpec(
     timeout_seconds=300,
 )
 
+_MAIL_FROM_ENV = ("EVENT_BUS_NAME", "DLQ_URL", "AUDIT_TABLE", "MAIL_FROM_TABLE", "POLICY_FILE", "SES_API_RATE")
+_MAIL_FROM_CLIENTS = ("sesv2", "route53", "dynamodb", "events")
+
+MAIL_FROM_API = FunctionSpec(
+    name="mail_from_api",
+    description="Seed 002's MAIL FROM API (API Gateway): bearer JWT and scope checks, PUT sets the MAIL FROM "
+    "domain and publishes MX + SPF to Route 53 in one atomic batch, GET reads the status; seed-shaped errors.",
+    env=(
+        *_MAIL_FROM_ENV,
+        "JWT_ISSUER",
+        "JWT_JWKS_URL",
+        "JWT_AUDIENCE",
+        "MAIL_FROM_READ_SCOPE",
+        "MAIL_FROM_WRITE_SCOPE",
+    ),
+    clients=_MAIL_FROM_CLIENTS,
+    timeout_seconds=120,  # up to 90 s waiting for the Route 53 change to be INSYNC
+)
+
+MAIL_FROM_WATCH = FunctionSpec(
+    name="mail_from_watch",
+    description="MAIL FROM watcher (schedule) and Email Identity Created events: polls due identities, emits "
+    "status changes, sets FAILED setups up again (bounded), then alerts the operations topic.",
+    env=(*_MAIL_FROM_ENV, "ALERTS_TOPIC_ARN"),
+    clients=(*_MAIL_FROM_CLIENTS, "sns", "sqs"),
+    timeout_seconds=900,
+)
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     SES_EVENTS,
     APPROVAL_REQUEST,
@@ -117,4 +145,6 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     REPUTATION_RECONCILE,
     WORKMAIL_TRIGGER,
     WORKMAIL_OFFBOARD,
+    MAIL_FROM_API,
+    MAIL_FROM_WATCH,
 )

@@ -37,6 +37,9 @@ class MailwardenDetailType(StrEnum):
     # kept-deregistered | delete-refused | restored
     WORKMAIL_OFFBOARDING = "WorkMail Offboarding"
     WORKMAIL_DECOMMISSION = "WorkMail Decommission"  # detail.outcome: planned | completed | rejected | expired
+    # detail.outcome: set-up | unchanged | rejected | retried | abandoned; detail.before / detail.after
+    MAIL_FROM_SETUP = "MAIL FROM Setup"
+    MAIL_FROM_STATUS_CHANGED = "MAIL FROM Status Changed"  # detail.before / detail.after: SES's status
 
 
 class OperatorDetailType(StrEnum):
@@ -47,3 +50,5 @@ class OperatorDetailType(StrEnum):
     OFFBOARD_REQUESTED = "WorkMail Offboarding Requested"
     RESTORE_REQUESTED = "WorkMail Restore Requested"
     DECOMMISSION_REQUESTED = "WorkMail Decommission Requested"
+    # Also accepted from IDENTITY_SOURCE: {identity, mailFromDomain?}. README "MAIL FROM domains".
+    IDENTITY_CREATED = "Email Identity Created"

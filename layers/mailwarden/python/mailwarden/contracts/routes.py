@@ -58,7 +58,15 @@ WORKMAIL_REQUESTS = Route(
     description="An HR/identity system or an operator asks to offboard a user, restore one, or decommission an org",
 )
 
-ROUTES: tuple[Route, ...] = (SES_REPUTATION_SIGNALS, RECONCILE_REQUESTS, WORKMAIL_REQUESTS)
+IDENTITIES_CREATED = Route(
+    rule_id="IdentitiesCreated",
+    bus=MAILWARDEN_BUS,
+    pattern={"source": [OPERATOR_SOURCE, IDENTITY_SOURCE], "detail-type": [OperatorDetailType.IDENTITY_CREATED.value]},
+    function="mail_from_watch",
+    description="A new SES identity: set up its MAIL FROM domain (given, or the policy's default) and watch it",
+)
+
+ROUTES: tuple[Route, ...] = (SES_REPUTATION_SIGNALS, RECONCILE_REQUESTS, WORKMAIL_REQUESTS, IDENTITIES_CREATED)
 
 
 def routes_for(function: str) -> list[Route]:

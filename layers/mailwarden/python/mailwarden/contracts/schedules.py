@@ -26,4 +26,16 @@ RECONCILE = ScheduleSpec(
     description="Scheduled reconcile: SES events are best effort, so the policy is re-applied to every entity.",
 )
 
-SCHEDULES: tuple[ScheduleSpec, ...] = (RECONCILE,)
+MAIL_FROM_WATCH = ScheduleSpec(
+    name="mail-from-watch",
+    function="mail_from_watch",
+    input={
+        "trigger": "schedule",
+        "scheduledTime": "<aws.scheduler.scheduled-time>",
+        "scheduleExecutionId": "<aws.scheduler.execution-id>",
+    },
+    description="MAIL FROM watcher: checks the identities that are due (policy mailFrom.checkEveryMinutes) with "
+    "SES, reports status changes, sets FAILED ones up again.",
+)
+
+SCHEDULES: tuple[ScheduleSpec, ...] = (RECONCILE, MAIL_FROM_WATCH)

@@ -79,4 +79,15 @@ OFFBOARDING = TableSpec(
     "first change) and each user's latest snapshot, which a restore re-applies.",
 )
 
-TABLES: tuple[TableSpec, ...] = (APPROVALS, AUDIT, GUARD, IDEMPOTENCY, OFFBOARDING)
+MAIL_FROM = TableSpec(
+    name="mail-from",
+    env="MAIL_FROM_TABLE",
+    partition_key="identity",
+    # sparse: only identities still watched carry "watch", so a run queries what is due and nothing else
+    indexes=(Index("by-next-check", "watch", "next_check_at"),),
+    numeric=("next_check_at",),
+    description="Identities whose MAIL FROM Mailwarden set up: domain, hosted zone, SES status last seen, setup "
+    "attempts, and when the watcher checks it next.",
+)
+
+TABLES: tuple[TableSpec, ...] = (APPROVALS, AUDIT, GUARD, IDEMPOTENCY, OFFBOARDING, MAIL_FROM)

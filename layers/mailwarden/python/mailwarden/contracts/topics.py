@@ -32,7 +32,13 @@ APPROVAL_DECISIONS = TopicSpec(
     description="Signed decisions from ChatOps bots and other systems.",
 )
 
-TOPICS: tuple[TopicSpec, ...] = (APPROVAL_REQUESTS, APPROVAL_DECISIONS)
+OPERATIONS_ALERTS = TopicSpec(
+    name="operations-alerts",
+    env="ALERTS_TOPIC_ARN",
+    description="Alerts that need a person: a MAIL FROM setup that still failed after its last attempt.",
+)
+
+TOPICS: tuple[TopicSpec, ...] = (APPROVAL_REQUESTS, APPROVAL_DECISIONS, OPERATIONS_ALERTS)
 SUBSCRIPTIONS: tuple[Subscription, ...] = (Subscription(APPROVAL_DECISIONS, "approval_callback"),)
 
 # The SNS message attribute that routes a request to one approver's email subscription.

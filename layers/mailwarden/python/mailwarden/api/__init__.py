@@ -1,0 +1,1 @@
+"""HTTP API plumbing shared by Mailwarden's REST endpoints: bearer-JWT checks and seed-002 error bodies."""

@@ -1,0 +1,1 @@
+"""MAIL FROM domains: the seed-002 API's use cases, Route 53 publishing and the status watcher."""

@@ -1,0 +1,199 @@
+"""MAIL FROM requests, the seed-002 response body, and what Mailwarden tracks per identity."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..contracts.names import OperatorDetailType
+from ..errors import MailwardenError, MalformedEvent, malformed
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class SesStatus(StrEnum):
+    """GetEmailIdentity's MailFromDomainStatus."""
+
+    PENDING = "PENDING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    TEMPORARY_FAILURE = "TEMPORARY_FAILURE"
+
+
+# The seed's status enum is PENDING | SUCCESS | FAILED. SES keeps retrying a TEMPORARY_FAILURE for
+# 72 h, so to a caller it is still pending (the exact SES status is in a response header).
+SEED_STATUS = {
+    SesStatus.PENDING: "PENDING",
+    SesStatus.SUCCESS: "SUCCESS",
+    SesStatus.FAILED: "FAILED",
+    SesStatus.TEMPORARY_FAILURE: "PENDING",
+}
+WATCHED = (SesStatus.PENDING, SesStatus.TEMPORARY_FAILURE)
+
+
+class InvalidRequest(MailwardenError):
+    """A request whose content is semantically invalid (seed 002's 400): ``causes`` say why."""
+
+    def __init__(self, *causes: str) -> None:
+        super().__init__("; ".join(causes))
+        self.causes = causes
+
+
+def domain_of(identity: str) -> str:
+    return identity.rsplit("@", 1)[-1].rstrip(".").lower()
+
+
+def check_domain_name(value: str) -> str:
+    name = value.strip().rstrip(".").lower()
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"'{value}' is not a valid domain name")
+    return name
+
+
+class MailFromRequest(BaseModel):
+    """``PUT /mail-from-attributes`` body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    identity: str = Field(min_length=3, max_length=320, description="The identity or domain address")
+    mail_from_domain: str = Field(
+        alias="mailFromDomain",
+        min_length=3,
+        max_length=253,
+        description="The new MAIL FROM domain of the identity. Must be a subdomain of the identity.",
+    )
+
+    @field_validator("identity")
+    @classmethod
+    def _identity(cls, v: str) -> str:
+        local, at, domain = v.strip().rpartition("@")
+        if at and not local:
+            raise ValueError("an email identity needs a local part before '@'")
+        check_domain_name(domain)
+        return v.strip()
+
+    @field_validator("mail_from_domain")
+    @classmethod
+    def _domain(cls, v: str) -> str:
+        return check_domain_name(v)
+
+    def check_subdomain(self) -> None:
+        parent = domain_of(self.identity)
+        if not self.mail_from_domain.endswith("." + parent):
+            raise InvalidRequest(
+                f"mailFromDomain '{self.mail_from_domain}' must be a subdomain of the identity's domain '{parent}' "
+                f"(for example 'mail.{parent}')."
+            )
+
+
+class MailFromAttributes(BaseModel):
+    """The 200 body of both operations, exactly seed 002's example."""
+
+    identity: str = Field(description="The email identity")
+    mail_from_domain: str = Field(
+        alias="mailFromDomain",
+        description="The name of a domain that an email identity uses as a custom MAIL FROM domain",
+    )
+    mx_record: str = Field(
+        alias="mxRecord",
+        description="MX record that is required in customer's DNS to allow the domain to receive bounce and complaint "
+        "notifications that email providers send you",
+    )
+    txt_record: str = Field(
+        alias="txtRecord",
+        description="TXT record that is required in customer's DNS in order to prove that Amazon SES is authorized "
+        "to send email from your domain",
+    )
+    mail_from_domain_status: str = Field(
+        alias="mailFromDomainStatus",
+        description="The current status of the MAIL FROM verification",
+        json_schema_extra={"enum": ["PENDING", "SUCCESS", "FAILED"]},
+    )
+
+
+@dataclass(frozen=True)
+class IdentityMailFrom:
+    """What SES says about an identity's MAIL FROM (domain None: none set)."""
+
+    identity: str
+    domain: str | None
+    status: SesStatus | None
+    behavior: str | None
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str  # without the trailing dot
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Where the records went: ``published`` (changed now), ``unchanged`` (already right) or
+    ``not-published`` (no hosted zone in the account owns the domain: publish them yourself)."""
+
+    outcome: str
+    zone: Zone | None = None
+    change_id: str | None = None
+    insync: bool = False
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """One identity whose MAIL FROM Mailwarden set up and watches (the MAIL FROM table's item)."""
+
+    identity: str
+    domain: str
+    status: str
+    attempts: int = 1
+    published: bool = False
+    zone_id: str | None = None
+    next_check_at: datetime | None = None  # None: no longer watched
+    updated_at: datetime | None = None
+    requested_by: str = "-"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def but(self, **changes: Any) -> Tracked:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    attributes: MailFromAttributes
+    ses_status: SesStatus
+    publication: Publication
+    ses_written: bool
+
+
+class IdentityCreated(BaseModel):
+    """``Email Identity Created`` detail: set up ``mailFromDomain`` (or the policy's default subdomain)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    identity: str = Field(min_length=3, max_length=320)
+    mail_from_domain: str | None = Field(None, alias="mailFromDomain")
+    requested_by: str = Field("-", alias="requestedBy", max_length=200)
+
+
+def parse_watch_event(event: Any) -> IdentityCreated | None:
+    """None for a schedule tick; the detail of an ``Email Identity Created`` event; else MalformedEvent."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("MAIL FROM watcher: expected a JSON object")
+    if event.get("trigger") == "schedule":
+        return None
+    if event.get("detail-type") != OperatorDetailType.IDENTITY_CREATED.value:
+        raise MalformedEvent(
+            f"MAIL FROM watcher: expected a schedule tick or '{OperatorDetailType.IDENTITY_CREATED.value}', got "
+            f"{event.get('detail-type')!r}"
+        )
+    try:
+        return IdentityCreated.model_validate(event.get("detail"))
+    except ValidationError as exc:
+        raise malformed("Email Identity Created", exc, "detail.") from None

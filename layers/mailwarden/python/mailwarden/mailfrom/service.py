@@ -1,0 +1,181 @@
+"""Set up an identity's MAIL FROM domain (seed 002's PUT) and read it back (its GET).
+
+Setup, in order, so that a conflict or a bad request changes nothing and a crash anywhere is
+resumed by repeating the request (or by the watcher):
+
+1. GetEmailIdentity: the identity exists; what SES has now.
+2. Route 53: the hosted zone owning the MAIL FROM domain, the record sets at that name, and the
+   change that would publish SES's MX and SPF there (:func:`records.plan_records`). A CNAME, another
+   MX or a broken SPF is a conflict: refused before anything is written.
+3. The tracking item (status PENDING, not yet published), so the watcher knows the identity.
+4. PutEmailIdentityMailFromAttributes, only when SES does not already have this domain (or FAILED).
+5. One ChangeResourceRecordSets batch, only when the records are not already right; a concurrent
+   edit (``StaleRecords``) re-reads and re-plans, at most three times. Then GetChange until INSYNC.
+6. The tracking item marked published; an audit record and a ``MAIL FROM Setup`` event.
+
+Minimum writes per request: one SES write and one ChangeBatch, none when everything is in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..clock import Clock
+from ..contracts.names import MailwardenDetailType
+from ..errors import Conflict, NotFound
+from ..policy import MailFromPolicy
+from .model import (
+    SEED_STATUS,
+    IdentityMailFrom,
+    InvalidRequest,
+    MailFromAttributes,
+    MailFromRequest,
+    Publication,
+    SesStatus,
+    SetupResult,
+    Tracked,
+    Zone,
+)
+from .ports import Dns, Reporter, Ses, Store
+from .records import SPF_RECORD, DnsConflict, RecordPlan, mx_value, plan_records
+
+STALE_RETRIES = 3
+INSYNC_POLL_SECONDS = 5.0
+INSYNC_WAIT_SECONDS = 90.0  # Route 53 propagates in about 60 s; past this the API answers anyway
+
+
+class StaleRecords(Conflict):
+    """Route 53 rejected the batch: the records changed between read and write."""
+
+
+@dataclass
+class MailFromService:
+    ses: Ses
+    dns: Dns
+    store: Store
+    reporter: Reporter
+    policy: MailFromPolicy
+    clock: Clock
+
+    # ------------------------------------------------------------------ read
+
+    def identity(self, identity: str) -> IdentityMailFrom:
+        try:
+            return self.ses.mail_from(identity)
+        except NotFound:
+            raise InvalidRequest(f"SES has no email identity '{identity}' in this account and region.") from None
+
+    def attributes(self, identity: str, domain: str, status: SesStatus) -> MailFromAttributes:
+        return MailFromAttributes.model_validate(
+            {
+                "identity": identity,
+                "mailFromDomain": domain,
+                "mxRecord": mx_value(self.ses.region),
+                "txtRecord": SPF_RECORD,
+                "mailFromDomainStatus": SEED_STATUS[status],
+            }
+        )
+
+    def get(self, identity: str) -> tuple[MailFromAttributes, SesStatus]:
+        current = self.identity(identity)
+        if not current.domain or current.status is None:
+            raise InvalidRequest(f"The identity '{identity}' has no custom MAIL FROM domain; PUT one first.")
+        return self.attributes(identity, current.domain, current.status), current.status
+
+    # ------------------------------------------------------------------ setup
+
+    def setup(self, request: MailFromRequest, actor: str, attempt: int | None = None) -> SetupResult:
+        request.check_subdomain()
+        identity, domain = request.identity, request.mail_from_domain
+        current = self.identity(identity)
+        zone = self.dns.zone_for(domain)
+        try:
+            plan = self._plan(zone, domain) if zone else None
+        except DnsConflict as exc:
+            self.reporter.report(
+                MailwardenDetailType.MAIL_FROM_SETUP,
+                identity,
+                "rejected",
+                actor,
+                {"domain": domain, "reason": str(exc)},
+            )
+            raise InvalidRequest(str(exc)) from None
+        attempts = attempt or 1  # a person asking again starts a new round of attempts
+        tracked = Tracked(
+            identity=identity,
+            domain=domain,
+            status=(current.status or SesStatus.PENDING).value,
+            attempts=attempts,
+            published=False,
+            zone_id=zone.id if zone else None,
+            next_check_at=self.clock.now(),
+            updated_at=self.clock.now(),
+            requested_by=actor,
+        )
+        self.store.put(tracked)
+        behavior = self.policy.behavior_on_mx_failure
+        ses_written = (
+            current.domain != domain or current.behavior != behavior or current.status in (None, SesStatus.FAILED)
+        )
+        if ses_written:
+            self.ses.set_mail_from(identity, domain, behavior)
+        status = SesStatus.PENDING if ses_written else (current.status or SesStatus.PENDING)
+        publication = self._publish(zone, domain, plan, identity) if zone and plan else Publication("not-published")
+        self.store.put(
+            tracked.but(
+                status=status.value,
+                published=publication.outcome != "not-published",
+                next_check_at=self.next_check(status),
+                updated_at=self.clock.now(),
+            )
+        )
+        outcome = "set-up" if ses_written or publication.outcome == "published" else "unchanged"
+        self.reporter.report(
+            MailwardenDetailType.MAIL_FROM_SETUP,
+            identity,
+            outcome,
+            actor,
+            {
+                "before": {"domain": current.domain, "status": current.status, "behavior": current.behavior},
+                "after": {"domain": domain, "status": status.value, "behavior": behavior},
+                "dns": publication.outcome,
+                "zone": publication.zone.id if publication.zone else None,
+                "notes": list(publication.notes),
+                "attempt": attempts,
+            },
+        )
+        return SetupResult(self.attributes(identity, domain, status), status, publication, ses_written)
+
+    def next_check(self, status: SesStatus) -> datetime:
+        if status == SesStatus.SUCCESS:
+            return self.clock.now() + timedelta(hours=self.policy.recheck_succeeded_hours)
+        return self.clock.now() + timedelta(minutes=self.policy.check_every_minutes)
+
+    def _plan(self, zone: Zone, domain: str) -> RecordPlan:
+        return plan_records(domain, self.dns.record_sets(zone, domain), self.ses.region, self.policy.record_ttl)
+
+    def _publish(self, zone: Zone, domain: str, plan: RecordPlan, identity: str) -> Publication:
+        for attempt in range(STALE_RETRIES + 1):
+            if not plan.needed:
+                return Publication("unchanged", zone, insync=True)
+            try:
+                change = self.dns.change(zone, plan.changes, f"Mailwarden: MAIL FROM {domain} for {identity}")
+                return Publication("published", zone, change, self._wait_insync(change), plan.notes)
+            except StaleRecords:
+                if attempt == STALE_RETRIES:
+                    raise
+                try:
+                    plan = self._plan(zone, domain)  # someone edited the records: re-read, re-plan
+                except DnsConflict as exc:
+                    raise InvalidRequest(str(exc)) from None
+        raise AssertionError("unreachable")
+
+    def _wait_insync(self, change_id: str) -> bool:
+        waited = 0.0
+        while not self.dns.insync(change_id):
+            if waited >= INSYNC_WAIT_SECONDS:
+                return False
+            self.clock.sleep(INSYNC_POLL_SECONDS)
+            waited += INSYNC_POLL_SECONDS
+        return True

@@ -1,0 +1,71 @@
+"""Helpers for the MAIL FROM tests: an identity in SES, a hosted zone in Route 53, records read back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mailwarden.mailfrom.records import txt_text
+
+from local.deployment import LocalDeployment
+
+REGION = "us-east-1"
+MX = f"10 feedback-smtp.{REGION}.amazonses.com"
+SPF = "v=spf1 include:amazonses.com ~all"
+
+
+def identity(d: LocalDeployment, name: str = "example.com") -> None:
+    d.emu.client("sesv2").create_email_identity(EmailIdentity=name)
+    d.emu.clock.advance(1)  # SES allows one management call per second
+
+
+def zone(d: LocalDeployment, name: str = "example.com", *, private: bool = False) -> str:
+    extra: dict[str, Any] = {}
+    if private:
+        extra = {"VPC": {"VPCRegion": REGION, "VPCId": "vpc-1"}, "HostedZoneConfig": {"PrivateZone": True}}
+    out = d.emu.client("route53").create_hosted_zone(Name=name, CallerReference=f"ref-{name}-{private}", **extra)
+    return str(out["HostedZone"]["Id"].rsplit("/", 1)[-1])
+
+
+def put_records(d: LocalDeployment, zone_id: str, name: str, kind: str, values: list[str], ttl: int = 300) -> None:
+    d.emu.client("route53").change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": kind,
+                        "TTL": ttl,
+                        "ResourceRecords": [{"Value": v} for v in values],
+                    },
+                }
+            ]
+        },
+    )
+
+
+def records(d: LocalDeployment, zone_id: str, name: str) -> dict[str, list[str]]:
+    """Record sets at ``name``: {type: [values]} (a type twice would show as two lists merged)."""
+    out: dict[str, list[str]] = {}
+    r53 = d.emu.client("route53")
+    for s in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]:
+        if s["Name"].rstrip(".") == name:
+            out.setdefault(s["Type"], []).extend(r["Value"] for r in s.get("ResourceRecords", []))
+    return out
+
+
+def spf_records(d: LocalDeployment, zone_id: str, name: str) -> list[str]:
+    return [txt_text(v) for v in records(d, zone_id, name).get("TXT", []) if txt_text(v).startswith("v=spf1")]
+
+
+def put(d: LocalDeployment, ident: str = "example.com", domain: str = "mail.example.com", **kw: Any) -> Any:
+    return d.api("PUT", "/mail-from-attributes", {"identity": ident, "mailFromDomain": domain}, **kw)
+
+
+def writes(d: LocalDeployment) -> dict[str, int]:
+    calls = d.emu.calls
+    return {
+        "ses": calls["sesv2.PutEmailIdentityMailFromAttributes"],
+        "route53": calls["route-53.ChangeResourceRecordSets"],
+    }
