@@ -24,7 +24,14 @@ from mailwarden.contracts.names import DEFAULT_BUS, MAILWARDEN_SOURCE
 from mailwarden.contracts.routes import ROUTES, Route
 from mailwarden.contracts.schedules import SCHEDULES
 from mailwarden.contracts.tables import TABLES, TableSpec
-from mailwarden.contracts.topics import APPROVAL_DECISIONS, APPROVAL_REQUESTS, APPROVER_ATTRIBUTE, SUBSCRIPTIONS, TOPICS
+from mailwarden.contracts.topics import (
+    APPROVAL_DECISIONS,
+    APPROVAL_REQUESTS,
+    APPROVER_ATTRIBUTE,
+    OPERATIONS_ALERTS,
+    SUBSCRIPTIONS,
+    TOPICS,
+)
 from mailwarden.contracts.workflows import WORKFLOWS, substitute
 from mailwarden.policy import parse_policy
 
@@ -162,6 +169,7 @@ class LocalDeployment:
         # The approvers' "mailboxes": CDK subscribes each approver's email with a filter policy on the
         # approver attribute; locally one queue receives them all and inbox() filters the same way.
         self.mail_url = self._subscribe_queue(APPROVAL_REQUESTS.name, "approver-mail")
+        self.alerts_url = self._subscribe_queue(OPERATIONS_ALERTS.name, "operations-alerts")
         self.subscription_queues = {
             sub.function: self._subscribe_queue(sub.topic.name, f"sub-{sub.function}") for sub in SUBSCRIPTIONS
         }
@@ -327,6 +335,15 @@ class LocalDeployment:
             delivered.extend(round_)
         self.deliveries.extend(delivered)
         return delivered
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Messages published to the operations-alert topic since the last call (SNS envelopes)."""
+        return self._drain(self.alerts_url)
+
+    def events_of(self, detail_type: str) -> list[dict[str, Any]]:
+        """Details of the events Mailwarden emitted with ``detail_type`` (everything delivered so far)."""
+        self.published.extend(self._drain(self.tap_url))
+        return [e["detail"] for e in self.published if e.get("detail-type") == detail_type]
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return self._drain(self.dlq_url)
