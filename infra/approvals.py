@@ -21,12 +21,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from mailwarden.contracts.topics import APPROVAL_DECISIONS, APPROVAL_REQUESTS, APPROVER_ATTRIBUTE, TOPICS
 
+from .api import STAGE, logged_rest_api
 from .config import StackConfig
-from .functions import retained_log_group
 from .nag import acknowledge
 from .queues import dead_letter_queue
-
-STAGE = "prod"
 
 
 class Approvals(Construct):
@@ -77,47 +75,13 @@ class Approvals(Construct):
         )
 
     def _api(self) -> apigw.RestApi:
-        access_logs = retained_log_group(
-            self, "ApiAccessLogs", name=None, retention_days=self.config.log_retention_days
-        )
-        api = apigw.RestApi(
+        return logged_rest_api(
             self,
             "LinkApi",
             description="Mailwarden approval links: GET shows a confirmation page, POST decides",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
-            deploy_options=apigw.StageOptions(
-                stage_name=STAGE,
-                throttling_rate_limit=self.config.api_throttle_rate,
-                throttling_burst_limit=self.config.api_throttle_burst,
-                logging_level=apigw.MethodLoggingLevel.ERROR,
-                data_trace_enabled=False,  # never log requests: query strings carry signatures
-                metrics_enabled=True,
-                tracing_enabled=True,
-                access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=False,
-                ),
-            ),
+            config=self.config,
+            account_logging_role=True,
         )
-        acknowledge(
-            api,
-            "IAM4",
-            "API Gateway's account-level CloudWatch role uses the AWS-managed "
-            "AmazonAPIGatewayPushToCloudWatchLogs policy, as AWS documents for execution logging.",
-            "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
-            children=True,
-        )
-        return api
 
     # ------------------------------------------------------------------ wiring
 

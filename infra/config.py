@@ -24,6 +24,15 @@ class StackConfig(BaseModel):
     policy_file: str = Field("policy/mailwarden.yaml", alias="policyFile")
     log_retention_days: int = Field(90, alias="logRetentionDays")
     reconcile_schedule: str = Field("rate(1 hour)", alias="reconcileSchedule")
+    mail_from_watch_schedule: str = Field("rate(5 minutes)", alias="mailFromWatchSchedule")
+    # The MAIL FROM API's token issuer (OIDC / OAuth 2.0: Cognito, Okta, Entra ID, ...). Without one, every
+    # request is refused (500, logged) until it is configured.
+    jwt_issuer: str = Field("", alias="jwtIssuer", pattern=r"^(https://\S+)?$")
+    # default: <issuer>/.well-known/jwks.json
+    jwt_jwks_url: str = Field("", alias="jwtJwksUrl", pattern=r"^(https://\S+)?$")
+    jwt_audiences: list[str] = Field(default_factory=list, alias="jwtAudiences")  # aud or client_id; empty: any
+    mail_from_read_scope: str = Field("mailwarden/mail-from.read", alias="mailFromReadScope")
+    mail_from_write_scope: str = Field("mailwarden/mail-from.write", alias="mailFromWriteScope")
     approval_timeout_hours: int = Field(72, ge=1, le=8760, alias="approvalTimeoutHours")
     api_throttle_rate: float = Field(5.0, gt=0, le=1000, alias="apiThrottleRate")
     api_throttle_burst: int = Field(10, ge=1, le=5000, alias="apiThrottleBurst")
@@ -67,7 +76,7 @@ class StackConfig(BaseModel):
             raise ValueError(f"CloudWatch Logs accepts only {sorted(allowed)}")
         return v
 
-    @field_validator("reconcile_schedule")
+    @field_validator("reconcile_schedule", "mail_from_watch_schedule")
     @classmethod
     def _schedule(cls, v: str) -> str:
         if not re.match(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$", v):

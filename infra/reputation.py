@@ -1,17 +1,12 @@
-"""The reputation guard's own resources and grants: the kill switch, the reconcile schedule and
+"""The reputation guard's own resources and grants: the kill switch and
 least-privilege access to SES reputation entities, its tables and its workflows."""
 
 from __future__ import annotations
 
-import json
-
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
-from mailwarden.contracts.schedules import RECONCILE
 
 from .functions import MailwardenFunction
 from .nag import acknowledge
@@ -81,46 +76,3 @@ def grant_reputation(fn: MailwardenFunction, *, writes: bool) -> None:
         "Resource::*",
         children=True,
     )
-
-
-class ReconcileSchedule(Construct):
-    """EventBridge Scheduler -> the trigger function, with retries and a dead-letter queue."""
-
-    def __init__(
-        self, scope: Construct, construct_id: str, *, expression: str, target: MailwardenFunction, dlq: sqs.IQueue
-    ) -> None:
-        super().__init__(scope, construct_id)
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
-            description="EventBridge Scheduler invokes the Mailwarden reconcile trigger",
-        )
-        target.function.grant_invoke(role)
-        dlq.grant_send_messages(role)
-        self.schedule = scheduler.CfnSchedule(
-            self,
-            "Schedule",
-            name=f"{Stack.of(self).stack_name}-{RECONCILE.name}",
-            description=RECONCILE.description,
-            schedule_expression=expression,
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=target.function.function_arn,
-                role_arn=role.role_arn,
-                input=json.dumps(RECONCILE.input),
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=10
-                ),
-                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dlq.queue_arn),
-            ),
-        )
-        acknowledge(
-            role,
-            "IAM5",
-            "lambda:InvokeFunction on the trigger function and its versions (<arn>:*) only.",
-            children=True,
-        )

@@ -12,14 +12,18 @@ from mailwarden.contracts.functions import (
     APPROVAL_CALLBACK,
     APPROVAL_REQUEST,
     FUNCTIONS,
+    MAIL_FROM_API,
+    MAIL_FROM_WATCH,
     REPUTATION_RECONCILE,
     REPUTATION_TRIGGER,
     SES_EVENTS,
     WORKMAIL_OFFBOARD,
     WORKMAIL_TRIGGER,
 )
-from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, OFFBOARDING, TABLES
-from mailwarden.contracts.topics import TOPICS
+from mailwarden.contracts.schedules import MAIL_FROM_WATCH as WATCH_SCHEDULE
+from mailwarden.contracts.schedules import RECONCILE
+from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, MAIL_FROM, OFFBOARDING, TABLES
+from mailwarden.contracts.topics import OPERATIONS_ALERTS, TOPICS
 from mailwarden.contracts.workflows import (
     REPUTATION_RECONCILE_WORKFLOW,
     REPUTATION_REINSTATE_WORKFLOW,
@@ -31,10 +35,12 @@ from .approvals import Approvals
 from .config import StackConfig
 from .functions import MailwardenFunction
 from .layers import POLICY_FILE, Layers
+from .mailfrom import MailFromApi, grant_mail_from
 from .nag import acknowledge
 from .queues import dead_letter_queue
-from .reputation import KillSwitch, ReconcileSchedule, grant_reputation, state_machine_arn
+from .reputation import KillSwitch, grant_reputation, state_machine_arn
 from .routing import EventRouting
+from .schedules import Schedule
 from .storage import Tables
 from .workflows import Workflows
 from .workmail import OFFBOARD_WRITES, READS, RESTORE_WRITES, MailboxExports, grant_workmail
@@ -58,6 +64,11 @@ class MailwardenStack(Stack):
                 "mailwarden:noApprovers",
                 "mailwarden:approverEmails is empty: approval requests will fail until approvers are configured.",
             )
+        if not config.jwt_issuer:
+            Annotations.of(self).add_warning_v2(
+                "mailwarden:noJwtIssuer",
+                "mailwarden:jwtIssuer is empty: the MAIL FROM API refuses every request until an issuer is configured.",
+            )
         env = {
             "EVENT_BUS_NAME": self.bus.event_bus_name,
             "DLQ_URL": self.dlq.queue_url,
@@ -76,6 +87,11 @@ class MailwardenStack(Stack):
             "EXPORT_ROLE_ARN": self.exports.role.role_arn,
             "OFFBOARD_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_OFFBOARD_WORKFLOW.name),
             "DECOMMISSION_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_DECOMMISSION_WORKFLOW.name),
+            "JWT_ISSUER": config.jwt_issuer,
+            "JWT_JWKS_URL": config.jwt_jwks_url,
+            "JWT_AUDIENCE": ",".join(config.jwt_audiences),
+            "MAIL_FROM_READ_SCOPE": config.mail_from_read_scope,
+            "MAIL_FROM_WRITE_SCOPE": config.mail_from_write_scope,
         }
         self.functions = {
             spec.name: MailwardenFunction(
@@ -95,6 +111,7 @@ class MailwardenStack(Stack):
         self._grant_approvals()
         self._grant_reputation()
         self._grant_workmail()
+        self._grant_mail_from()
         self.workflows = Workflows(
             self,
             "Workflows",
@@ -110,17 +127,29 @@ class MailwardenStack(Stack):
             bus=self.bus,
             dlq=self.dlq,
         )
-        self.schedule = ReconcileSchedule(
+        self.schedule = Schedule(
             self,
             "ReconcileSchedule",
+            spec=RECONCILE,
             expression=config.reconcile_schedule,
             target=self.functions[REPUTATION_TRIGGER.name],
             dlq=self.dlq,
         )
+        self.mail_from_schedule = Schedule(
+            self,
+            "MailFromWatchSchedule",
+            spec=WATCH_SCHEDULE,
+            expression=config.mail_from_watch_schedule,
+            target=self.functions[MAIL_FROM_WATCH.name],
+            dlq=self.dlq,
+            max_event_age_seconds=600,  # the next tick comes soon; a stale one is worth nothing
+        )
+        self.mail_from_api = MailFromApi(self, "MailFromRestApi", config=config, fn=self.functions[MAIL_FROM_API.name])
         CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
         CfnOutput(self, "KillSwitchParameter", value=self.kill_switch.parameter.parameter_name)
         CfnOutput(self, "DeadLetterQueueUrl", value=self.dlq.queue_url)
         CfnOutput(self, "ApprovalLinkApiUrl", value=self.approvals.base_url)
+        CfnOutput(self, "MailFromApiUrl", value=self.mail_from_api.url)
         CfnOutput(self, "ApprovalDecisionsTopicArn", value=self.approvals.decisions_topic.topic_arn)
         for name, machine in self.workflows.state_machines.items():
             CfnOutput(
@@ -160,6 +189,21 @@ class MailwardenStack(Stack):
                 actions=["states:StartExecution", "states:ListExecutions"],
                 resources=[state_machine_arn(self, REPUTATION_RECONCILE_WORKFLOW.name)],
             )
+        )
+
+    def _grant_mail_from(self) -> None:
+        api = self.functions[MAIL_FROM_API.name]
+        watch = self.functions[MAIL_FROM_WATCH.name]
+        for fn in (api, watch):
+            grant_mail_from(fn, self.config.hosted_zone_ids, writes=True)
+            self._grant_table(fn, MAIL_FROM.name, ["GetItem", "PutItem", "Query"])
+            self._grant_table(fn, AUDIT.name, ["PutItem"])
+        index = f"{self.tables[MAIL_FROM.name].table_arn}/index/{MAIL_FROM.indexes[0].name}"
+        watch.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index]))
+        alerts = self.approvals.topics[OPERATIONS_ALERTS.name]
+        watch.role.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic_arn]))
+        watch.role.add_to_policy(
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.approvals.key.key_arn])
         )
 
     def _grant_workmail(self) -> None:

@@ -45,7 +45,7 @@ def _attributes(
     attrs: MailFromAttributes, ses_status: SesStatus, headers: dict[str, str]
 ) -> Response[MailFromAttributes]:
     headers = {"Cache-Control": "no-store", "Mailwarden-Ses-Status": ses_status.value, **headers}
-    return Response(200, "application/json", attrs.model_dump(by_alias=True), headers)
+    return Response(200, "application/json", attrs, headers)
 
 
 @app.put("/mail-from-attributes", summary="Change MAIL FROM domain", responses=OK, tags=["MAIL FROM"])

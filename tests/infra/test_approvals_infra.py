@@ -26,11 +26,11 @@ def statements(template: Any, role_prefix: str) -> list[dict[str, Any]]:
 def test_topics_are_kms_encrypted_and_tls_only(synth: Any) -> None:
     _, t = synth
     topics = t.find_resources("AWS::SNS::Topic")
-    assert len(topics) == 2
+    assert len(topics) == 3  # approval requests, approval decisions, operations alerts
     assert all("Fn::GetAtt" in json.dumps(x["Properties"]["KmsMasterKeyId"]) for x in topics.values())
     policies = t.find_resources("AWS::SNS::TopicPolicy").values()
     denies = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
-    assert len(denies) == 2 and all(d["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for d in denies)
+    assert len(denies) == 3 and all(d["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for d in denies)
     keys = t.find_resources("AWS::KMS::Key").values()
     assert len(keys) == 2 and all(k["Properties"]["EnableKeyRotation"] is True for k in keys)  # + mailbox exports
 
@@ -55,13 +55,16 @@ def test_each_approver_gets_only_their_own_messages(synth: Any) -> None:
 
 def test_the_link_api_is_throttled_and_never_logs_query_strings(synth: Any) -> None:
     _, t = synth
-    stage = only(t, "AWS::ApiGateway::Stage")
+    stages = t.find_resources("AWS::ApiGateway::Stage")
+    stage = next(v["Properties"] for k, v in stages.items() if k.startswith("ApprovalsLinkApi"))
     (settings,) = stage["MethodSettings"]
     assert settings["ThrottlingRateLimit"] == 5 and settings["ThrottlingBurstLimit"] == 10
     assert settings["DataTraceEnabled"] is False and settings["LoggingLevel"] == "ERROR"
     assert "AccessLogSetting" in stage and stage["TracingEnabled"] is True
     methods = {
-        m["Properties"]["HttpMethod"]: m["Properties"] for m in t.find_resources("AWS::ApiGateway::Method").values()
+        m["Properties"]["HttpMethod"]: m["Properties"]
+        for k, m in t.find_resources("AWS::ApiGateway::Method").items()
+        if k.startswith("ApprovalsLinkApi")
     }
     assert set(methods) == {"GET", "POST"}
     get_params = methods["GET"]["RequestParameters"]

@@ -11,7 +11,11 @@ from tests.infra.test_approvals_infra import statements
 
 def test_the_reconcile_schedule_invokes_the_trigger_with_the_shared_input(synth: Any) -> None:
     _, t = synth
-    (schedule,) = t.find_resources("AWS::Scheduler::Schedule").values()
+    (schedule,) = [
+        s
+        for s in t.find_resources("AWS::Scheduler::Schedule").values()
+        if s["Properties"]["Name"].endswith(RECONCILE.name)
+    ]
     props = schedule["Properties"]
     assert props["ScheduleExpression"] == "rate(1 hour)"
     assert json.loads(props["Target"]["Input"]) == RECONCILE.input

@@ -34,7 +34,7 @@ def test_every_function_has_the_lambda_defaults(synth):
 def test_log_groups_are_explicit_with_retention(synth):
     _, t = synth
     groups = resources(t, "AWS::Logs::LogGroup")
-    assert len(groups) == len(FUNCTIONS) + len(WORKFLOWS) + 1  # + the link API's access log
+    assert len(groups) == len(FUNCTIONS) + len(WORKFLOWS) + 2  # + the link and MAIL FROM APIs' access logs
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {90}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..contracts.tables import MAIL_FROM
+from ..contracts.tables import MAIL_FROM, RETENTION_SECONDS
 from ..errors import NotFound
 from ..mailfrom.model import IdentityMailFrom, SesStatus, Tracked, Zone
 from ..mailfrom.records import RecordSet
@@ -134,6 +134,8 @@ class DynamoMailFromStore:
         if item.next_check_at:
             row["watch"] = {"S": WATCHED}
             row["next_check_at"] = {"N": str(int(item.next_check_at.timestamp()))}
+        elif item.updated_at:  # no longer watched: kept for the record, then purged
+            row["purge_at"] = {"N": str(int(item.updated_at.timestamp()) + RETENTION_SECONDS)}
         _call(self.client.put_item, TableName=self.table, Item=row)
 
     def due(self, now: datetime, limit: int) -> list[Tracked]:

@@ -85,6 +85,7 @@ MAIL_FROM = TableSpec(
     partition_key="identity",
     # sparse: only identities still watched carry "watch", so a run queries what is due and nothing else
     indexes=(Index("by-next-check", "watch", "next_check_at"),),
+    ttl_attribute="purge_at",  # set once an identity is no longer watched
     numeric=("next_check_at",),
     description="Identities whose MAIL FROM Mailwarden set up: domain, hosted zone, SES status last seen, setup "
     "attempts, and when the watcher checks it next.",
