@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.stamp-install
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo test lint bench synth cdk-install clean
+.PHONY: install demo test lint bench openapi synth cdk-install clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ node_modules/.bin/cdk: package.json
 cdk-install: node_modules/.bin/cdk
 
 # Full synth with the SDK layer bundled locally by pip for arm64 (needs PyPI, not Docker).
+openapi: $(STAMP)
+	PYTHONPATH=.:layers/mailwarden/python $(PY) -m functions.mail_from_api.openapi
+
 synth: $(STAMP) node_modules/.bin/cdk
 	npx cdk synth --quiet
 

@@ -364,6 +364,55 @@ def scenario_workmail(demo: Demo) -> None:
     )
 
 
+def scenario_mail_from(demo: Demo) -> None:
+    """MAIL FROM: a PUT through the API (bearer JWT), the records it publishes in Route 53 (merged
+    into an existing SPF record), the watcher seeing SES turn SUCCESS; a CNAME conflict refused."""
+    d = demo.deployment
+    r53 = d.emu.client("route53")
+    d.emu.client("sesv2").create_email_identity(EmailIdentity="initech.example")
+    zone = r53.create_hosted_zone(Name="initech.example", CallerReference="demo")["HostedZone"]["Id"]
+    existing = {"Name": "bounce.initech.example", "Type": "TXT", "TTL": 300}
+    existing["ResourceRecords"] = [{"Value": '"v=spf1 include:_spf.google.com -all"'}, {"Value": '"site=42"'}]
+    conflict = {"Name": "mail.initech.example", "Type": "CNAME", "TTL": 300}
+    conflict["ResourceRecords"] = [{"Value": "mailhost.example.net"}]
+    changes = [{"Action": "CREATE", "ResourceRecordSet": rs} for rs in (existing, conflict)]
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes})
+    demo.emu.clock.advance(1)
+    before = Counter(demo.emu.calls)
+    body = {"identity": "initech.example", "mailFromDomain": "bounce.initech.example"}
+    resp = d.api("PUT", "/mail-from-attributes", body)
+    demo.log(f"PUT /mail-from-attributes -> HTTP {resp.status} {resp.body}")
+    where = f"{resp.headers.get('Mailwarden-Dns-Publication')} in {resp.headers.get('Mailwarden-Hosted-Zone')}"
+    demo.log(f"    Route 53: {where}")
+    for rs in r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]:
+        if rs["Name"] == "bounce.initech.example.":
+            demo.log(f"    {rs['Name']} {rs['Type']} " + " | ".join(r["Value"] for r in rs["ResourceRecords"]))
+    calls = Counter(demo.emu.calls) - before
+    writes = calls["sesv2.PutEmailIdentityMailFromAttributes"] + calls["route-53.ChangeResourceRecordSets"]
+    refused = d.api("PUT", "/mail-from-attributes", {**body, "mailFromDomain": "mail.initech.example"})
+    demo.log(
+        f"PUT mail.initech.example (a CNAME) -> HTTP {refused.status}: {refused.json()['causes'][0]['text'][:90]}..."
+    )
+    unauthorized = d.api("PUT", "/mail-from-attributes", body, token=None)
+    demo.log(f"PUT without a token -> HTTP {unauthorized.status} {unauthorized.body}")
+    status = "PENDING"
+    for _ in range(8):
+        demo.emu.clock.advance(15 * 60)
+        d.tick("mail-from-watch")
+        for change in d.events_of("MAIL FROM Status Changed"):
+            demo.log(f"    watcher: {change['identity']} {change['before']} -> {change['after']}")
+        status = d.api("GET", "/mail-from-attributes/initech.example").json()["mailFromDomainStatus"]
+        if status == "SUCCESS":
+            break
+    demo.log(f"GET /mail-from-attributes/initech.example -> {status}")
+    demo.figures.update(
+        mail_from_status=status,
+        mail_from_writes_per_put=writes,
+        mail_from_conflict_http=refused.status,
+        mail_from_unauthorized_http=unauthorized.status,
+    )
+
+
 SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
     ("plumbing", "Plumbing: SES finding -> EventBridge rule -> ses_events -> observation", scenario_plumbing),
     ("approvals", "Approvals: request over SNS, signed link, confirm page, POST decides, timeout", scenario_approvals),
@@ -377,6 +426,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
         "WorkMail offboarding: export, strip, deregister, approve, delete; an organization decommission",
         scenario_workmail,
     ),
+    ("mail_from", "MAIL FROM: PUT via the API, records in Route 53, the watcher sees SUCCESS", scenario_mail_from),
 ]
 
 
@@ -422,5 +472,9 @@ if __name__ == "__main__":
         and figures["offboarding_refused"] == 1
         and figures["decommission_deleted"] == 15
         and figures["decommission_max_concurrent_exports"] == 10
+        and figures["mail_from_status"] == "SUCCESS"
+        and figures["mail_from_writes_per_put"] == 2
+        and figures["mail_from_conflict_http"] == 400
+        and figures["mail_from_unauthorized_http"] == 401
     )
     sys.exit(0 if ok else 1)

@@ -76,3 +76,13 @@ def test_ses_and_route53_grants_are_per_action_and_scoped(synth: Any) -> None:
         assert all(set([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) <= allowed for s in star), star
     watch = statements(t, "MailFromWatchRole")
     assert any(s["Action"] == "sns:Publish" and "OperationsAlerts" in json.dumps(s["Resource"]) for s in watch)
+
+
+def test_the_published_openapi_document_is_the_one_the_handler_generates() -> None:
+    from functions.mail_from_api.openapi import DEFAULT, document
+
+    assert DEFAULT.read_text() == document(), "run `make openapi` and commit docs/openapi/mail-from.json"
+    doc = json.loads(document())
+    put = doc["paths"]["/mail-from-attributes"]["put"]
+    assert set(put["responses"]) == {"200", "400", "401", "403", "429", "500"}  # seed 002's, no more
+    assert "/mail-from-attributes/{identity}" in doc["paths"]

@@ -52,3 +52,14 @@ def test_demo_disables_reinstates_after_approval_and_catches_a_lost_event():
     # The repository's policy only plans: the plumbing scenario writes nothing to SES.
     assert "sesv2.Update" not in text and "plan (the default) to apply" in text
     assert "due at" in text and "aggregate ENABLED" in text
+
+
+def test_demo_shows_a_mail_from_put_its_records_and_success():
+    lines: list[str] = []
+    figures = demo.run(lines.append)
+    text = "\n".join(lines)
+    assert figures["mail_from_status"] == "SUCCESS"
+    assert figures["mail_from_writes_per_put"] == 2  # one SES write + one ChangeBatch
+    assert figures["mail_from_conflict_http"] == 400 and figures["mail_from_unauthorized_http"] == 401
+    assert '"v=spf1 include:_spf.google.com include:amazonses.com -all" | "site=42"' in text
+    assert "watcher: initech.example PENDING -> SUCCESS" in text
