@@ -69,6 +69,9 @@ def _measure(code: str) -> float:
         "EXPORT_ROLE_ARN": "arn:aws:iam::123456789012:role/bench-export",
         "OFFBOARD_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-offboard",
         "DECOMMISSION_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-decommission",
+        "MAIL_FROM_TABLE": "bench-mail-from",
+        "ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-alerts",
+        "JWT_ISSUER": "https://issuer.example/bench",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "mailwarden" / "python")]),
     }
@@ -105,9 +108,16 @@ def bench_workmail() -> dict[str, Any]:
     return all_figures()
 
 
+def bench_mail_from() -> dict[str, Any]:
+    from bench.mail_from import all_figures
+
+    return all_figures()
+
+
 BENCHES: list[Callable[[], dict[str, Any]]] = [
     bench_reconcile,
     bench_workmail,
+    bench_mail_from,
     *(lambda spec=spec: bench_cold_init(spec) for spec in FUNCTIONS),
 ]
 
