@@ -51,6 +51,13 @@ def logged_rest_api(
             ),
         ),
     )
+    acknowledge(
+        api,
+        "APIG3",
+        "Stage throttling (mailwarden:apiThrottleRate/Burst) bounds this low-volume API; attach a WAF web ACL to "
+        "the stage if your organization requires one.",
+        children=True,
+    )
     if account_logging_role:
         acknowledge(
             api,

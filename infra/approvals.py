@@ -119,26 +119,21 @@ class Approvals(Construct):
         acknowledge(
             self.api, "COG4", "No Cognito user pool: authorization is the HMAC-signed link (see APIG4).", children=True
         )
-        acknowledge(
-            self.api,
-            "APIG3",
-            "Stage throttling (mailwarden:apiThrottleRate/Burst) bounds the low-volume link API; attach a WAF "
-            "web ACL to the stage if your organization requires one.",
-            children=True,
-        )
         self.decisions_topic.add_subscription(
             subs.LambdaSubscription(callback_fn, dead_letter_queue=self._delivery_dlq())
         )
 
         for fn in (request_fn, callback_fn):
             self.secret.grant_read(fn)
-        # Explicit rather than grant_publish, which adds kms:GenerateDataKey* (a wildcard action).
-        # PublishBatch is authorized by sns:Publish; SNS encrypts with the key on the publisher's behalf.
         assert request_fn.role is not None
-        request_fn.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.requests_topic.topic_arn])
-        )
-        request_fn.role.add_to_principal_policy(
+        self.grant_publish(request_fn.role, self.requests_topic)
+
+    def grant_publish(self, role: iam.IRole, topic: sns.ITopic) -> None:
+        """sns:Publish on one of these topics, and the key SNS encrypts it with. Explicit rather than
+        grant_publish, which adds kms:GenerateDataKey* (a wildcard action). PublishBatch is authorized
+        by sns:Publish; SNS encrypts with the key on the publisher's behalf."""
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
+        role.add_to_principal_policy(
             iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn])
         )
 

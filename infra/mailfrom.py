@@ -70,13 +70,6 @@ class MailFromApi(Construct):
             "the causes; an API Gateway validator would answer its own shape.",
             children=True,
         )
-        acknowledge(
-            self.api,
-            "APIG3",
-            "Stage throttling (mailwarden:apiThrottleRate/Burst) bounds the API, answering seed 002's 429; attach a "
-            "WAF web ACL to the stage if your organization requires one.",
-            children=True,
-        )
 
     @property
     def url(self) -> str:
@@ -84,12 +77,12 @@ class MailFromApi(Construct):
         return f"https://{self.api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}/{STAGE}/"
 
 
-def grant_mail_from(fn: MailwardenFunction, hosted_zone_ids: list[str], *, writes: bool) -> None:
-    """SES identity reads (and the MAIL FROM write) on this account's identities; Route 53 on the
+def grant_mail_from(fn: MailwardenFunction, hosted_zone_ids: list[str]) -> None:
+    """SES identity read and MAIL FROM write on this account's identities; Route 53 on the
     configured hosted zones (all the account's zones when none are configured)."""
     stack = Stack.of(fn)
     identities = stack.format_arn(service="ses", resource="identity", resource_name="*")
-    ses_actions = ["ses:GetEmailIdentity"] + (["ses:PutEmailIdentityMailFromAttributes"] if writes else [])
+    ses_actions = ["ses:GetEmailIdentity", "ses:PutEmailIdentityMailFromAttributes"]
     fn.role.add_to_policy(iam.PolicyStatement(actions=ses_actions, resources=[identities]))
     zones = [f"arn:{stack.partition}:route53:::hostedzone/{z}" for z in hosted_zone_ids] or [
         f"arn:{stack.partition}:route53:::hostedzone/*"

@@ -195,16 +195,12 @@ class MailwardenStack(Stack):
         api = self.functions[MAIL_FROM_API.name]
         watch = self.functions[MAIL_FROM_WATCH.name]
         for fn in (api, watch):
-            grant_mail_from(fn, self.config.hosted_zone_ids, writes=True)
+            grant_mail_from(fn, self.config.hosted_zone_ids)
             self._grant_table(fn, MAIL_FROM.name, ["GetItem", "PutItem", "Query"])
             self._grant_table(fn, AUDIT.name, ["PutItem"])
         index = f"{self.tables[MAIL_FROM.name].table_arn}/index/{MAIL_FROM.indexes[0].name}"
         watch.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index]))
-        alerts = self.approvals.topics[OPERATIONS_ALERTS.name]
-        watch.role.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic_arn]))
-        watch.role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.approvals.key.key_arn])
-        )
+        self.approvals.grant_publish(watch.role, self.approvals.topics[OPERATIONS_ALERTS.name])
 
     def _grant_workmail(self) -> None:
         trigger = self.functions[WORKMAIL_TRIGGER.name]

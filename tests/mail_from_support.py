@@ -26,13 +26,15 @@ def zone(d: LocalDeployment, name: str = "example.com", *, private: bool = False
     return str(out["HostedZone"]["Id"].rsplit("/", 1)[-1])
 
 
-def put_records(d: LocalDeployment, zone_id: str, name: str, kind: str, values: list[str], ttl: int = 300) -> None:
+def put_records(
+    d: LocalDeployment, zone_id: str, name: str, kind: str, values: list[str], ttl: int = 300, action: str = "UPSERT"
+) -> None:
     d.emu.client("route53").change_resource_record_sets(
         HostedZoneId=zone_id,
         ChangeBatch={
             "Changes": [
                 {
-                    "Action": "UPSERT",
+                    "Action": action,
                     "ResourceRecordSet": {
                         "Name": name,
                         "Type": kind,

@@ -81,22 +81,7 @@ def test_records_that_vanish_after_success_are_temporary_failure_until_restored(
     put(d)
     _ticks(d, 1, every=0.25)
     saved = records(d, zone_id, "mail.example.com")
-    d.emu.client("route53").change_resource_record_sets(
-        HostedZoneId=zone_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "DELETE",
-                    "ResourceRecordSet": {
-                        "Name": "mail.example.com",
-                        "Type": "MX",
-                        "TTL": 300,
-                        "ResourceRecords": [{"Value": v} for v in saved["MX"]],
-                    },
-                }
-            ]
-        },
-    )
+    put_records(d, zone_id, "mail.example.com", "MX", saved["MX"], action="DELETE")
     _ticks(d, 24)  # the daily re-check of a SUCCESS
     put_records(d, zone_id, "mail.example.com", "MX", saved["MX"])
     _ticks(d, 1, every=0.25)

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .contracts.ses_events import FindingType, Impact
+from .mailfrom.model import DNS_LABEL
 
 Mode = Literal["plan", "apply"]
 Tier = Literal["none", "standard", "strict"]
@@ -118,9 +119,6 @@ class WorkmailPolicy(_Model):
         return group_id.lower() in wanted or name.lower() in wanted
 
 
-_DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-
-
 class MailFromPolicy(_Model):
     """MAIL FROM setup and watching (README "Policy file")."""
 
@@ -135,7 +133,7 @@ class MailFromPolicy(_Model):
     recheck_succeeded_hours: int = Field(24, ge=1, le=720, alias="recheckSucceededHours")  # SUCCESS drifts too
     max_checks_per_run: int = Field(300, ge=1, le=800, alias="maxChecksPerRun")  # SES: 1 request/s
     # "Email Identity Created" events without a mailFromDomain get "<defaultSubdomain>.<identity's domain>".
-    default_subdomain: str | None = Field(None, alias="defaultSubdomain", pattern=_DNS_LABEL)
+    default_subdomain: str | None = Field(None, alias="defaultSubdomain", pattern=DNS_LABEL)
 
     @field_validator("hosted_zones")
     @classmethod

@@ -200,7 +200,7 @@ def workmail_trigger() -> WorkmailTriggerDeps:
     )
 
 
-def _mail_from(s: MailFromSettings) -> tuple[MailFromService, MailFromReporter]:
+def _mail_from(s: MailFromSettings) -> MailFromService:
     clock = default_clock()
     policy = load_policy(s.policy_file).mail_from
     dynamodb = clients.client("dynamodb")
@@ -210,7 +210,7 @@ def _mail_from(s: MailFromSettings) -> tuple[MailFromService, MailFromReporter]:
         clients.client("sns") if s.alerts_topic_arn else None,
         s.alerts_topic_arn,
     )
-    service = MailFromService(
+    return MailFromService(
         ses=SesMailFrom(clients.client("sesv2")),
         dns=Route53Dns(clients.client("route53"), policy),
         store=DynamoMailFromStore(dynamodb, s.mail_from_table),
@@ -218,7 +218,6 @@ def _mail_from(s: MailFromSettings) -> tuple[MailFromService, MailFromReporter]:
         policy=policy,
         clock=clock,
     )
-    return service, reporter
 
 
 @dataclass(frozen=True)
@@ -236,8 +235,7 @@ class MailFromApiDeps:
 @cache
 def mail_from_api() -> MailFromApiDeps:
     s = MailFromSettings.from_env()
-    service, _ = _mail_from(s)
-    return MailFromApiDeps(service, JwtVerifier(s.jwt_issuer, s.jwt_jwks_url, s.jwt_audience), s)
+    return MailFromApiDeps(_mail_from(s), JwtVerifier(s.jwt_issuer, s.jwt_jwks_url, s.jwt_audience), s)
 
 
 @dataclass(frozen=True)
@@ -249,9 +247,7 @@ class MailFromWatchDeps:
 @cache
 def mail_from_watch() -> MailFromWatchDeps:
     s = MailFromSettings.from_env()
-    service, reporter = _mail_from(s)
-    watcher = Watcher(service, service.ses, service.store, reporter, service.policy, service.clock)
-    return MailFromWatchDeps(watcher, DeadLetters(clients.client("sqs"), s.dlq_url, "mail_from_watch"))
+    return MailFromWatchDeps(Watcher(_mail_from(s)), DeadLetters(clients.client("sqs"), s.dlq_url, "mail_from_watch"))
 
 
 def reset() -> None:

@@ -26,15 +26,17 @@ def batch_put(client: Any, table: str, items: list[dict[str, Any]], clock: Clock
             raise RuntimeError(f"{table}: {len(pending.get(table, []))} items unprocessed after {attempts} attempts")
 
 
-def query_all(client: Any, **kwargs: Any) -> list[dict[str, Any]]:
-    """Every item a Query returns, following LastEvaluatedKey."""
+def query_all(client: Any, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Query returns (the first ``limit`` when given), following LastEvaluatedKey."""
     items: list[dict[str, Any]] = []
     while True:
+        if limit is not None:
+            kwargs["Limit"] = limit - len(items)
         try:
             page = client.query(**kwargs)
         except ClientError as err:
             raise translate(err) from err
         items += page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
+        if "LastEvaluatedKey" not in page or (limit is not None and len(items) >= limit):
             return items
         kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}

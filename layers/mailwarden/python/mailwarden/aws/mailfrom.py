@@ -146,12 +146,9 @@ class DynamoMailFromStore:
             KeyConditionExpression="#w = :w AND next_check_at <= :now",
             ExpressionAttributeNames={"#w": "watch"},
             ExpressionAttributeValues={":w": {"S": WATCHED}, ":now": {"N": str(int(now.timestamp()))}},
+            limit=limit,
         )
-        return [_tracked(r) for r in rows[:limit]]
-
-    def watched(self) -> list[Tracked]:
-        """Every identity still watched (the CLI and the demo list them)."""
-        return self.due(datetime.max.replace(tzinfo=UTC), 10_000)
+        return [_tracked(r) for r in rows]
 
 
 def _tracked(row: dict[str, Any]) -> Tracked:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..contracts.names import OperatorDetailType
 from ..errors import MailwardenError, MalformedEvent, malformed
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # also the policy's defaultSubdomain
+_LABEL = re.compile(DNS_LABEL)
 
 
 class SesStatus(StrEnum):
@@ -33,7 +34,6 @@ SEED_STATUS = {
     SesStatus.FAILED: "FAILED",
     SesStatus.TEMPORARY_FAILURE: "PENDING",
 }
-WATCHED = (SesStatus.PENDING, SesStatus.TEMPORARY_FAILURE)
 
 
 class InvalidRequest(MailwardenError):
@@ -158,7 +158,6 @@ class Tracked:
     next_check_at: datetime | None = None  # None: no longer watched
     updated_at: datetime | None = None
     requested_by: str = "-"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def but(self, **changes: Any) -> Tracked:
         return replace(self, **changes)

@@ -141,6 +141,7 @@ class MailFromService:
                 "after": {"domain": domain, "status": status.value, "behavior": behavior},
                 "dns": publication.outcome,
                 "zone": publication.zone.id if publication.zone else None,
+                "change": publication.change_id,
                 "notes": list(publication.notes),
                 "attempt": attempts,
             },
@@ -156,20 +157,21 @@ class MailFromService:
         return plan_records(domain, self.dns.record_sets(zone, domain), self.ses.region, self.policy.record_ttl)
 
     def _publish(self, zone: Zone, domain: str, plan: RecordPlan, identity: str) -> Publication:
-        for attempt in range(STALE_RETRIES + 1):
-            if not plan.needed:
-                return Publication("unchanged", zone, insync=True)
+        """The change batch; when someone edited the records in between, re-read and re-plan."""
+        stale = 0
+        while plan.needed:
             try:
                 change = self.dns.change(zone, plan.changes, f"Mailwarden: MAIL FROM {domain} for {identity}")
                 return Publication("published", zone, change, self._wait_insync(change), plan.notes)
             except StaleRecords:
-                if attempt == STALE_RETRIES:
+                stale += 1
+                if stale > STALE_RETRIES:
                     raise
-                try:
-                    plan = self._plan(zone, domain)  # someone edited the records: re-read, re-plan
-                except DnsConflict as exc:
-                    raise InvalidRequest(str(exc)) from None
-        raise AssertionError("unreachable")
+            try:
+                plan = self._plan(zone, domain)
+            except DnsConflict as exc:
+                raise InvalidRequest(str(exc)) from None
+        return Publication("unchanged", zone, insync=True)
 
     def _wait_insync(self, change_id: str) -> bool:
         waited = 0.0

@@ -16,12 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..clock import Clock
 from ..contracts.names import MailwardenDetailType
 from ..errors import NotFound, Rejected
-from ..policy import MailFromPolicy
 from .model import IdentityCreated, InvalidRequest, MailFromRequest, SesStatus, Tracked, domain_of
-from .ports import Reporter, Ses, Store
 from .service import MailFromService
 
 ACTOR = "mailwarden:mail-from-watcher"
@@ -30,11 +27,10 @@ ACTOR = "mailwarden:mail-from-watcher"
 @dataclass
 class Watcher:
     service: MailFromService
-    ses: Ses
-    store: Store
-    reporter: Reporter
-    policy: MailFromPolicy
-    clock: Clock
+
+    def __post_init__(self) -> None:  # the service's own ports, policy and clock
+        s = self.service
+        self.ses, self.store, self.reporter, self.policy, self.clock = s.ses, s.store, s.reporter, s.policy, s.clock
 
     def run(self) -> dict[str, Any]:
         due = self.store.due(self.clock.now(), self.policy.max_checks_per_run)
