@@ -263,6 +263,20 @@ class Control:
         pc.write(pc.prefs[catalog], access_type, excluded or [])
         return int(pc.prefs[catalog].revision)
 
+    def race_partner_writer(
+        self, times: int = 1, access_type: str | None = None, excluded: list[str] | None = None
+    ) -> None:
+        """Before each of the next ``times`` UpdateConnectionPreferences calls, another writer updates
+        the same catalog first (to ``access_type``/``excluded``; by default the state stays as it is and
+        only the Revision moves), so the caller's Revision is stale: ConflictException."""
+        pc = self.emu.partnercentral
+
+        def write(catalog: str) -> None:
+            prefs = pc.prefs[catalog]
+            pc.write(prefs, access_type or prefs.access_type, prefs.excluded if access_type is None else excluded or [])
+
+        pc.before_update.extend([write] * times)
+
     def deny(self, action: str, denied: bool = True) -> None:
         """Make ``partnercentral:<action>`` fail with AccessDeniedException (or allow it again)."""
         (self.emu.partnercentral.denied_actions.add if denied else self.emu.partnercentral.denied_actions.discard)(

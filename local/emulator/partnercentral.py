@@ -3,13 +3,15 @@
 ``UpdateConnectionPreferences`` succeeds only with the current Revision (else
 ``ConflictException`` / ``INCOMPATIBLE_CONNECTION_PREFERENCES_REVISION``) and returns the new one;
 the response calls the list ``ExcludedParticipantIds``. The control API can play "another writer"
-and revoke the caller's permission.
+and revoke the caller's permission; ``race_partner_writer`` makes another writer win the race between
+a caller's read and its next updates.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from .core import EmulatedService, operation
@@ -40,6 +42,7 @@ class PartnerCentral(EmulatedService):
         now = self.clock.now()
         self.prefs = {c: Preferences(c, "ALLOW_ALL", [], now) for c in CATALOGS}
         self.denied_actions: set[str] = set()
+        self.before_update: list[Callable[[str], None]] = []  # other writers, one per coming update
 
     def arn(self, catalog: str) -> str:
         region, account = self.emulator.region, self.emulator.account
@@ -80,6 +83,8 @@ class PartnerCentral(EmulatedService):
     @operation("UpdateConnectionPreferences")
     def update(self, p: dict[str, Any]) -> dict[str, Any]:
         prefs = self._prefs(p["Catalog"], "UpdateConnectionPreferences")
+        if self.before_update:  # someone else writes between the caller's read and this write
+            self.before_update.pop(0)(p["Catalog"])
         excluded = p.get("ExcludedParticipantIdentifiers") or []
         if excluded and p["AccessType"] != "ALLOW_BY_DEFAULT_DENY_SOME":
             raise self.invalid(

@@ -10,13 +10,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .contracts.ses_events import FindingType, Impact
 from .mailfrom.model import DNS_LABEL
+from .partner.model import CATALOGS, MAX_EXCLUSIONS, PARTICIPANT_ID, SOME, Access, AccessType, Approval
 
 Mode = Literal["plan", "apply"]
 Tier = Literal["none", "standard", "strict"]
@@ -145,12 +154,53 @@ class MailFromPolicy(_Model):
         return self.hosted_zones[max(owners, key=len)] if owners else None
 
 
+ParticipantId = Annotated[str, StringConstraints(pattern=PARTICIPANT_ID)]
+
+
+class CatalogPreferences(_Model):
+    """Who may connect in one catalog (seed 003)."""
+
+    access_type: AccessType = Field(alias="accessType")
+    excluded: tuple[ParticipantId, ...] = Field((), alias="excludedParticipantIds", max_length=MAX_EXCLUSIONS)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CatalogPreferences:
+        if self.excluded and self.access_type != SOME:
+            raise ValueError(f"excludedParticipantIds only apply to accessType {SOME}")
+        twice = sorted({p for p in self.excluded if self.excluded.count(p) > 1})
+        if twice:
+            raise ValueError(f"participant ids listed twice: {', '.join(twice)}")
+        return self
+
+    @property
+    def access(self) -> Access:
+        return Access(self.access_type, frozenset(self.excluded))
+
+
+class PartnerPolicy(_Model):
+    """Partner Central connection preferences kept at this desired state (README "Policy file")."""
+
+    mode: Mode = "plan"  # a new deployment plans (dry-run) until the file says apply
+    # Which changes wait for a human: widening ones (someone gains access), every one, or none.
+    require_approval: Approval = Field("widening", alias="requireApproval")
+    max_conflict_retries: int = Field(5, ge=0, le=20, alias="maxConflictRetries")  # another writer won the race
+    catalogs: dict[str, CatalogPreferences] = Field(default_factory=dict)
+
+    @field_validator("catalogs")
+    @classmethod
+    def _known(cls, v: dict[str, CatalogPreferences]) -> dict[str, CatalogPreferences]:
+        unknown = sorted(set(v) - set(CATALOGS))
+        if unknown:
+            raise ValueError(f"unknown catalog {', '.join(unknown)}: Partner Central has {', '.join(CATALOGS)}")
+        return v
+
+
 class Policy(_Model):
     version: Literal[1]
     reputation: ReputationPolicy = Field(default_factory=lambda: ReputationPolicy.model_validate({}))
     workmail: WorkmailPolicy = Field(default_factory=lambda: WorkmailPolicy.model_validate({}))
     mail_from: MailFromPolicy = Field(default_factory=lambda: MailFromPolicy.model_validate({}), alias="mailFrom")
-    partner: dict[str, Any] | None = None  # defined by the Partner Central capability
+    partner: PartnerPolicy = Field(default_factory=lambda: PartnerPolicy.model_validate({}))
 
     def normalized(self) -> str:
         """Canonical JSON (what the stack deploys and the Lambdas read)."""
@@ -212,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{path}: valid (reputation: mode {r.mode}, {len(r.rules)} rules, {len(r.allowlist)} allowlist entries, "
         f"at most {r.max_disables_per_run} disables per run; workmail: {len(policy.workmail.protected_users)} "
-        f"protected users, {len(policy.workmail.protected_groups)} protected groups)"
+        f"protected users, {len(policy.workmail.protected_groups)} protected groups; partner: mode "
+        f"{policy.partner.mode}, {len(policy.partner.catalogs)} catalogs)"
     )
     return 0
 

@@ -64,6 +64,17 @@ class WorkmailSettings(Settings):
     decommission_state_machine_arn: str = Field("", alias="DECOMMISSION_STATE_MACHINE_ARN")
 
 
+class PartnerSettings(Settings):
+    guard_table: str = Field(min_length=1, alias="GUARD_TABLE")
+    audit_table: str = Field(min_length=1, alias="AUDIT_TABLE")
+    kill_switch_parameter: str = Field(min_length=1, alias="KILL_SWITCH_PARAMETER")
+    policy_file: str = Field(min_length=1, alias="POLICY_FILE")
+    widening_state_machine_arn: str = Field(min_length=1, alias="PARTNER_WIDENING_STATE_MACHINE_ARN")
+    alerts_topic_arn: str = Field(min_length=1, alias="ALERTS_TOPIC_ARN")
+    # Partner Central's endpoint region (the stack's region by default; the API is served from us-east-1).
+    region: str = Field("us-east-1", alias="PARTNER_CENTRAL_REGION")
+
+
 class MailFromSettings(Settings):
     audit_table: str = Field(min_length=1, alias="AUDIT_TABLE")
     mail_from_table: str = Field(min_length=1, alias="MAIL_FROM_TABLE")

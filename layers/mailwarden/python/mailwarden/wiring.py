@@ -19,8 +19,10 @@ from .aws.audit import DynamoAuditTrail
 from .aws.dlq import DeadLetters
 from .aws.events import EventPublisher
 from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKillSwitch
-from .aws.mailfrom import DynamoMailFromStore, MailFromReporter, Route53Dns, SesMailFrom
+from .aws.mailfrom import DynamoMailFromStore, Route53Dns, SesMailFrom
 from .aws.notify import SnsApprovalNotifier
+from .aws.partner import DynamoWideningStore, PartnerCentralPreferences, WideningWorkflow
+from .aws.report import ChangeReporter
 from .aws.secrets import SigningKeys
 from .aws.ses import SesReputation
 from .aws.stepfunctions import NamedWorkflows, ReconcileRuns, StepFunctionsResumer
@@ -28,10 +30,18 @@ from .aws.workmail import DynamoOffboardingStore, WorkMailDirectory
 from .clock import default_clock
 from .mailfrom.service import MailFromService
 from .mailfrom.watcher import Watcher
+from .partner.service import PartnerConnections
 from .policy import load_policy
 from .reputation.guard import EventGuard, Guard, Reconciler, Reinstater
 from .reputation.signals import ObserveSignal
-from .settings import ApprovalSettings, GuardSettings, MailFromSettings, TriggerSettings, WorkmailSettings
+from .settings import (
+    ApprovalSettings,
+    GuardSettings,
+    MailFromSettings,
+    PartnerSettings,
+    TriggerSettings,
+    WorkmailSettings,
+)
 from .workmail.offboarding import Offboarding
 from .workmail.trigger import WorkmailTrigger
 
@@ -204,11 +214,13 @@ def _mail_from(s: MailFromSettings) -> MailFromService:
     clock = default_clock()
     policy = load_policy(s.policy_file).mail_from
     dynamodb = clients.client("dynamodb")
-    reporter = MailFromReporter(
+    reporter = ChangeReporter(
         DynamoAuditTrail(dynamodb, s.audit_table, clock),
         EventPublisher(clients.client("events"), s.event_bus_name),
         clients.client("sns") if s.alerts_topic_arn else None,
         s.alerts_topic_arn,
+        kind="mail-from",
+        key="identity",
     )
     return MailFromService(
         ses=SesMailFrom(clients.client("sesv2")),
@@ -250,7 +262,39 @@ def mail_from_watch() -> MailFromWatchDeps:
     return MailFromWatchDeps(Watcher(_mail_from(s)), DeadLetters(clients.client("sqs"), s.dlq_url, "mail_from_watch"))
 
 
+@dataclass(frozen=True)
+class PartnerDeps:
+    service: PartnerConnections
+    dead_letters: DeadLetters
+
+
+@cache
+def partner_connections() -> PartnerDeps:
+    s = PartnerSettings.from_env()
+    clock = default_clock()
+    dynamodb = clients.client("dynamodb")
+    reporter = ChangeReporter(
+        DynamoAuditTrail(dynamodb, s.audit_table, clock),
+        EventPublisher(clients.client("events"), s.event_bus_name),
+        clients.client("sns"),
+        s.alerts_topic_arn,
+        kind="partner",
+        key="catalog",
+    )
+    service = PartnerConnections(
+        api=PartnerCentralPreferences(clients.client("partnercentral-account", s.region)),
+        store=DynamoWideningStore(dynamodb, s.guard_table, clock),
+        switch=SsmKillSwitch(clients.client("ssm"), s.kill_switch_parameter, clock),
+        starter=WideningWorkflow(clients.client("stepfunctions"), s.widening_state_machine_arn),
+        reporter=reporter,
+        policy=load_policy(s.policy_file).partner,
+        clock=clock,
+    )
+    return PartnerDeps(service, DeadLetters(clients.client("sqs"), s.dlq_url, "partner_connections"))
+
+
 def reset() -> None:
+    partner_connections.cache_clear()
     mail_from_api.cache_clear()
     mail_from_watch.cache_clear()
     workmail_offboard.cache_clear()

@@ -42,13 +42,15 @@ def limiter(service: str) -> RateLimiter | None:
         return _limiters[service]
 
 
-def client(service: str) -> Any:
+def client(service: str, region: str | None = None) -> Any:
+    """The shared client for ``service`` (in ``region``; default: the environment's region)."""
     pacer = limiter(service)
+    key = f"{service}@{region}" if region else service
     with _lock:
-        if service not in _cache:
-            made = boto3.session.Session().client(service, config=RETRY_CONFIG)
-            _cache[service] = pacer.attach(made) if pacer else made
-        return _cache[service]
+        if key not in _cache:
+            made = boto3.session.Session().client(service, region_name=region, config=RETRY_CONFIG)
+            _cache[key] = pacer.attach(made) if pacer else made
+        return _cache[key]
 
 
 def clear() -> None:

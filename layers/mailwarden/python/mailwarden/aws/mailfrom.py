@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -11,15 +10,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..contracts.tables import MAIL_FROM, RETENTION_SECONDS
-from ..errors import NotFound
 from ..mailfrom.model import IdentityMailFrom, SesStatus, Tracked, Zone
 from ..mailfrom.records import RecordSet
 from ..mailfrom.service import StaleRecords
 from ..policy import MailFromPolicy
-from .audit import DynamoAuditTrail
 from .dynamo import query_all
 from .errors import code_of, translate
-from .events import EventPublisher
 
 WATCHED = "1"  # the sparse index's partition value
 
@@ -167,25 +163,3 @@ def _tracked(row: dict[str, Any]) -> Tracked:
         updated_at=datetime.fromisoformat(updated) if updated else None,
         requested_by=s("requested_by") or "-",
     )
-
-
-class MailFromReporter:
-    """Every setup, refusal and status change: audited, and emitted on the Mailwarden bus;
-    alerts also go to the operations alert topic."""
-
-    def __init__(self, audit: DynamoAuditTrail, events: EventPublisher, sns: Any, alerts_topic_arn: str) -> None:
-        self.audit = audit
-        self.events = events
-        self.sns = sns
-        self.alerts_topic_arn = alerts_topic_arn
-
-    def report(self, detail_type: str, identity: str, outcome: str, actor: str, detail: dict[str, Any]) -> None:
-        body = {"identity": identity, "outcome": outcome, **detail}
-        reason = str(detail.get("reason") or "-")
-        self.audit.record(f"mail-from:{identity}", f"mail-from.{outcome}", outcome, actor, reason, body)
-        self.events.publish(detail_type, json.loads(json.dumps(body, default=str)), [])
-
-    def alert(self, subject: str, message: str) -> None:
-        if not self.alerts_topic_arn:
-            raise NotFound("no ALERTS_TOPIC_ARN configured: the alert cannot be sent")
-        _call(self.sns.publish, TopicArn=self.alerts_topic_arn, Subject=subject[:100], Message=message)

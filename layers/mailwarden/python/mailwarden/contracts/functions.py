@@ -137,6 +137,25 @@ MAIL_FROM_WATCH = FunctionSpec(
     timeout_seconds=900,
 )
 
+PARTNER_CONNECTIONS = FunctionSpec(
+    name="partner_connections",
+    description="Partner Central connection preferences: scheduled and on-demand reconcile runs (read, plan, write "
+    "with the Revision, conflicts re-read and retried) and the widening workflow's apply and close steps.",
+    env=(
+        "EVENT_BUS_NAME",
+        "DLQ_URL",
+        "GUARD_TABLE",
+        "AUDIT_TABLE",
+        "KILL_SWITCH_PARAMETER",
+        "POLICY_FILE",
+        "PARTNER_WIDENING_STATE_MACHINE_ARN",
+        "PARTNER_CENTRAL_REGION",
+        "ALERTS_TOPIC_ARN",
+    ),
+    clients=("partnercentral-account", "dynamodb", "ssm", "stepfunctions", "events", "sns", "sqs"),
+    timeout_seconds=300,
+)
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     SES_EVENTS,
     APPROVAL_REQUEST,
@@ -147,4 +166,5 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     WORKMAIL_OFFBOARD,
     MAIL_FROM_API,
     MAIL_FROM_WATCH,
+    PARTNER_CONNECTIONS,
 )

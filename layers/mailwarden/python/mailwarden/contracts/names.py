@@ -40,6 +40,9 @@ class MailwardenDetailType(StrEnum):
     # detail.outcome: set-up | unchanged | rejected | retried | abandoned; detail.before / detail.after
     MAIL_FROM_SETUP = "MAIL FROM Setup"
     MAIL_FROM_STATUS_CHANGED = "MAIL FROM Status Changed"  # detail.before / detail.after: SES's status
+    # detail.catalog, detail.outcome: planned | applied | approval-requested | in-sync | rejected | expired |
+    # stale-approval | halted | conflicted | failed; detail.before / detail.after; detail.plan
+    PARTNER_CONNECTIONS = "Partner Connection Preferences"
 
 
 class OperatorDetailType(StrEnum):
@@ -52,3 +55,5 @@ class OperatorDetailType(StrEnum):
     DECOMMISSION_REQUESTED = "WorkMail Decommission Requested"
     # Also accepted from IDENTITY_SOURCE: {identity, mailFromDomain?}. README "MAIL FROM domains".
     IDENTITY_CREATED = "Email Identity Created"
+    # detail: {reason, requestedBy, mode?: plan|apply, catalogs?: [AWS|Sandbox]}. README "Partner Central".
+    PARTNER_RECONCILE_REQUESTED = "Partner Connections Reconcile Requested"

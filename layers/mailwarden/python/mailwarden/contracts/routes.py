@@ -66,7 +66,21 @@ IDENTITIES_CREATED = Route(
     description="A new SES identity: set up its MAIL FROM domain (given, or the policy's default) and watch it",
 )
 
-ROUTES: tuple[Route, ...] = (SES_REPUTATION_SIGNALS, RECONCILE_REQUESTS, WORKMAIL_REQUESTS, IDENTITIES_CREATED)
+PARTNER_REQUESTS = Route(
+    rule_id="PartnerRequests",
+    bus=MAILWARDEN_BUS,
+    pattern={"source": [OPERATOR_SOURCE], "detail-type": [OperatorDetailType.PARTNER_RECONCILE_REQUESTED.value]},
+    function="partner_connections",
+    description="An operator asks for a Partner Central connection-preferences run (plan or apply)",
+)
+
+ROUTES: tuple[Route, ...] = (
+    SES_REPUTATION_SIGNALS,
+    RECONCILE_REQUESTS,
+    WORKMAIL_REQUESTS,
+    IDENTITIES_CREATED,
+    PARTNER_REQUESTS,
+)
 
 
 def routes_for(function: str) -> list[Route]:

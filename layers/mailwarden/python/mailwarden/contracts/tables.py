@@ -57,8 +57,9 @@ GUARD = TableSpec(
     partition_key="pk",
     sort_key="sk",
     ttl_attribute="purge_at",
-    description="Reputation guard state: what Mailwarden did to each entity, reconcile runs (checkpoint and "
-    "decisions) and the hourly count of event-driven disables.",
+    description="Guard state: what Mailwarden did to each reputation entity, reconcile runs (checkpoint and "
+    "decisions), the hourly count of event-driven disables, and the latest widening approval asked per Partner "
+    "Central catalog.",
 )
 
 IDEMPOTENCY = TableSpec(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .functions import APPROVAL_REQUEST, REPUTATION_RECONCILE, WORKMAIL_OFFBOARD
+from .functions import APPROVAL_REQUEST, PARTNER_CONNECTIONS, REPUTATION_RECONCILE, WORKMAIL_OFFBOARD
 
 REJECTED_ERROR = "Mailwarden.ApprovalRejected"  # SendTaskFailure error when an approver rejects
 TIMED_OUT_ERROR = "Mailwarden.ApprovalTimedOut"
@@ -241,32 +241,47 @@ def _reconcile(timeout_seconds: int) -> dict[str, Any]:
     }
 
 
-def _reinstate(timeout_seconds: int) -> dict[str, Any]:
+def _approve_then(
+    comment: str,
+    timeout_seconds: int,
+    *,
+    approved: dict[str, Any],
+    closed: Callable[[str], dict[str, Any]],
+) -> dict[str, Any]:
+    """Ask a human, then run the ``approved`` task (a state that ends in ``Done``); a rejection or an
+    expiry runs ``closed(outcome)`` (a state given its ``Next``) and fails the execution."""
     return {
-        "Comment": "Reinstate one entity Mailwarden disabled: ask a human, then re-check everything and write.",
+        "Comment": comment,
         "StartAt": "RequestApproval",
         "States": {
             **approval_gate(
                 "RequestApproval",
                 request_path="$.approvalRequest",
                 timeout_seconds=timeout_seconds,
-                on_approved="Reinstate",
+                on_approved="Apply",
                 on_rejected="Rejected",
                 on_timed_out="Expired",
             ),
-            "Reinstate": _step(
-                {"step": "reinstate", "entity.$": "$.entity", "approval.$": "$.approval"}, "Done", "$.reinstate"
-            ),
-            "Rejected": _step(
-                {"step": "reinstate-closed", "entity.$": "$.entity", "outcome": "rejected"}, "WasRejected", "$.closed"
-            ),
-            "Expired": _step(
-                {"step": "reinstate-closed", "entity.$": "$.entity", "outcome": "expired"}, "WasExpired", "$.closed"
-            ),
+            "Apply": approved,
+            "Rejected": {**closed("rejected"), "Next": "WasRejected"},
+            "Expired": {**closed("expired"), "Next": "WasExpired"},
             "Done": {"Type": "Succeed"},
             **approval_failures("WasRejected", "WasExpired"),
         },
     }
+
+
+def _reinstate(timeout_seconds: int) -> dict[str, Any]:
+    return _approve_then(
+        "Reinstate one entity Mailwarden disabled: ask a human, then re-check everything and write.",
+        timeout_seconds,
+        approved=_step(
+            {"step": "reinstate", "entity.$": "$.entity", "approval.$": "$.approval"}, "Done", "$.reinstate"
+        ),
+        closed=lambda outcome: _step(
+            {"step": "reinstate-closed", "entity.$": "$.entity", "outcome": outcome}, "", "$.closed"
+        ),
+    )
 
 
 REPUTATION_RECONCILE_WORKFLOW = WorkflowSpec(
@@ -517,12 +532,38 @@ WORKMAIL_DECOMMISSION_WORKFLOW = WorkflowSpec(
     build=_decommission,
 )
 
+
+def _partner(step: str, payload: dict[str, Any], next_state: str, result_path: str) -> dict[str, Any]:
+    """A ``partner_connections`` step for the catalog and change of this execution."""
+    ids = {"catalog.$": "$.catalog", "fingerprint.$": "$.fingerprint"}
+    return lambda_task(PARTNER_CONNECTIONS.name, {"step": step, **ids, **payload}, next_state, result_path)
+
+
+def _partner_widening(timeout_seconds: int) -> dict[str, Any]:
+    return _approve_then(
+        "Widen who may connect in a Partner Central catalog: ask a human, then read the preferences again and write "
+        "the policy's state with the current Revision, only if nobody gains access beyond what was approved.",
+        timeout_seconds,
+        approved=_partner("apply", {"gained.$": "$.gained", "approval.$": "$.approval"}, "Done", "$.applied"),
+        closed=lambda outcome: _partner("closed", {"outcome": outcome}, "", "$.closed"),
+    )
+
+
+PARTNER_WIDENING_WORKFLOW = WorkflowSpec(
+    name="partner-widening",
+    description="Widen Partner Central connection preferences after a human approved (re-read, re-checked).",
+    functions=(APPROVAL_REQUEST.name, PARTNER_CONNECTIONS.name),
+    uses_approvals=True,
+    build=_partner_widening,
+)
+
 WORKFLOWS: tuple[WorkflowSpec, ...] = (
     APPROVAL_CHECK,
     REPUTATION_RECONCILE_WORKFLOW,
     REPUTATION_REINSTATE_WORKFLOW,
     WORKMAIL_OFFBOARD_WORKFLOW,
     WORKMAIL_DECOMMISSION_WORKFLOW,
+    PARTNER_WIDENING_WORKFLOW,
 )
 
 

@@ -6,7 +6,6 @@ Step Functions execution name, so a redelivered tick or event starts nothing new
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -14,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..contracts.names import OPERATOR_SOURCE, OperatorDetailType
 from ..errors import MalformedEvent, malformed
+from ..requests import ScheduleTick, run_name
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,6 @@ class RunRequest:
         }
 
 
-class _Schedule(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    trigger: Literal["schedule"]
-    scheduledTime: str = Field(min_length=1)
-    scheduleExecutionId: str = Field(min_length=1)
-
-
 class _Detail(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Literal["plan", "apply"]
@@ -56,23 +49,20 @@ class _OperatorEvent(BaseModel):
     detail: _Detail
 
 
-def _name(prefix: str, value: str) -> str:
-    return f"{prefix}-{re.sub(r'[^A-Za-z0-9_-]', '-', value)}"[:80]
-
-
 def run_request(raw: Any) -> RunRequest:
     if not isinstance(raw, dict):
         raise MalformedEvent("input is not a JSON object")
     try:
         if raw.get("trigger") == "schedule":
-            s = _Schedule.model_validate(raw)
-            return RunRequest(_name("schedule", s.scheduleExecutionId), "schedule", None, "schedule", s.scheduledTime)
+            tick = ScheduleTick.model_validate(raw)
+            name = run_name("schedule", tick.scheduleExecutionId)
+            return RunRequest(name, "schedule", None, "schedule", tick.scheduledTime)
         if raw.get("source") != OPERATOR_SOURCE:
             raise MalformedEvent(f"expected a schedule tick or a {OPERATOR_SOURCE} event, got {raw.get('source')!r}")
         e = _OperatorEvent.model_validate(raw)
     except ValidationError as exc:
         raise malformed("reconcile request", exc) from exc
-    return RunRequest(_name("ondemand", e.id), "on-demand", e.detail.mode, e.detail.requestedBy, e.detail.reason)
+    return RunRequest(run_name("ondemand", e.id), "on-demand", e.detail.mode, e.detail.requestedBy, e.detail.reason)
 
 
 class Runs(Protocol):

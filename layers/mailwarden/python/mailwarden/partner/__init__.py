@@ -1,0 +1,1 @@
+"""Partner Central connection preferences kept at the policy's desired state."""

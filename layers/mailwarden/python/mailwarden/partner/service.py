@@ -1,0 +1,273 @@
+"""Keeps Partner Central connection preferences at the policy's desired state (seed 003).
+
+A run reads each managed catalog (GetConnectionPreferences), plans the change (``model.plan``) and,
+in ``apply`` mode, writes it with the Revision it just read. A ``ConflictException`` means someone
+changed the preferences between that read and the write: the catalog is read again, planned again
+and written again after a jittered back-off, at most ``maxConflictRetries`` times; when the new
+state already matches, nothing is written. A change that widens access waits for a human (the
+widening workflow and the shared approval mechanism): after approval the catalog is read and
+planned once more, and the write happens only when it lets in nobody the approver did not see.
+
+Throttling and 5xx errors propagate after the SDK's retries (the invocation or the workflow step is
+retried; every step is idempotent). AccessDenied and a request AWS refuses are reported, audited
+and alerted with what to fix, and the other catalogs go on.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from ..clock import Clock
+from ..contracts.names import MailwardenDetailType
+from ..errors import AccessDenied, Conflict, Rejected
+from ..policy import PartnerPolicy
+from .model import Current, Plan, Reach, fingerprint, plan
+from .ports import KillSwitch, PreferencesApi, Reporter, WideningRecord, WideningStarter, WideningStore
+from .requests import ApplyApproved, Closed, PartnerRun
+
+ACTOR = "mailwarden:partner-connections"
+BACKOFF_BASE_SECONDS = 0.5  # full jitter: a retry waits up to base * 2^(n-1), at most the cap
+BACKOFF_CAP_SECONDS = 8.0
+SUMMARY_MAX = 900
+
+
+def _short(text: str, limit: int = SUMMARY_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class PartnerConnections:
+    api: PreferencesApi
+    store: WideningStore
+    switch: KillSwitch
+    starter: WideningStarter
+    reporter: Reporter
+    policy: PartnerPolicy
+    clock: Clock
+    jitter: Callable[[], float] = random.random
+
+    # ------------------------------------------------------------------ runs
+
+    def run(self, request: PartnerRun) -> dict[str, Any]:
+        mode = request.mode or self.policy.mode
+        note = ""
+        if mode == "apply" and self.switch.engaged():
+            mode, note = "plan", "the kill switch is engaged: nothing is written"
+        actor = ACTOR if request.trigger == "schedule" else request.requested_by
+        context = {"runId": request.run_id, "trigger": request.trigger, "mode": mode, "requestReason": request.reason}
+        results: dict[str, Any] = {}
+        for catalog in request.catalogs or tuple(self.policy.catalogs):
+            if catalog not in self.policy.catalogs:
+                results[catalog] = {"outcome": "unmanaged", "reason": "the policy does not list this catalog"}
+                continue
+            results[catalog] = self._guarded(
+                catalog, actor, context, partial(self._converge, catalog, mode, actor, context)
+            )
+        return {"runId": request.run_id, "mode": mode, "note": note, "catalogs": results}
+
+    def _guarded(
+        self, catalog: str, actor: str, context: dict[str, Any], work: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Runs ``work``; a permission or a request AWS refuses is reported and alerted, not retried."""
+        try:
+            return work()
+        except (AccessDenied, Rejected) as exc:
+            reason = str(exc)
+            self._report(catalog, "failed", actor, context, reason)
+            self.reporter.alert(f"Mailwarden: Partner Central {catalog} not reconciled", reason)
+            return {"outcome": "failed", "reason": reason}
+
+    def _converge(self, catalog: str, mode: str, actor: str, context: dict[str, Any]) -> dict[str, Any]:
+        desired = self.policy.catalogs[catalog].access
+        conflicts = 0
+        for _ in range(self.policy.max_conflict_retries + 1):
+            current = self.api.get(catalog)
+            p = plan(catalog, current.access, desired, self.policy.require_approval)
+            if p.in_sync:
+                if conflicts:  # someone else's write made it match: nothing to write
+                    why = f"another writer made it match after {conflicts} conflict(s): nothing written"
+                    self._report(catalog, "in-sync", actor, context, why, before=current, plan=p)
+                return {"outcome": "in-sync", "revision": current.revision, "conflicts": conflicts}
+            if mode == "plan":
+                self._report(
+                    catalog, "planned", actor, context, "drift: " + "; ".join(p.lines()), before=current, plan=p
+                )
+                return {"outcome": "planned", "plan": p.as_dict(), "conflicts": conflicts}
+            write = p.direct
+            if write is None:
+                return {**self._ask(catalog, current, p, actor, context), "conflicts": conflicts}
+            try:
+                after = self.api.update(catalog, current.revision, write.target)
+            except Conflict:
+                conflicts += 1
+                self._backoff(conflicts)
+                continue
+            why = "; ".join(p.lines()[:1]) + (" (the widening part waits for approval)" if p.gated else "")
+            self._report(catalog, "applied", actor, context, why, before=current, after=after, plan=p)
+            out: dict[str, Any] = {"outcome": "applied", "revision": after.revision, "conflicts": conflicts}
+            rest = plan(catalog, after.access, desired, self.policy.require_approval)
+            if rest.gated is not None:
+                out["approval"] = self._ask(catalog, after, rest, actor, context)
+            return out
+        return self._conflicted(catalog, actor, context, conflicts)
+
+    def _ask(self, catalog: str, current: Current, p: Plan, actor: str, context: dict[str, Any]) -> dict[str, Any]:
+        """Start the widening workflow for ``p``'s gated write, once per (from, to) change."""
+        gated = p.gated
+        assert gated is not None
+        fp = fingerprint(catalog, current.access, p.desired)
+        record = self.store.load(catalog)
+        same = record is not None and record.fingerprint == fp
+        if record is not None and same and record.state == "REQUESTED":
+            return {"outcome": "approval-pending", "execution": record.execution}
+        if record is not None and same and record.state == "REJECTED":
+            return {
+                "outcome": "rejected-before",
+                "execution": record.execution,
+                "reason": "an approver rejected this very change; asked again once the policy or the drift changes",
+            }
+        attempts = record.attempts + 1 if record is not None and same else 1
+        widened = gated.gained.describe()
+        request = {
+            "action": "partner.widen-access",
+            "subject": current.arn or f"Partner Central catalog {catalog}",
+            "summary": _short(
+                f"Partner Central {catalog}: {current.access.describe()} -> {p.desired.describe()}; "
+                f"gaining access: {widened}"
+            ),
+            "reason": _short(
+                f"The policy file wants {p.desired.describe()} ({context.get('requestReason') or 'policy'})"
+            ),
+            "requester": actor,
+            "plan": p.lines(),
+        }
+        payload = {
+            "catalog": catalog,
+            "fingerprint": fp,
+            "from": current.as_dict(),
+            "desired": p.desired.as_dict(),
+            "gained": gated.gained.as_dict(),
+            "approvalRequest": request,
+        }
+        execution = self.starter.start(f"partner-{catalog}-{fp}-{attempts}", payload)
+        self.store.save(catalog, WideningRecord(fp, "REQUESTED", execution, attempts))
+        why = f"widening ({widened} would gain access) waits for approval"
+        self._report(catalog, "approval-requested", actor, context, why, before=current, plan=p, execution=execution)
+        return {"outcome": "approval-requested", "execution": execution}
+
+    # ------------------------------------------------------------------ the widening workflow
+
+    def apply_approved(self, step: ApplyApproved) -> dict[str, Any]:
+        approver = str(step.approval.get("approver") or "")
+        context = {"fingerprint": step.fingerprint, "approvedBy": approver}
+        actor = approver or ACTOR
+        return self._guarded(step.catalog, actor, context, lambda: self._apply_approved(step, actor, context))
+
+    def _apply_approved(self, step: ApplyApproved, actor: str, context: dict[str, Any]) -> dict[str, Any]:
+        catalog = step.catalog
+        spec = self.policy.catalogs.get(catalog)
+        halted = self._halted(catalog)
+        if halted or spec is None:
+            self._close(step, "HALTED")
+            self._report(catalog, "halted", actor, context, f"approved, but not written: {halted}")
+            return {"outcome": "halted", "reason": halted}
+        approved = Reach.from_dict(step.gained)
+        conflicts = 0
+        for _ in range(self.policy.max_conflict_retries + 1):
+            current = self.api.get(catalog)
+            p = plan(catalog, current.access, spec.access, "never")
+            if p.in_sync:
+                self._close(step, "APPLIED")
+                self._report(catalog, "in-sync", actor, context, "already as approved: nothing written", before=current)
+                return {"outcome": "in-sync", "revision": current.revision, "conflicts": conflicts}
+            write = p.writes[0]
+            if not write.gained.within(approved):
+                extra = write.gained.minus(approved).describe()
+                why = (
+                    f"the change would now also let in {extra}, which was not approved: nothing written; "
+                    "the next run asks again"
+                )
+                self._close(step, "STALE")
+                self._report(catalog, "stale-approval", actor, context, why, before=current, plan=p)
+                return {"outcome": "stale-approval", "reason": why}
+            try:
+                after = self.api.update(catalog, current.revision, write.target)
+            except Conflict:
+                conflicts += 1
+                self._backoff(conflicts)
+                continue
+            self._close(step, "APPLIED")
+            self._report(
+                catalog, "applied", actor, context, "approved: " + p.lines()[0], before=current, after=after, plan=p
+            )
+            return {"outcome": "applied", "revision": after.revision, "conflicts": conflicts}
+        self._close(step, "CONFLICTED")
+        return self._conflicted(catalog, actor, context, conflicts)
+
+    def closed(self, step: Closed) -> dict[str, Any]:
+        state = "REJECTED" if step.outcome == "rejected" else "EXPIRED"
+        self._close(step, state)
+        why = (
+            "an approver rejected the widening: not asked again until the policy or the drift changes"
+            if state == "REJECTED"
+            else "nobody decided in time: the next run asks again"
+        )
+        self._report(step.catalog, step.outcome, ACTOR, {"fingerprint": step.fingerprint}, why)
+        return {"outcome": step.outcome}
+
+    # ------------------------------------------------------------------ helpers
+
+    def _halted(self, catalog: str) -> str | None:
+        """Why an approved widening must not be written now, if it must not."""
+        if catalog not in self.policy.catalogs:
+            return "the policy no longer lists this catalog"
+        if self.policy.mode != "apply":
+            return "the policy's partner mode is plan"
+        return "the kill switch is engaged" if self.switch.engaged() else None
+
+    def _close(self, step: ApplyApproved | Closed, state: str) -> None:
+        record = self.store.load(step.catalog)
+        if record is not None and record.fingerprint == step.fingerprint:
+            self.store.save(step.catalog, replace(record, state=state))
+
+    def _backoff(self, conflicts: int) -> None:
+        ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (conflicts - 1))
+        self.clock.sleep(ceiling * self.jitter())
+
+    def _conflicted(self, catalog: str, actor: str, context: dict[str, Any], conflicts: int) -> dict[str, Any]:
+        why = (
+            f"another writer changed the preferences between Mailwarden's read and write {conflicts} times in a row: "
+            "nothing written now, the next run tries again. Is another tool managing them too?"
+        )
+        self._report(catalog, "conflicted", actor, context, why)
+        self.reporter.alert(f"Mailwarden: Partner Central {catalog} keeps changing", why)
+        return {"outcome": "conflicted", "conflicts": conflicts, "reason": why}
+
+    def _report(
+        self,
+        catalog: str,
+        outcome: str,
+        actor: str,
+        context: dict[str, Any],
+        reason: str,
+        *,
+        before: Current | None = None,
+        after: Current | None = None,
+        plan: Plan | None = None,
+        **extra: Any,
+    ) -> None:
+        desired = self.policy.catalogs.get(catalog)
+        detail = {
+            **context,
+            **extra,
+            "reason": reason,
+            "before": before.as_dict() if before else None,
+            "after": after.as_dict() if after else None,
+            "desired": desired.access.as_dict() if desired else None,
+            "plan": plan.lines() if plan else [],
+        }
+        self.reporter.report(MailwardenDetailType.PARTNER_CONNECTIONS, catalog, outcome, actor, detail)

@@ -1,0 +1,236 @@
+"""Partner Central connection preferences kept at the policy's desired state, driven through the
+real triggers on the emulator: the reconcile schedule, an operator's event, approval callbacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local.deployment import LocalDeployment
+from mailwarden.aws.audit import DynamoAuditTrail
+from mailwarden.clock import default_clock
+from mailwarden.errors import Unavailable
+from tests.approval_support import awaiting, decide
+from tests.partner_support import GET, UPDATE, policy, reported, run, state, widenings
+
+SOME = "ALLOW_BY_DEFAULT_DENY_SOME"
+
+
+@pytest.fixture
+def partner(emu) -> LocalDeployment:
+    return LocalDeployment(emu, policy=policy(SOME, ["competitor-1"]))
+
+
+def audit(deployment: LocalDeployment, catalog: str = "AWS") -> list[dict]:
+    trail = DynamoAuditTrail(deployment.emu.client("dynamodb"), deployment.tables["audit"], default_clock())
+    return trail.entries(f"partner:{catalog}")
+
+
+def test_in_sync_reads_once_and_writes_nothing(partner):
+    partner.set_policy(policy("ALLOW_ALL"))  # the emulator starts at ALLOW_ALL
+    assert run(partner) == {"outcome": "in-sync", "revision": 1, "conflicts": 0}
+    assert partner.emu.calls[GET] == 1 and partner.emu.calls[UPDATE] == 0
+    assert reported(partner) == [] and audit(partner) == []
+
+
+def test_narrowing_drift_is_detected_and_corrected_with_the_revision_just_read(partner):
+    result = run(partner)
+    assert result["outcome"] == "applied" and result["revision"] == 2
+    assert state(partner) == (SOME, ["competitor-1"], 2)
+    assert partner.emu.calls[GET] == 1 and partner.emu.calls[UPDATE] == 1
+    (event,) = reported(partner)
+    assert event["outcome"] == "applied" and event["catalog"] == "AWS"
+    assert event["before"]["accessType"] == "ALLOW_ALL" and event["before"]["revision"] == 1
+    assert event["after"] == {**event["after"], "accessType": SOME, "excludedParticipantIds": ["competitor-1"]}
+    assert "competitor-1 lose access" in event["plan"][0]
+    (entry,) = audit(partner)
+    assert entry["what"] == "partner.applied" and entry["actor"] == "mailwarden:partner-connections"
+    assert entry["detail"]["after"]["revision"] == 2
+    assert run(partner)["outcome"] == "in-sync"  # the next run: nothing more
+    assert partner.emu.calls[UPDATE] == 1
+
+
+@pytest.mark.parametrize("races", [1, 3, 5])
+def test_another_writer_winning_the_race_is_reread_replanned_and_retried(partner, races):
+    partner.emu.control.race_partner_writer(times=races)
+    slept = partner.emu.clock.slept
+    result = run(partner)
+    assert result["outcome"] == "applied" and result["conflicts"] == races
+    assert partner.emu.calls[UPDATE] == races + 1 and partner.emu.calls[GET] == races + 1
+    assert state(partner) == (SOME, ["competitor-1"], 1 + races + 1)  # every other write kept its Revision
+    assert partner.emu.clock.slept > slept  # jittered back-off between attempts, on the virtual clock
+    assert [e["outcome"] for e in reported(partner)] == ["applied"]
+
+
+def test_when_the_other_writer_already_made_it_match_nothing_is_written(partner):
+    partner.emu.control.race_partner_writer(times=1, access_type=SOME, excluded=["competitor-1"])
+    result = run(partner)
+    assert result == {"outcome": "in-sync", "revision": 2, "conflicts": 1}
+    assert partner.emu.dispatcher.outcomes[f"{UPDATE}:ok"] == 0  # the one update was the stale one
+    (event,) = reported(partner)
+    assert event["outcome"] == "in-sync" and "nothing written" in event["reason"]
+
+
+def test_a_writer_that_always_wins_is_given_up_on_bounded_and_alerted(partner):
+    partner.set_policy(policy(SOME, ["competitor-1"], retries=2))
+    partner.emu.control.race_partner_writer(times=10)
+    result = run(partner)
+    assert result["outcome"] == "conflicted" and result["conflicts"] == 3
+    assert partner.emu.calls[UPDATE] == 3
+    assert state(partner)[0] == "ALLOW_ALL"
+    (alert,) = partner.alerts()
+    assert "keeps changing" in alert["Subject"] and "3 times in a row" in alert["Message"]
+    assert [e["outcome"] for e in reported(partner)] == ["conflicted"]
+
+
+def test_widening_waits_for_approval_then_rereads_and_writes(partner):
+    partner.emu.control.other_writer("AWS", "DENY_ALL")
+    partner.set_policy(policy("ALLOW_ALL"))
+    result = run(partner)
+    assert result["outcome"] == "approval-requested"
+    assert state(partner)[0] == "DENY_ALL" and partner.emu.calls[UPDATE] == 0  # nothing before a human says so
+    assert run(partner)["outcome"] == "approval-pending"  # the next run does not ask twice
+    (execution,) = widenings(partner)
+    pending = awaiting(partner, execution["executionArn"])
+    assert "DENY_ALL -> ALLOW_ALL" in pending.message()["summary"]
+    assert "every participant" in pending.message()["summary"]
+    partner.emu.control.race_partner_writer(times=2)  # and the approved write meets conflicts too
+    assert decide(partner, pending) == 200
+    done = partner.finished(execution["executionArn"])
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"])["applied"]["result"]["conflicts"] == 2
+    assert state(partner)[0] == "ALLOW_ALL"
+    outcomes = [(e["outcome"], e.get("approvedBy")) for e in reported(partner)]
+    assert outcomes == [("approval-requested", None), ("applied", "ops-lead@example.com")]
+    assert run(partner)["outcome"] == "in-sync"
+
+
+def test_a_mixed_change_narrows_at_once_and_only_the_widening_part_waits(partner):
+    partner.emu.control.other_writer("AWS", SOME, ["old-partner", "competitor-1"])
+    partner.set_policy(policy(SOME, ["competitor-1", "competitor-2"]))
+    result = run(partner)
+    assert result["outcome"] == "applied" and result["approval"]["outcome"] == "approval-requested"
+    assert state(partner)[:2] == (SOME, ["competitor-1", "competitor-2", "old-partner"])  # competitor-2 out now
+    (execution,) = widenings(partner)
+    pending = awaiting(partner, execution["executionArn"])
+    assert "gaining access: old-partner" in pending.message()["summary"]
+    assert decide(partner, pending) == 200
+    assert partner.finished(execution["executionArn"])["status"] == "SUCCEEDED"
+    assert state(partner)[:2] == (SOME, ["competitor-1", "competitor-2"])
+
+
+def test_a_rejected_widening_is_not_asked_again_until_something_changes(partner):
+    partner.emu.control.other_writer("AWS", "DENY_ALL")
+    run(partner)
+    (execution,) = widenings(partner)
+    pending = awaiting(partner, execution["executionArn"])
+    assert decide(partner, pending, "reject") == 200
+    assert partner.finished(execution["executionArn"])["status"] == "FAILED"
+    assert run(partner)["outcome"] == "rejected-before"
+    assert len(widenings(partner)) == 1 and state(partner)[0] == "DENY_ALL"
+    partner.set_policy(policy(SOME, ["competitor-1", "competitor-2"]))  # a different change: asked again
+    assert run(partner)["outcome"] == "approval-requested"
+    assert len(widenings(partner)) == 2
+    assert [e["outcome"] for e in reported(partner)][:2] == ["approval-requested", "rejected"]
+
+
+def test_an_approval_does_not_cover_a_wider_change_than_the_one_approved(partner):
+    partner.emu.control.other_writer("AWS", SOME, ["old-partner", "competitor-1"])
+    run(partner)  # wants old-partner back in: asks
+    (execution,) = widenings(partner)
+    pending = awaiting(partner, execution["executionArn"])
+    partner.emu.control.other_writer("AWS", "DENY_ALL")  # meanwhile someone shuts everything
+    assert decide(partner, pending) == 200
+    done = partner.finished(execution["executionArn"])
+    assert json.loads(done["output"])["applied"]["result"]["outcome"] == "stale-approval"
+    assert state(partner)[0] == "DENY_ALL"  # approving "old-partner" is no approval for everyone
+    stale = reported(partner)[-1]
+    assert stale["outcome"] == "stale-approval" and "which was not approved" in stale["reason"]
+    assert run(partner)["outcome"] == "approval-requested"  # the new change is asked for
+    assert len(widenings(partner)) == 2
+
+
+@pytest.mark.parametrize(
+    ("approval", "start", "outcome"),
+    [("never", "DENY_ALL", "applied"), ("always", "ALLOW_ALL", "approval-requested")],
+)
+def test_which_changes_wait_for_approval_is_configurable(partner, approval, start, outcome):
+    partner.emu.control.other_writer("AWS", start)
+    partner.set_policy(policy(SOME, ["competitor-1"], approval=approval))
+    assert run(partner)["outcome"] == outcome
+
+
+def test_plan_mode_and_the_kill_switch_report_the_drift_and_write_nothing(partner):
+    partner.set_policy(policy(SOME, ["competitor-1"], mode="plan"))
+    result = run(partner)
+    assert result["outcome"] == "planned"
+    assert result["plan"]["lines"] == [
+        f"AWS: ALLOW_ALL -> {SOME} excluding [competitor-1] (narrows: competitor-1 lose access)"
+    ]
+    partner.set_policy(policy(SOME, ["competitor-1"]))
+    partner.kill_switch(True)
+    out = partner.tick("partner-reconcile")
+    assert out["mode"] == "plan" and "kill switch" in out["note"]
+    assert partner.emu.calls[UPDATE] == 0 and state(partner)[0] == "ALLOW_ALL"
+    assert [e["outcome"] for e in reported(partner)] == ["planned", "planned"]
+
+
+def test_an_operator_event_runs_on_demand_and_a_bad_one_goes_to_the_dlq_untouched(partner):
+    detail = {"reason": "new exclusion list", "requestedBy": "ops@example.com", "mode": "apply", "catalogs": ["AWS"]}
+    (out,) = partner.request(
+        "mailwarden.operator", "Partner Connections Reconcile Requested", detail, "partner_connections"
+    )
+    assert out["catalogs"]["AWS"]["outcome"] == "applied" and out["runId"].startswith("ondemand-")
+    assert audit(partner)[0]["actor"] == "ops@example.com"
+    calls = dict(partner.emu.calls)
+    for bad, problem in [
+        ({**detail, "catalogs": ["Moon"]}, "detail.catalogs.0: Input should be 'AWS' or 'Sandbox'"),
+        ({**detail, "mode": "yolo"}, "detail.mode"),
+        ({"reason": "x"}, "detail.requestedBy: Field required"),
+    ]:
+        partner.request("mailwarden.operator", "Partner Connections Reconcile Requested", bad, "partner_connections")
+        (letter,) = partner.dead_letters()
+        assert problem in letter["reason"]
+    assert {k: v for k, v in partner.emu.calls.items() if k.startswith("partnercentral")} == {
+        k: v for k, v in calls.items() if k.startswith("partnercentral")
+    }
+
+
+def test_a_catalog_the_policy_does_not_list_is_never_read(partner):
+    detail = {"reason": "check", "requestedBy": "ops@example.com", "catalogs": ["Sandbox"]}
+    (out,) = partner.request(
+        "mailwarden.operator", "Partner Connections Reconcile Requested", detail, "partner_connections"
+    )
+    assert out["catalogs"]["Sandbox"]["outcome"] == "unmanaged" and partner.emu.calls[GET] == 0
+
+
+def test_access_denied_names_the_missing_permission_alerts_and_goes_on_with_other_catalogs(partner):
+    partner.set_policy(policy(SOME, ["competitor-1"], sandbox="DENY_ALL"))
+    partner.emu.control.deny("UpdateConnectionPreferences")
+    out = partner.tick("partner-reconcile")
+    assert out["catalogs"]["AWS"]["outcome"] == "failed"
+    assert "partnercentral:UpdateConnectionPreferences" in out["catalogs"]["AWS"]["reason"]
+    assert "service control policy" in out["catalogs"]["AWS"]["reason"]
+    assert out["catalogs"]["Sandbox"]["outcome"] == "failed"  # denied as well, and reported on its own
+    alerts = partner.alerts()
+    assert len(alerts) == 2 and all("not reconciled" in a["Subject"] for a in alerts)
+    assert audit(partner)[0]["outcome"] == "failed"
+    assert partner.emu.calls[UPDATE] == 2 and state(partner)[0] == "ALLOW_ALL"
+
+
+def test_throttling_and_server_errors_are_retried_and_a_lasting_outage_fails_the_invocation(partner):
+    partner.emu.control.inject("partnercentral-account", throttle_rate=0.5)
+    assert run(partner)["outcome"] == "applied"
+    assert (
+        partner.emu.dispatcher.outcomes[f"{UPDATE}:ThrottlingException"]
+        + partner.emu.dispatcher.outcomes[f"{GET}:ThrottlingException"]
+    )
+    partner.emu.control.clear_faults()
+    partner.emu.control.other_writer("AWS", "ALLOW_ALL")
+    partner.emu.control.inject("partnercentral-account", "UpdateConnectionPreferences", error_rate=1.0)
+    with pytest.raises(Unavailable):  # Lambda retries the invocation; the run is idempotent
+        run(partner)
+    assert state(partner)[0] == "ALLOW_ALL"
+    partner.emu.control.clear_faults()
+    assert run(partner)["outcome"] == "applied"
