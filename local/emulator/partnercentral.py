@@ -9,9 +9,9 @@ a caller's read and its next updates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any
 
 from .core import EmulatedService, operation

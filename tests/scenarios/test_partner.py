@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from local.deployment import LocalDeployment
 from mailwarden.aws.audit import DynamoAuditTrail
 from mailwarden.clock import default_clock
 from mailwarden.errors import Unavailable
+
+from local.deployment import LocalDeployment
 from tests.approval_support import awaiting, decide
 from tests.partner_support import GET, UPDATE, policy, reported, run, state, widenings
 
