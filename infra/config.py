@@ -25,6 +25,9 @@ class StackConfig(BaseModel):
     log_retention_days: int = Field(90, alias="logRetentionDays")
     reconcile_schedule: str = Field("rate(1 hour)", alias="reconcileSchedule")
     mail_from_watch_schedule: str = Field("rate(5 minutes)", alias="mailFromWatchSchedule")
+    partner_reconcile_schedule: str = Field("rate(1 hour)", alias="partnerReconcileSchedule")
+    # Where the Partner Central API is called (and the region in its connection-preferences ARNs).
+    partner_central_region: str = Field("us-east-1", alias="partnerCentralRegion", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     # The MAIL FROM API's token issuer (OIDC / OAuth 2.0: Cognito, Okta, Entra ID, ...). Without one, every
     # request is refused (500, logged) until it is configured.
     jwt_issuer: str = Field("", alias="jwtIssuer", pattern=r"^(https://\S+)?$")
@@ -76,7 +79,7 @@ class StackConfig(BaseModel):
             raise ValueError(f"CloudWatch Logs accepts only {sorted(allowed)}")
         return v
 
-    @field_validator("reconcile_schedule", "mail_from_watch_schedule")
+    @field_validator("reconcile_schedule", "mail_from_watch_schedule", "partner_reconcile_schedule")
     @classmethod
     def _schedule(cls, v: str) -> str:
         if not re.match(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$", v):

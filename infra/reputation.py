@@ -12,8 +12,8 @@ from .functions import MailwardenFunction
 from .nag import acknowledge
 
 KILL_SWITCH_HELP = (
-    "Mailwarden kill switch: 'off' lets the reputation guard write; any other value (e.g. 'on') stops every write "
-    "at once (runs and events still plan and report)."
+    "Mailwarden kill switch: 'off' lets the reputation guard and the Partner Central reconcile write; any other "
+    "value (e.g. 'on') stops every write at once (runs and events still plan and report)."
 )
 
 

@@ -14,6 +14,7 @@ from mailwarden.contracts.functions import (
     FUNCTIONS,
     MAIL_FROM_API,
     MAIL_FROM_WATCH,
+    PARTNER_CONNECTIONS,
     REPUTATION_RECONCILE,
     REPUTATION_TRIGGER,
     SES_EVENTS,
@@ -21,10 +22,11 @@ from mailwarden.contracts.functions import (
     WORKMAIL_TRIGGER,
 )
 from mailwarden.contracts.schedules import MAIL_FROM_WATCH as WATCH_SCHEDULE
-from mailwarden.contracts.schedules import RECONCILE
+from mailwarden.contracts.schedules import PARTNER_RECONCILE, RECONCILE
 from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, MAIL_FROM, OFFBOARDING, TABLES
 from mailwarden.contracts.topics import OPERATIONS_ALERTS, TOPICS
 from mailwarden.contracts.workflows import (
+    PARTNER_WIDENING_WORKFLOW,
     REPUTATION_RECONCILE_WORKFLOW,
     REPUTATION_REINSTATE_WORKFLOW,
     WORKMAIL_DECOMMISSION_WORKFLOW,
@@ -37,6 +39,7 @@ from .functions import MailwardenFunction
 from .layers import POLICY_FILE, Layers
 from .mailfrom import MailFromApi, grant_mail_from
 from .nag import acknowledge
+from .partner import grant_partner
 from .queues import dead_letter_queue
 from .reputation import KillSwitch, grant_reputation, state_machine_arn
 from .routing import EventRouting
@@ -87,6 +90,8 @@ class MailwardenStack(Stack):
             "EXPORT_ROLE_ARN": self.exports.role.role_arn,
             "OFFBOARD_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_OFFBOARD_WORKFLOW.name),
             "DECOMMISSION_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_DECOMMISSION_WORKFLOW.name),
+            "PARTNER_WIDENING_STATE_MACHINE_ARN": state_machine_arn(self, PARTNER_WIDENING_WORKFLOW.name),
+            "PARTNER_CENTRAL_REGION": config.partner_central_region,
             "JWT_ISSUER": config.jwt_issuer,
             "JWT_JWKS_URL": config.jwt_jwks_url,
             "JWT_AUDIENCE": ",".join(config.jwt_audiences),
@@ -112,6 +117,7 @@ class MailwardenStack(Stack):
         self._grant_reputation()
         self._grant_workmail()
         self._grant_mail_from()
+        self._grant_partner(sorted(policy.partner.catalogs))
         self.workflows = Workflows(
             self,
             "Workflows",
@@ -143,6 +149,14 @@ class MailwardenStack(Stack):
             target=self.functions[MAIL_FROM_WATCH.name],
             dlq=self.dlq,
             max_event_age_seconds=600,  # the next tick comes soon; a stale one is worth nothing
+        )
+        self.partner_schedule = Schedule(
+            self,
+            "PartnerReconcileSchedule",
+            spec=PARTNER_RECONCILE,
+            expression=config.partner_reconcile_schedule,
+            target=self.functions[PARTNER_CONNECTIONS.name],
+            dlq=self.dlq,
         )
         self.mail_from_api = MailFromApi(self, "MailFromRestApi", config=config, fn=self.functions[MAIL_FROM_API.name])
         CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
@@ -201,6 +215,19 @@ class MailwardenStack(Stack):
         index = f"{self.tables[MAIL_FROM.name].table_arn}/index/{MAIL_FROM.indexes[0].name}"
         watch.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index]))
         self.approvals.grant_publish(watch.role, self.approvals.topics[OPERATIONS_ALERTS.name])
+
+    def _grant_partner(self, catalogs: list[str]) -> None:
+        fn = self.functions[PARTNER_CONNECTIONS.name]
+        grant_partner(fn, self.config.partner_central_region, catalogs)
+        self.kill_switch.allow_read(fn)
+        self._grant_table(fn, GUARD.name, ["GetItem", "PutItem"])
+        self._grant_table(fn, AUDIT.name, ["PutItem"])
+        fn.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:StartExecution"], resources=[state_machine_arn(self, PARTNER_WIDENING_WORKFLOW.name)]
+            )
+        )
+        self.approvals.grant_publish(fn.role, self.approvals.topics[OPERATIONS_ALERTS.name])
 
     def _grant_workmail(self) -> None:
         trigger = self.functions[WORKMAIL_TRIGGER.name]

@@ -76,7 +76,7 @@ def test_the_callback_may_resume_only_the_approval_state_machines(synth: Any) ->
     _, t = synth
     machines = t.find_resources("AWS::StepFunctions::StateMachine")
     resume = [s for s in statements(t, "ApprovalCallbackRole") if "states:SendTaskSuccess" in json.dumps(s["Action"])]
-    assert len(resume) == len(machines) == 5  # every workflow here has an approval gate
+    assert len(resume) == len(machines) == 6  # every workflow here has an approval gate
     for st in resume:
         assert sorted(st["Action"]) == ["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"]
     assert sorted(st["Resource"]["Ref"] for st in resume) == sorted(machines)

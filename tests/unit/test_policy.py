@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,41 @@ def test_the_check_command_names_the_line_and_exits_nonzero(tmp_path, capsys):
     bad.write_text("version: 1\nreputation:\n  mode: yolo\n")
     assert main([str(bad)]) == 2
     assert "bad.yaml: line 3: reputation.mode" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("partner", "problem"),
+    [
+        ("catalogs: {Moon: {accessType: DENY_ALL}}", "line 4: partner.catalogs: Value error, unknown catalog Moon"),
+        (
+            "catalogs: {AWS: {accessType: ALLOW_BY_DEFAULT_DENY_SOME, excludedParticipantIds: ["
+            + ", ".join(f"p-{i}" for i in range(101))
+            + "]}}",
+            "at most 100 items",
+        ),
+        (
+            "catalogs: {AWS: {accessType: ALLOW_BY_DEFAULT_DENY_SOME, excludedParticipantIds: ['bad id!']}}",
+            "partner.catalogs.AWS.excludedParticipantIds.0: String should match pattern",
+        ),
+        (
+            "catalogs: {AWS: {accessType: ALLOW_ALL, excludedParticipantIds: [p-1]}}",
+            "excludedParticipantIds only apply to accessType ALLOW_BY_DEFAULT_DENY_SOME",
+        ),
+        (
+            "catalogs: {AWS: {accessType: ALLOW_BY_DEFAULT_DENY_SOME, excludedParticipantIds: [p-1, p-1]}}",
+            "listed twice: p-1",
+        ),
+        ("catalogs: {AWS: {accessType: OPEN}}", "partner.catalogs.AWS.accessType"),
+        ("requireApproval: sometimes", "partner.requireApproval"),
+    ],
+)
+def test_partner_policy_errors_name_the_line_and_the_problem(partner, problem):
+    text = f"version: 1\npartner:\n  mode: apply\n  {partner}\n"
+    with pytest.raises(PolicyError, match=re.escape(problem)):
+        parse_policy(text, "p.yaml")
+
+
+def test_partner_policy_defaults_to_plan_and_widening_approval():
+    p = parse_policy("version: 1\npartner: {catalogs: {AWS: {accessType: DENY_ALL}}}\n").partner
+    assert (p.mode, p.require_approval, p.max_conflict_retries) == ("plan", "widening", 5)
+    assert p.catalogs["AWS"].access.access_type == "DENY_ALL"
