@@ -22,6 +22,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 import boto3
+import yaml
 from mailwarden.aws import clients
 
 from local.deployment import REPO_POLICY, LocalDeployment
@@ -36,6 +37,7 @@ class Demo:
     figures: dict[str, Any] = field(default_factory=dict)
     started: float = 0.0
     shown: int = 0  # published events already shown
+    shown_partner: int = 0  # Partner Connection Preferences events already shown
 
     def __post_init__(self) -> None:
         self.started = self.emu.clock.time()
@@ -413,6 +415,76 @@ def scenario_mail_from(demo: Demo) -> None:
     )
 
 
+def _partner_policy(catalogs: dict[str, Any]) -> str:
+    """The repository's policy with a partner section managing ``catalogs`` in apply mode."""
+    data = yaml.safe_load(REPO_POLICY.read_text())
+    data["partner"] = {"mode": "apply", "requireApproval": "widening", "catalogs": catalogs}
+    return json.dumps(data)
+
+
+def scenario_partner(demo: Demo) -> None:
+    """Partner Central: drift detected and corrected (narrowing, directly), a run in sync that writes
+    nothing, another writer winning the race twice, and a widening applied only after approval."""
+    d = demo.deployment
+    pc = demo.emu.partnercentral
+    some = "ALLOW_BY_DEFAULT_DENY_SOME"
+    d.set_policy(
+        _partner_policy(
+            {
+                "AWS": {"accessType": some, "excludedParticipantIds": ["competitor-1", "competitor-2"]},
+                "Sandbox": {"accessType": "DENY_ALL"},
+            }
+        )
+    )
+
+    def shown(catalog: str) -> str:
+        p = pc.prefs[catalog]
+        return p.access_type + (f" excluding {sorted(p.excluded)}" if p.excluded else "") + f" (revision {p.revision})"
+
+    def tick() -> dict[str, Any]:
+        demo.emu.clock.advance(3600)
+        out = d.tick("partner-reconcile")["catalogs"]
+        for event in d.events_of("Partner Connection Preferences")[demo.shown_partner :]:
+            demo.shown_partner += 1
+            demo.log(f"    {event['catalog']}: {event['outcome']}: {event['reason']}")
+        return dict(out)
+
+    demo.log(f"Partner Central now: AWS {shown('AWS')}, Sandbox {shown('Sandbox')}")
+    first = tick()
+    corrected = sum(r["outcome"] == "applied" for r in first.values())
+    demo.log(f"after the hourly reconcile: AWS {shown('AWS')}, Sandbox {shown('Sandbox')}")
+    before = demo.emu.calls["partnercentral-account.UpdateConnectionPreferences"]
+    in_sync = tick()
+    writes_in_sync = demo.emu.calls["partnercentral-account.UpdateConnectionPreferences"] - before
+    outcomes = ", ".join(f"{c} {r['outcome']}" for c, r in in_sync.items())
+    demo.log(f"next run: {outcomes}, {writes_in_sync} writes")
+    demo.emu.control.other_writer("AWS", some, ["competitor-1"])
+    demo.log(f"someone lets competitor-2 back in from the console: AWS {shown('AWS')}")
+    demo.emu.control.race_partner_writer(times=2)  # and another tool keeps bumping the Revision
+    raced = tick()["AWS"]
+    demo.log(f"corrected after {raced['conflicts']} conflicts (re-read, re-planned): AWS {shown('AWS')}")
+    d.set_policy(
+        _partner_policy(
+            {
+                "AWS": {"accessType": some, "excludedParticipantIds": ["competitor-1", "competitor-2"]},
+                "Sandbox": {"accessType": "ALLOW_ALL"},
+            }
+        )
+    )
+    demo.log("the policy opens the Sandbox catalog to everyone (widening)")
+    asked = tick()["Sandbox"]
+    status = _approve(demo, asked["execution"])
+    d.finished(asked["execution"])
+    tick()
+    demo.log(f"approver pressed Approve (HTTP {status}): Sandbox {shown('Sandbox')}")
+    demo.figures.update(
+        partner_drift_corrected=corrected,
+        partner_writes_when_in_sync=writes_in_sync,
+        partner_conflicts_retried=raced["conflicts"],
+        partner_widening_after_approval=int(pc.prefs["Sandbox"].access_type == "ALLOW_ALL"),
+    )
+
+
 SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
     ("plumbing", "Plumbing: SES finding -> EventBridge rule -> ses_events -> observation", scenario_plumbing),
     ("approvals", "Approvals: request over SNS, signed link, confirm page, POST decides, timeout", scenario_approvals),
@@ -427,6 +499,11 @@ SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
         scenario_workmail,
     ),
     ("mail_from", "MAIL FROM: PUT via the API, records in Route 53, the watcher sees SUCCESS", scenario_mail_from),
+    (
+        "partner",
+        "Partner Central: drift detected and corrected, conflicts retried, widening after approval",
+        scenario_partner,
+    ),
 ]
 
 
@@ -476,5 +553,9 @@ if __name__ == "__main__":
         and figures["mail_from_writes_per_put"] == 2
         and figures["mail_from_conflict_http"] == 400
         and figures["mail_from_unauthorized_http"] == 401
+        and figures["partner_drift_corrected"] == 2
+        and figures["partner_writes_when_in_sync"] == 0
+        and figures["partner_conflicts_retried"] == 2
+        and figures["partner_widening_after_approval"] == 1
     )
     sys.exit(0 if ok else 1)

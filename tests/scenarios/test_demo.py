@@ -63,3 +63,15 @@ def test_demo_shows_a_mail_from_put_its_records_and_success():
     assert figures["mail_from_conflict_http"] == 400 and figures["mail_from_unauthorized_http"] == 401
     assert '"v=spf1 include:_spf.google.com include:amazonses.com -all" | "site=42"' in text
     assert "watcher: initech.example PENDING -> SUCCESS" in text
+
+
+def test_demo_shows_partner_drift_corrected_conflicts_retried_and_a_widening_approved():
+    lines: list[str] = []
+    figures = demo.run(lines.append)
+    text = "\n".join(lines)
+    assert figures["partner_drift_corrected"] == 2 and figures["partner_writes_when_in_sync"] == 0
+    assert figures["partner_conflicts_retried"] == 2 and figures["partner_widening_after_approval"] == 1
+    # 5 runs x 2 catalogs = 10 reads; 3 writes (2 narrowing corrections + 1 approved widening) + the approved
+    # step's read = 14 at the least; the 2 lost races cost one read and one stale write each: 19.
+    assert figures["aws_calls"]["partner"]["partnercentral-account"] == 19
+    assert "approval-requested" in text and "corrected after 2 conflicts" in text

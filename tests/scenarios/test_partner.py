@@ -43,7 +43,7 @@ def test_narrowing_drift_is_detected_and_corrected_with_the_revision_just_read(p
     assert event["outcome"] == "applied" and event["catalog"] == "AWS"
     assert event["before"]["accessType"] == "ALLOW_ALL" and event["before"]["revision"] == 1
     assert event["after"] == {**event["after"], "accessType": SOME, "excludedParticipantIds": ["competitor-1"]}
-    assert "competitor-1 lose access" in event["plan"][0]
+    assert "no longer let in: competitor-1" in event["plan"][0]
     (entry,) = audit(partner)
     assert entry["what"] == "partner.applied" and entry["actor"] == "mailwarden:partner-connections"
     assert entry["detail"]["after"]["revision"] == 2
@@ -114,7 +114,7 @@ def test_a_mixed_change_narrows_at_once_and_only_the_widening_part_waits(partner
     assert state(partner)[:2] == (SOME, ["competitor-1", "competitor-2", "old-partner"])  # competitor-2 out now
     (execution,) = widenings(partner)
     pending = awaiting(partner, execution["executionArn"])
-    assert "gaining access: old-partner" in pending.message()["summary"]
+    assert "newly let in: old-partner" in pending.message()["summary"]
     assert decide(partner, pending) == 200
     assert partner.finished(execution["executionArn"])["status"] == "SUCCEEDED"
     assert state(partner)[:2] == (SOME, ["competitor-1", "competitor-2"])
@@ -166,7 +166,7 @@ def test_plan_mode_and_the_kill_switch_report_the_drift_and_write_nothing(partne
     result = run(partner)
     assert result["outcome"] == "planned"
     assert result["plan"]["lines"] == [
-        f"AWS: ALLOW_ALL -> {SOME} excluding [competitor-1] (narrows: competitor-1 lose access)"
+        f"AWS: ALLOW_ALL -> {SOME} excluding [competitor-1] (no longer let in: competitor-1)"
     ]
     partner.set_policy(policy(SOME, ["competitor-1"]))
     partner.kill_switch(True)

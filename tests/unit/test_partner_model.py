@@ -55,8 +55,8 @@ def test_a_mixed_change_excludes_the_union_first_then_asks_to_lift_the_rest():
     assert [(w.target, w.needs_approval) for w in p.writes] == [(some("a", "b", "c"), False), (some("b", "c"), True)]
     assert p.writes[1].gained == Reach(False, frozenset({"a"}))
     assert p.lines() == [
-        f"AWS: {SOME} excluding [a, b] -> {SOME} excluding [a, b, c] (narrows: c lose access)",
-        f"AWS: then -> {SOME} excluding [b, c] (widens: a gain access) — needs approval",
+        f"AWS: {SOME} excluding [a, b] -> {SOME} excluding [a, b, c] (no longer let in: c)",
+        f"AWS: then -> {SOME} excluding [b, c] (newly let in: a) — needs approval",
     ]
 
 

@@ -145,9 +145,9 @@ class Plan:
         for w in self.writes:
             what = []
             if not w.lost.empty:
-                what.append(f"narrows: {w.lost.describe()} lose access")
+                what.append(f"no longer let in: {w.lost.describe()}")
             if not w.gained.empty:
-                what.append(f"widens: {w.gained.describe()} gain access")
+                what.append(f"newly let in: {w.gained.describe()}")
             head = (
                 f"{self.catalog}: {self.current.describe() if w is self.writes[0] else 'then'} -> {w.target.describe()}"
             )

@@ -137,7 +137,7 @@ class PartnerConnections:
             "subject": current.arn or f"Partner Central catalog {catalog}",
             "summary": _short(
                 f"Partner Central {catalog}: {current.access.describe()} -> {p.desired.describe()}; "
-                f"gaining access: {widened}"
+                f"newly let in: {widened}"
             ),
             "reason": _short(
                 f"The policy file wants {p.desired.describe()} ({context.get('requestReason') or 'policy'})"
@@ -155,7 +155,7 @@ class PartnerConnections:
         }
         execution = self.starter.start(f"partner-{catalog}-{fp}-{attempts}", payload)
         self.store.save(catalog, WideningRecord(fp, "REQUESTED", execution, attempts))
-        why = f"widening ({widened} would gain access) waits for approval"
+        why = f"widening (would newly let in: {widened}) waits for approval"
         self._report(catalog, "approval-requested", actor, context, why, before=current, plan=p, execution=execution)
         return {"outcome": "approval-requested", "execution": execution}
 
