@@ -72,6 +72,7 @@ def _measure(code: str) -> float:
         "MAIL_FROM_TABLE": "bench-mail-from",
         "ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-alerts",
         "JWT_ISSUER": "https://issuer.example/bench",
+        "PARTNER_WIDENING_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-widening",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "mailwarden" / "python")]),
     }
@@ -108,6 +109,12 @@ def bench_workmail() -> dict[str, Any]:
     return all_figures()
 
 
+def bench_partner() -> dict[str, Any]:
+    from bench.partner import all_figures
+
+    return all_figures()
+
+
 def bench_mail_from() -> dict[str, Any]:
     from bench.mail_from import all_figures
 
@@ -118,6 +125,7 @@ BENCHES: list[Callable[[], dict[str, Any]]] = [
     bench_reconcile,
     bench_workmail,
     bench_mail_from,
+    bench_partner,
     *(lambda spec=spec: bench_cold_init(spec) for spec in FUNCTIONS),
 ]
 
