@@ -84,7 +84,9 @@ def test_a_writer_that_always_wins_is_given_up_on_bounded_and_alerted(partner):
     assert [e["outcome"] for e in reported(partner)] == ["conflicted"]
 
 
-def test_widening_waits_for_approval_then_rereads_and_writes(partner):
+def test_widening_waits_for_approval_then_rereads_and_writes_on_the_synthesized_workflow(partner, synth):
+    _, template = synth
+    assert "partner-widening" in partner.install_synthesized(template.to_json())
     partner.emu.control.other_writer("AWS", "DENY_ALL")
     partner.set_policy(policy("ALLOW_ALL"))
     result = run(partner)
