@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ..contracts.names import OPERATOR_SOURCE, OperatorDetailType
-from ..errors import MalformedEvent, malformed
-from ..requests import ScheduleTick, run_name
+from ..contracts.names import OperatorDetailType
+from ..errors import malformed
+from ..requests import run_trigger
 from .model import Catalog
 
 
@@ -33,29 +33,13 @@ class _Detail(BaseModel):
     catalogs: list[Catalog] | None = Field(None, min_length=1)
 
 
-class _OperatorEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    id: str = Field(min_length=1)
-    source: Literal["mailwarden.operator"]
-    detail_type: Literal[OperatorDetailType.PARTNER_RECONCILE_REQUESTED] = Field(alias="detail-type")
-    detail: _Detail
-
-
 def run_request(raw: Any) -> PartnerRun:
-    if not isinstance(raw, dict):
-        raise MalformedEvent("input is not a JSON object")
-    try:
-        if raw.get("trigger") == "schedule":
-            tick = ScheduleTick.model_validate(raw)
-            return PartnerRun(run_name("schedule", tick.scheduleExecutionId), "schedule", None, "schedule", "schedule")
-        if raw.get("source") != OPERATOR_SOURCE:
-            raise MalformedEvent(f"expected a schedule tick or a {OPERATOR_SOURCE} event, got {raw.get('source')!r}")
-        e = _OperatorEvent.model_validate(raw)
-    except ValidationError as exc:
-        raise malformed("partner reconcile request", exc) from exc
-    d = e.detail
+    t = run_trigger(raw, OperatorDetailType.PARTNER_RECONCILE_REQUESTED, _Detail, "partner reconcile request")
+    if t.detail is None:
+        return PartnerRun(t.run_id, "schedule", None, "schedule", "schedule")
+    d = t.detail
     catalogs = tuple(dict.fromkeys(d.catalogs)) if d.catalogs else None
-    return PartnerRun(run_name("ondemand", e.id), "on-demand", d.mode, d.requestedBy, d.reason, catalogs)
+    return PartnerRun(t.run_id, "on-demand", d.mode, d.requestedBy, d.reason, catalogs)
 
 
 class _Step(BaseModel):

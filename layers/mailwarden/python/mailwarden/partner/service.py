@@ -25,7 +25,7 @@ from ..clock import Clock
 from ..contracts.names import MailwardenDetailType
 from ..errors import AccessDenied, Conflict, Rejected
 from ..policy import PartnerPolicy
-from .model import Current, Plan, Reach, fingerprint, plan
+from .model import Access, Current, Plan, Reach, fingerprint, plan
 from .ports import KillSwitch, PreferencesApi, Reporter, WideningRecord, WideningStarter, WideningStore
 from .requests import ApplyApproved, Closed, PartnerRun
 
@@ -100,11 +100,9 @@ class PartnerConnections:
             write = p.direct
             if write is None:
                 return {**self._ask(catalog, current, p, actor, context), "conflicts": conflicts}
-            try:
-                after = self.api.update(catalog, current.revision, write.target)
-            except Conflict:
+            after = self._write(catalog, current, write.target, conflicts)
+            if after is None:
                 conflicts += 1
-                self._backoff(conflicts)
                 continue
             why = "; ".join(p.lines()[:1]) + (" (the widening part waits for approval)" if p.gated else "")
             self._report(catalog, "applied", actor, context, why, before=current, after=after, plan=p)
@@ -194,11 +192,9 @@ class PartnerConnections:
                 self._close(step, "STALE")
                 self._report(catalog, "stale-approval", actor, context, why, before=current, plan=p)
                 return {"outcome": "stale-approval", "reason": why}
-            try:
-                after = self.api.update(catalog, current.revision, write.target)
-            except Conflict:
+            after = self._write(catalog, current, write.target, conflicts)
+            if after is None:
                 conflicts += 1
-                self._backoff(conflicts)
                 continue
             self._close(step, "APPLIED")
             self._report(
@@ -234,9 +230,14 @@ class PartnerConnections:
         if record is not None and record.fingerprint == step.fingerprint:
             self.store.save(step.catalog, replace(record, state=state))
 
-    def _backoff(self, conflicts: int) -> None:
-        ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (conflicts - 1))
-        self.clock.sleep(ceiling * self.jitter())
+    def _write(self, catalog: str, current: Current, target: Access, lost: int) -> Current | None:
+        """Write with the Revision just read; None when another writer won the race (after a jittered
+        back-off of up to base * 2^lost seconds, capped), so the caller reads and plans again."""
+        try:
+            return self.api.update(catalog, current.revision, target)
+        except Conflict:
+            self.clock.sleep(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**lost) * self.jitter())
+            return None
 
     def _conflicted(self, catalog: str, actor: str, context: dict[str, Any], conflicts: int) -> dict[str, Any]:
         why = (

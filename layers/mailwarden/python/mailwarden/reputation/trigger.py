@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..contracts.names import OPERATOR_SOURCE, OperatorDetailType
-from ..errors import MalformedEvent, malformed
-from ..requests import ScheduleTick, run_name
+from ..contracts.names import OperatorDetailType
+from ..requests import run_trigger
 
 
 @dataclass(frozen=True)
@@ -41,28 +40,11 @@ class _Detail(BaseModel):
     requestedBy: str = Field(min_length=1, max_length=200)
 
 
-class _OperatorEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    id: str = Field(min_length=1)
-    source: Literal["mailwarden.operator"]
-    detail_type: Literal[OperatorDetailType.RECONCILE_REQUESTED] = Field(alias="detail-type")
-    detail: _Detail
-
-
 def run_request(raw: Any) -> RunRequest:
-    if not isinstance(raw, dict):
-        raise MalformedEvent("input is not a JSON object")
-    try:
-        if raw.get("trigger") == "schedule":
-            tick = ScheduleTick.model_validate(raw)
-            name = run_name("schedule", tick.scheduleExecutionId)
-            return RunRequest(name, "schedule", None, "schedule", tick.scheduledTime)
-        if raw.get("source") != OPERATOR_SOURCE:
-            raise MalformedEvent(f"expected a schedule tick or a {OPERATOR_SOURCE} event, got {raw.get('source')!r}")
-        e = _OperatorEvent.model_validate(raw)
-    except ValidationError as exc:
-        raise malformed("reconcile request", exc) from exc
-    return RunRequest(run_name("ondemand", e.id), "on-demand", e.detail.mode, e.detail.requestedBy, e.detail.reason)
+    t = run_trigger(raw, OperatorDetailType.RECONCILE_REQUESTED, _Detail, "reconcile request")
+    if t.detail is None:
+        return RunRequest(t.run_id, "schedule", None, "schedule", t.scheduled_time)
+    return RunRequest(t.run_id, "on-demand", t.detail.mode, t.detail.requestedBy, t.detail.reason)
 
 
 class Runs(Protocol):
