@@ -27,7 +27,7 @@ from .aws.secrets import SigningKeys
 from .aws.ses import SesReputation
 from .aws.stepfunctions import NamedWorkflows, ReconcileRuns, StepFunctionsResumer
 from .aws.workmail import DynamoOffboardingStore, WorkMailDirectory
-from .clock import default_clock
+from .clock import Clock, default_clock
 from .mailfrom.service import MailFromService
 from .mailfrom.watcher import Watcher
 from .partner.service import PartnerConnections
@@ -210,18 +210,25 @@ def workmail_trigger() -> WorkmailTriggerDeps:
     )
 
 
+def _reporter(
+    audit_table: str, bus: str, alerts_topic_arn: str, clock: Clock, *, kind: str, key: str
+) -> ChangeReporter:
+    """Audit trail + Mailwarden bus + (when configured) the operations alert topic."""
+    return ChangeReporter(
+        DynamoAuditTrail(clients.client("dynamodb"), audit_table, clock),
+        EventPublisher(clients.client("events"), bus),
+        clients.client("sns") if alerts_topic_arn else None,
+        alerts_topic_arn,
+        kind=kind,
+        key=key,
+    )
+
+
 def _mail_from(s: MailFromSettings) -> MailFromService:
     clock = default_clock()
     policy = load_policy(s.policy_file).mail_from
     dynamodb = clients.client("dynamodb")
-    reporter = ChangeReporter(
-        DynamoAuditTrail(dynamodb, s.audit_table, clock),
-        EventPublisher(clients.client("events"), s.event_bus_name),
-        clients.client("sns") if s.alerts_topic_arn else None,
-        s.alerts_topic_arn,
-        kind="mail-from",
-        key="identity",
-    )
+    reporter = _reporter(s.audit_table, s.event_bus_name, s.alerts_topic_arn, clock, kind="mail-from", key="identity")
     return MailFromService(
         ses=SesMailFrom(clients.client("sesv2")),
         dns=Route53Dns(clients.client("route53"), policy),
@@ -273,14 +280,7 @@ def partner_connections() -> PartnerDeps:
     s = PartnerSettings.from_env()
     clock = default_clock()
     dynamodb = clients.client("dynamodb")
-    reporter = ChangeReporter(
-        DynamoAuditTrail(dynamodb, s.audit_table, clock),
-        EventPublisher(clients.client("events"), s.event_bus_name),
-        clients.client("sns"),
-        s.alerts_topic_arn,
-        kind="partner",
-        key="catalog",
-    )
+    reporter = _reporter(s.audit_table, s.event_bus_name, s.alerts_topic_arn, clock, kind="partner", key="catalog")
     service = PartnerConnections(
         api=PartnerCentralPreferences(clients.client("partnercentral-account", s.region)),
         store=DynamoWideningStore(dynamodb, s.guard_table, clock),
