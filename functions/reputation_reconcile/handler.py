@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
-from mailwarden.errors import MalformedEvent, malformed
+from mailwarden.errors import MalformedEvent, parsed
 from mailwarden.observability import logger, metrics, tracer
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class _Step(BaseModel):
@@ -53,10 +53,7 @@ StepInput = TypeAdapter(Annotated[Scan | Apply | Close | Reinstate | ReinstateCl
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        step = StepInput.validate_python(event)
-    except ValidationError as exc:
-        raise malformed("reputation_reconcile", exc) from exc
+    step = parsed(StepInput, event, "reputation_reconcile")
     deps = wiring.reputation_reconcile()
     metrics.add_metric(name="ReconcileSteps", unit=MetricUnit.Count, value=1)
     remaining = context.get_remaining_time_in_millis

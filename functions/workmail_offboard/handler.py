@@ -7,18 +7,17 @@ Retry and Catch rules name.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
-from mailwarden.errors import MalformedEvent, malformed
+from mailwarden.errors import MalformedEvent, parsed
 from mailwarden.observability import logger, metrics, tracer
 from mailwarden.workmail.model import DecommissionRequest, OffboardRequest
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 _ID = r"^[A-Za-z0-9_-]{1,64}$"
-M = TypeVar("M", bound=BaseModel)
 
 
 class _Step(BaseModel):
@@ -74,27 +73,17 @@ StepInput = TypeAdapter(
 )
 
 
-def _request(model: type[M], data: dict[str, Any]) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise malformed("workmail_offboard", exc) from exc
-
-
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        step = StepInput.validate_python(event)
-    except ValidationError as exc:
-        raise malformed("workmail_offboard", exc) from exc
+    step = parsed(StepInput, event, "workmail_offboard")
     o = wiring.workmail_offboard().offboarding
     metrics.add_metric(name="OffboardingSteps", unit=MetricUnit.Count, value=1)
     logger.info("offboarding step", step=step.step)
     match step:
         case Snapshot():
-            request = _request(OffboardRequest, step.request)
+            request = parsed(OffboardRequest, step.request, "workmail_offboard")
             approved_by = step.request.get("approvedBy")
             return o.snapshot(str(request.request_id), request, str(approved_by) if approved_by else None)
         case ForRequest(step="export-start"):
@@ -112,7 +101,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         case Kept():
             return o.kept(step.requestId, step.outcome)
         case DecommissionPlan():
-            decommission = _request(DecommissionRequest, step.request)
+            decommission = parsed(DecommissionRequest, step.request, "workmail_offboard")
             return o.decommission_plan(str(decommission.request_id), decommission)
         case DecommissionDone():
             return o.decommission_done(step.decommissionId, step.organizationId, step.outcome, step.results)

@@ -3,7 +3,12 @@ AWS error strings."""
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import Any, TypeVar, overload
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class MailwardenError(Exception):
@@ -18,6 +23,22 @@ def malformed(what: str, exc: ValidationError, path: str = "") -> MalformedEvent
     """``MalformedEvent("<what>: <path><field>: <problem>")`` naming the first problem pydantic found."""
     first = exc.errors()[0]
     return MalformedEvent(f"{what}: {path}{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+
+
+@overload
+def parsed(schema: TypeAdapter[T], data: Any, what: str, path: str = "") -> T: ...
+
+
+@overload
+def parsed(schema: type[M], data: Any, what: str, path: str = "") -> M: ...
+
+
+def parsed(schema: Any, data: Any, what: str, path: str = "") -> Any:
+    """``data`` validated by a pydantic model or TypeAdapter; else :func:`malformed`'s error."""
+    try:
+        return schema.validate_python(data) if isinstance(schema, TypeAdapter) else schema.model_validate(data)
+    except ValidationError as exc:
+        raise malformed(what, exc, path) from exc
 
 
 class NotFound(MailwardenError):

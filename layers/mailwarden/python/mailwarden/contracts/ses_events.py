@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..errors import MalformedEvent, malformed
+from ..errors import MalformedEvent, parsed
 from .names import SES_SOURCE, SesDetailType
 
 FindingType = Literal["DKIM", "DMARC", "SPF", "BIMI", "COMPLAINT", "BOUNCE", "FEEDBACK_3P", "IP_LISTING"]
@@ -110,7 +110,4 @@ def parse_ses_event(raw: Any) -> SesEvent:
         model = RecommendationEvent
     else:
         raise MalformedEvent(f"unknown detail-type {detail_type!r}")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise malformed(str(detail_type), exc) from exc
+    return parsed(model, raw, str(detail_type))

@@ -8,10 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..contracts.names import OperatorDetailType
-from ..errors import MailwardenError, MalformedEvent, malformed
+from ..errors import MailwardenError, MalformedEvent, parsed
 
 DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # also the policy's defaultSubdomain
 _LABEL = re.compile(DNS_LABEL)
@@ -192,7 +192,4 @@ def parse_watch_event(event: Any) -> IdentityCreated | None:
             f"MAIL FROM watcher: expected a schedule tick or '{OperatorDetailType.IDENTITY_CREATED.value}', got "
             f"{event.get('detail-type')!r}"
         )
-    try:
-        return IdentityCreated.model_validate(event.get("detail"))
-    except ValidationError as exc:
-        raise malformed("Email Identity Created", exc, "detail.") from None
+    return parsed(IdentityCreated, event.get("detail"), "Email Identity Created", "detail.")

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ..contracts.names import OperatorDetailType
-from ..errors import malformed
+from ..errors import parsed
 from ..requests import run_trigger
 from .model import Catalog
 
@@ -63,7 +63,4 @@ StepInput = TypeAdapter(Annotated[ApplyApproved | Closed, Field(discriminator="s
 
 
 def step_request(raw: dict[str, Any]) -> ApplyApproved | Closed:
-    try:
-        return StepInput.validate_python(raw)
-    except ValidationError as exc:
-        raise malformed("partner_connections step", exc) from exc
+    return parsed(StepInput, raw, "partner_connections step")

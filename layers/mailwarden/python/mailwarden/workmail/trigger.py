@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ..contracts.names import IDENTITY_SOURCE, OPERATOR_SOURCE, OperatorDetailType
-from ..errors import MalformedEvent, Rejected, malformed
+from ..errors import MalformedEvent, Rejected, parsed
 from .model import DecommissionRequest, OffboardRequest, RestoreRequest
 from .offboarding import Offboarding
 
@@ -38,10 +38,7 @@ def parse(raw: Any) -> Parsed:
     model = _MODELS.get(str(raw.get("detail-type")))
     if model is None:
         raise MalformedEvent(f"unknown detail-type {raw.get('detail-type')!r}")
-    try:
-        request = model.model_validate(raw["detail"])
-    except ValidationError as exc:
-        raise malformed(str(raw.get("detail-type")), exc, "detail.") from exc
+    request = parsed(model, raw["detail"], str(raw.get("detail-type")), "detail.")
     assert isinstance(request, OffboardRequest | RestoreRequest | DecommissionRequest)
     request_id = request.request_id or re.sub(r"[^A-Za-z0-9_-]", "-", str(raw.get("id") or ""))[:64]
     if not request_id:
