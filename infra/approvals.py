@@ -137,6 +137,10 @@ class Approvals(Construct):
             iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn])
         )
 
+    def allow_alarms(self) -> None:
+        """CloudWatch alarms publish to the (KMS-encrypted) operations topic with this key."""
+        self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:GenerateDataKey", "kms:Decrypt")
+
     def _delivery_dlq(self) -> sqs.Queue:
         """Where SNS parks decisions it could not deliver to the callback. Encrypted with this
         construct's key: SNS cannot write to queues under the AWS-managed SQS key."""

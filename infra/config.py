@@ -19,6 +19,8 @@ class StackConfig(BaseModel):
 
     stage: str = Field("dev", pattern=r"^[a-z][a-z0-9-]{0,15}$")
     approver_emails: list[str] = Field(default_factory=list, alias="approverEmails")
+    # subscribed (email) to the operations-alerts topic: alarms and alerts that need a person
+    alert_emails: list[str] = Field(default_factory=list, alias="alertEmails")
     workmail_organization_id: str = Field("", alias="workmailOrganizationId", pattern=r"^(m-[0-9a-f]{32})?$")
     hosted_zone_ids: list[str] = Field(default_factory=list, alias="hostedZoneIds")
     policy_file: str = Field("policy/mailwarden.yaml", alias="policyFile")
@@ -26,6 +28,7 @@ class StackConfig(BaseModel):
     reconcile_schedule: str = Field("rate(1 hour)", alias="reconcileSchedule")
     mail_from_watch_schedule: str = Field("rate(5 minutes)", alias="mailFromWatchSchedule")
     partner_reconcile_schedule: str = Field("rate(1 hour)", alias="partnerReconcileSchedule")
+    health_schedule: str = Field("rate(5 minutes)", alias="healthSchedule")  # the census behind the alarms
     # Where the Partner Central API is called (and the region in its connection-preferences ARNs).
     partner_central_region: str = Field("us-east-1", alias="partnerCentralRegion", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     # The MAIL FROM API's token issuer (OIDC / OAuth 2.0: Cognito, Okta, Entra ID, ...). Without one, every
@@ -40,7 +43,7 @@ class StackConfig(BaseModel):
     api_throttle_rate: float = Field(5.0, gt=0, le=1000, alias="apiThrottleRate")
     api_throttle_burst: int = Field(10, ge=1, le=5000, alias="apiThrottleBurst")
 
-    @field_validator("approver_emails")
+    @field_validator("approver_emails", "alert_emails")
     @classmethod
     def _emails(cls, v: list[str]) -> list[str]:
         bad = [e for e in v if not _EMAIL.match(e)]
@@ -79,7 +82,7 @@ class StackConfig(BaseModel):
             raise ValueError(f"CloudWatch Logs accepts only {sorted(allowed)}")
         return v
 
-    @field_validator("reconcile_schedule", "mail_from_watch_schedule", "partner_reconcile_schedule")
+    @field_validator("reconcile_schedule", "mail_from_watch_schedule", "partner_reconcile_schedule", "health_schedule")
     @classmethod
     def _schedule(cls, v: str) -> str:
         if not re.match(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$", v):

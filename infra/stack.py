@@ -7,11 +7,13 @@ from typing import Any
 from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 from mailwarden.contracts.functions import (
     APPROVAL_CALLBACK,
     APPROVAL_REQUEST,
     FUNCTIONS,
+    HEALTH_METRICS,
     MAIL_FROM_API,
     MAIL_FROM_WATCH,
     PARTNER_CONNECTIONS,
@@ -21,8 +23,9 @@ from mailwarden.contracts.functions import (
     WORKMAIL_OFFBOARD,
     WORKMAIL_TRIGGER,
 )
+from mailwarden.contracts.outputs import Output, function_output, state_machine_output, table_output
+from mailwarden.contracts.schedules import HEALTH, PARTNER_RECONCILE, RECONCILE
 from mailwarden.contracts.schedules import MAIL_FROM_WATCH as WATCH_SCHEDULE
-from mailwarden.contracts.schedules import PARTNER_RECONCILE, RECONCILE
 from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, MAIL_FROM, OFFBOARDING, TABLES
 from mailwarden.contracts.topics import OPERATIONS_ALERTS, TOPICS
 from mailwarden.contracts.workflows import (
@@ -39,6 +42,7 @@ from .functions import MailwardenFunction
 from .layers import POLICY_FILE, Layers
 from .mailfrom import MailFromApi, grant_mail_from
 from .nag import acknowledge
+from .observability import Operations
 from .partner import grant_partner
 from .queues import dead_letter_queue
 from .reputation import KillSwitch, grant_reputation, state_machine_arn
@@ -118,6 +122,7 @@ class MailwardenStack(Stack):
         self._grant_workmail()
         self._grant_mail_from()
         self._grant_partner(sorted(policy.partner.catalogs))
+        self._grant_health()
         self.workflows = Workflows(
             self,
             "Workflows",
@@ -158,17 +163,48 @@ class MailwardenStack(Stack):
             target=self.functions[PARTNER_CONNECTIONS.name],
             dlq=self.dlq,
         )
+        self.health_schedule = Schedule(
+            self,
+            "HealthSchedule",
+            spec=HEALTH,
+            expression=config.health_schedule,
+            target=self.functions[HEALTH_METRICS.name],
+            dlq=self.dlq,
+            max_event_age_seconds=300,  # a census is only worth its own 5 minutes
+        )
         self.mail_from_api = MailFromApi(self, "MailFromRestApi", config=config, fn=self.functions[MAIL_FROM_API.name])
-        CfnOutput(self, "EventBusName", value=self.bus.event_bus_name)
-        CfnOutput(self, "KillSwitchParameter", value=self.kill_switch.parameter.parameter_name)
-        CfnOutput(self, "DeadLetterQueueUrl", value=self.dlq.queue_url)
-        CfnOutput(self, "ApprovalLinkApiUrl", value=self.approvals.base_url)
-        CfnOutput(self, "MailFromApiUrl", value=self.mail_from_api.url)
-        CfnOutput(self, "ApprovalDecisionsTopicArn", value=self.approvals.decisions_topic.topic_arn)
-        for name, machine in self.workflows.state_machines.items():
-            CfnOutput(
-                self, "".join(p.title() for p in name.split("-")) + "StateMachineArn", value=machine.state_machine_arn
-            )
+        alerts = self.approvals.topics[OPERATIONS_ALERTS.name]
+        self.approvals.allow_alarms()
+        for email in config.alert_emails:
+            alerts.add_subscription(subs.EmailSubscription(email))
+        self.operations = Operations(
+            self,
+            "Operations",
+            stage=config.stage,
+            functions=self.functions,
+            state_machines=self.workflows.state_machines,
+            dlq=self.dlq,
+            alerts=alerts,
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """What the CLI reads to find this deployment (``contracts.outputs``)."""
+        outputs = {
+            Output.EVENT_BUS: self.bus.event_bus_name,
+            Output.KILL_SWITCH: self.kill_switch.parameter.parameter_name,
+            Output.DLQ_URL: self.dlq.queue_url,
+            Output.APPROVAL_LINK_API: self.approvals.base_url,
+            Output.MAIL_FROM_API: self.mail_from_api.url,
+            Output.APPROVAL_DECISIONS_TOPIC: self.approvals.decisions_topic.topic_arn,
+            Output.ALERTS_TOPIC: self.approvals.topics[OPERATIONS_ALERTS.name].topic_arn,
+            Output.DASHBOARD: self.operations.dashboard.dashboard_name,
+            **{table_output(t.name): self.tables[t.name].table_name for t in TABLES},
+            function_output(PARTNER_CONNECTIONS.name): self.functions[PARTNER_CONNECTIONS.name].function.function_name,
+            **{state_machine_output(n): m.state_machine_arn for n, m in self.workflows.state_machines.items()},
+        }
+        for key, value in outputs.items():
+            CfnOutput(self, str(key), value=value)
 
     def _grant_table(self, fn: MailwardenFunction, table: str, actions: list[str]) -> None:
         target = self.tables[table]
@@ -228,6 +264,13 @@ class MailwardenStack(Stack):
             )
         )
         self.approvals.grant_publish(fn.role, self.approvals.topics[OPERATIONS_ALERTS.name])
+
+    def _grant_health(self) -> None:
+        fn = self.functions[HEALTH_METRICS.name]
+        index = f"{self.tables[APPROVALS.name].table_arn}/index/{APPROVALS.indexes[0].name}"
+        fn.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index]))
+        self._grant_table(fn, MAIL_FROM.name, ["Scan"])
+        self.kill_switch.allow_read(fn)
 
     def _grant_workmail(self) -> None:
         trigger = self.functions[WORKMAIL_TRIGGER.name]

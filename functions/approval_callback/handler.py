@@ -21,6 +21,7 @@ from mailwarden import wiring
 from mailwarden.approvals import pages
 from mailwarden.approvals.inbound import attempt_from_fields, attempts_from_sns, is_sns_event
 from mailwarden.approvals.model import Outcome
+from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import MalformedEvent
 from mailwarden.observability import logger, metrics, reject, tracer
 
@@ -49,10 +50,10 @@ def confirm(request_id: str) -> Response:
             request_id, app.current_event.query_string_parameters or {}, via="link-view", source=_source()
         )
     except MalformedEvent as exc:
-        metrics.add_metric(name="ApprovalAttemptsRefused", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.APPROVAL_ATTEMPTS_REFUSED, unit=MetricUnit.Count, value=1)
         return _html(400, pages.result(Outcome(False, str(exc))))
     outcome = wiring.approval_callback().approvals.view(attempt)
-    metrics.add_metric(name="ApprovalPagesViewed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.APPROVAL_PAGES_VIEWED, unit=MetricUnit.Count, value=1)
     if outcome.accepted:
         return _html(200, pages.confirmation(attempt, outcome))
     return _html(outcome.status, pages.result(outcome))

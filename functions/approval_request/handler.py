@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
 from mailwarden.approvals.model import RequestTask, TimedOutTask
+from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import MalformedEvent
 from mailwarden.observability import logger, metrics, tracer
 from pydantic import ValidationError
@@ -35,14 +36,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         task = parse(event)
     except MalformedEvent:
-        metrics.add_metric(name="ApprovalTasksInvalid", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.APPROVAL_TASKS_INVALID, unit=MetricUnit.Count, value=1)
         raise
     approvals = wiring.approval_request().approvals
     if isinstance(task, TimedOutTask):
         result = approvals.timed_out(task)
-        metrics.add_metric(name="ApprovalsExpired", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.APPROVALS_EXPIRED, unit=MetricUnit.Count, value=1)
     else:
         result = approvals.request(task)
-        metrics.add_metric(name="ApprovalsRequested", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.APPROVALS_REQUESTED, unit=MetricUnit.Count, value=1)
     logger.info("approval task", **result)
     return result

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
 from mailwarden.api import responses
 from mailwarden.api.auth import Forbidden, Unauthorized
+from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import Throttled
 from mailwarden.mailfrom.model import InvalidRequest, MailFromAttributes, MailFromRequest, SesStatus
 from mailwarden.observability import logger, metrics, tracer
@@ -63,7 +64,7 @@ def put_mail_from(request: Annotated[MailFromRequest, Body()]) -> Response[MailF
             f"No Route 53 hosted zone in this account owns {request.mail_from_domain}: publish the MX and TXT "
             "records in your DNS provider."
         )
-    metrics.add_metric(name="MailFromSetups", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.MAIL_FROM_SETUPS, unit=MetricUnit.Count, value=1)
     logger.info("MAIL FROM set", identity=request.identity, domain=request.mail_from_domain, dns=pub.outcome)
     return _attributes(result.attributes, result.ses_status, headers)
 
@@ -91,7 +92,7 @@ def _semantic(exc: InvalidRequest) -> Response:
 
 @app.exception_handler(Throttled)
 def _throttled(exc: Throttled) -> Response:
-    metrics.add_metric(name="ApiRequestsThrottled", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.API_REQUESTS_THROTTLED, unit=MetricUnit.Count, value=1)
     logger.warning("throttled downstream", reason=str(exc))
     return _json(429, responses.RATE_LIMITED, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
@@ -100,7 +101,7 @@ def _throttled(exc: Throttled) -> Response:
 def _fault(exc: Exception) -> Response:
     tracking = responses.tracking_id()
     logger.exception("MAIL FROM API fault", tracking_id=tracking)
-    metrics.add_metric(name="ApiFaults", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.API_FAULTS, unit=MetricUnit.Count, value=1)
     return _json(500, responses.problem(responses.INTERNAL, tracking=tracking))
 
 
@@ -114,11 +115,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         principal = deps.verifier.verify(headers.get("authorization"), deps.scopes_for(event.get("httpMethod", "")))
     except Unauthorized as exc:
-        metrics.add_metric(name="ApiRequestsUnauthorized", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.API_REQUESTS_UNAUTHORIZED, unit=MetricUnit.Count, value=1)
         challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         return _proxy(_json(401, responses.unauthorized(str(exc)), challenge))
     except Forbidden as exc:
-        metrics.add_metric(name="ApiRequestsForbidden", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=Metric.API_REQUESTS_FORBIDDEN, unit=MetricUnit.Count, value=1)
         return _proxy(_json(403, responses.problem(responses.FORBIDDEN, [str(exc)])))
     except Exception as exc:  # noqa: BLE001 -- e.g. the issuer's keys cannot be fetched
         return _proxy(_fault(exc))

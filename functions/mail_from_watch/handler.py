@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
+from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import MalformedEvent, Rejected
 from mailwarden.mailfrom.model import parse_watch_event
 from mailwarden.observability import logger, metrics, reject, tracer
@@ -23,6 +24,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         out = deps.watcher.identity_created(created) if created else deps.watcher.run()
     except (MalformedEvent, Rejected) as exc:
         return reject(deps.dead_letters, event, exc, "MAIL FROM event")
-    metrics.add_metric(name="MailFromChecks", unit=MetricUnit.Count, value=out.get("checked", 0))
+    metrics.add_metric(name=Metric.MAIL_FROM_CHECKS, unit=MetricUnit.Count, value=out.get("checked", 0))
     logger.info("MAIL FROM watcher", **out)
     return out

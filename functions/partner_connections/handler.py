@@ -9,27 +9,28 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
+from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import MalformedEvent
 from mailwarden.observability import logger, metrics, reject, tracer
 from mailwarden.partner.requests import ApplyApproved, run_request, step_request
 
 METRICS = {  # outcome -> metric
-    "planned": "PartnerDriftDetected",
-    "applied": "PartnerWrites",
-    "approval-requested": "PartnerApprovalsRequested",
-    "conflicted": "PartnerConflictsExhausted",
-    "failed": "PartnerFailures",
+    "planned": Metric.PARTNER_DRIFT_DETECTED,
+    "applied": Metric.PARTNER_WRITES,
+    "approval-requested": Metric.PARTNER_APPROVALS_REQUESTED,
+    "conflicted": Metric.PARTNER_CONFLICTS_EXHAUSTED,
+    "failed": Metric.PARTNER_FAILURES,
 }
 
 
 def _count(results: dict[str, Any]) -> None:
-    metrics.add_metric(name="PartnerCatalogsChecked", unit=MetricUnit.Count, value=len(results))
+    metrics.add_metric(name=Metric.PARTNER_CATALOGS_CHECKED, unit=MetricUnit.Count, value=len(results))
     for result in results.values():
         name = METRICS.get(str(result.get("outcome")))
         if name:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         if result.get("conflicts"):
-            metrics.add_metric(name="PartnerConflicts", unit=MetricUnit.Count, value=int(result["conflicts"]))
+            metrics.add_metric(name=Metric.PARTNER_CONFLICTS, unit=MetricUnit.Count, value=int(result["conflicts"]))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
+from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import MalformedEvent, parsed
 from mailwarden.observability import logger, metrics, tracer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -55,7 +56,7 @@ StepInput = TypeAdapter(Annotated[Scan | Apply | Close | Reinstate | ReinstateCl
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = parsed(StepInput, event, "reputation_reconcile")
     deps = wiring.reputation_reconcile()
-    metrics.add_metric(name="ReconcileSteps", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.RECONCILE_STEPS, unit=MetricUnit.Count, value=1)
     remaining = context.get_remaining_time_in_millis
     match step:
         case Scan():

@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
+from mailwarden.contracts.metrics import Metric
 from mailwarden.contracts.ses_events import parse_ses_event
 from mailwarden.errors import MalformedEvent
 from mailwarden.observability import logger, metrics, reject, tracer
@@ -25,7 +26,7 @@ def react(event: dict[str, Any]) -> dict[str, Any]:
                 {"line": d.line(), "outcome": outcome, "note": note}
                 for d, outcome, note in deps.react(obs.state, signal.id)
             ]
-    metrics.add_metric(name="SignalsObserved", unit=MetricUnit.Count, value=len(observations))
+    metrics.add_metric(name=Metric.SIGNALS_OBSERVED, unit=MetricUnit.Count, value=len(observations))
     return {"status": "observed", "observations": [o.explanation for o in observations], "actions": actions}
 
 

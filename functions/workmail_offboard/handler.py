@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
+from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import MalformedEvent, parsed
 from mailwarden.observability import logger, metrics, tracer
 from mailwarden.workmail.model import DecommissionRequest, OffboardRequest
@@ -79,7 +80,7 @@ StepInput = TypeAdapter(
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     step = parsed(StepInput, event, "workmail_offboard")
     o = wiring.workmail_offboard().offboarding
-    metrics.add_metric(name="OffboardingSteps", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.OFFBOARDING_STEPS, unit=MetricUnit.Count, value=1)
     logger.info("offboarding step", step=step.step)
     match step:
         case Snapshot():

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
+from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import MalformedEvent, Rejected
 from mailwarden.observability import logger, metrics, reject, tracer
 from mailwarden.workmail.trigger import parse
@@ -22,6 +23,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         out = deps.trigger.handle(request)
     except (MalformedEvent, Rejected) as exc:
         return reject(deps.dead_letters, event, exc, "WorkMail request")
-    metrics.add_metric(name="WorkmailRequests", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.WORKMAIL_REQUESTS, unit=MetricUnit.Count, value=1)
     logger.info("WorkMail request", request=request.request_id, status=out["status"])
     return out

@@ -7,9 +7,12 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-logger = Logger()
+from .contracts.metrics import NAMESPACE, SERVICE, Metric
+
+logger = Logger(service=SERVICE)
 tracer = Tracer()
-metrics = Metrics(namespace="Mailwarden")
+# The service is explicit: the dashboard and the alarms name exactly these dimensions.
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
 class _DeadLetters(Protocol):
@@ -19,5 +22,11 @@ class _DeadLetters(Protocol):
 def reject(dead_letters: _DeadLetters, event: Any, problem: Exception, what: str) -> dict[str, Any]:
     """An input that can never be processed: log it, count it, park it in the DLQ with the reason."""
     logger.warning(f"rejected {what}", reason=str(problem))
-    metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=Metric.EVENTS_REJECTED, unit=MetricUnit.Count, value=1)
     return dead_letters.reject(event, str(problem))
+
+
+def count(metric: Metric, value: int = 1) -> None:
+    """Add ``value`` to a count metric (nothing when it is 0)."""
+    if value:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)

@@ -86,3 +86,9 @@ class MailFromSettings(Settings):
     jwt_audience: str = Field("", alias="JWT_AUDIENCE")  # empty: not checked (Cognito access tokens have none)
     read_scope: str = Field("mailwarden/mail-from.read", alias="MAIL_FROM_READ_SCOPE")
     write_scope: str = Field("mailwarden/mail-from.write", alias="MAIL_FROM_WRITE_SCOPE")
+
+
+class HealthSettings(Settings):
+    approvals_table: str = Field(min_length=1, alias="APPROVALS_TABLE")
+    mail_from_table: str = Field(min_length=1, alias="MAIL_FROM_TABLE")
+    kill_switch_parameter: str = Field(min_length=1, alias="KILL_SWITCH_PARAMETER")

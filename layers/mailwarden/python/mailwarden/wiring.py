@@ -19,6 +19,7 @@ from .aws.audit import DynamoAuditTrail
 from .aws.dlq import DeadLetters
 from .aws.events import EventPublisher
 from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKillSwitch
+from .aws.health import DynamoMailFromStatuses, DynamoPendingApprovals
 from .aws.mailfrom import DynamoMailFromStore, Route53Dns, SesMailFrom
 from .aws.notify import SnsApprovalNotifier
 from .aws.partner import DynamoWideningStore, PartnerCentralPreferences, WideningWorkflow
@@ -28,6 +29,7 @@ from .aws.ses import SesReputation
 from .aws.stepfunctions import NamedWorkflows, ReconcileRuns, StepFunctionsResumer
 from .aws.workmail import DynamoOffboardingStore, WorkMailDirectory
 from .clock import Clock, default_clock
+from .health import HealthCensus
 from .mailfrom.service import MailFromService
 from .mailfrom.watcher import Watcher
 from .partner.service import PartnerConnections
@@ -37,6 +39,7 @@ from .reputation.signals import ObserveSignal
 from .settings import (
     ApprovalSettings,
     GuardSettings,
+    HealthSettings,
     MailFromSettings,
     PartnerSettings,
     TriggerSettings,
@@ -293,7 +296,28 @@ def partner_connections() -> PartnerDeps:
     return PartnerDeps(service, DeadLetters(clients.client("sqs"), s.dlq_url, "partner_connections"))
 
 
+@dataclass(frozen=True)
+class HealthDeps:
+    census: HealthCensus
+    dead_letters: DeadLetters
+
+
+@cache
+def health_metrics() -> HealthDeps:
+    s = HealthSettings.from_env()
+    clock = default_clock()
+    dynamodb = clients.client("dynamodb")
+    census = HealthCensus(
+        approvals=DynamoPendingApprovals(dynamodb, s.approvals_table),
+        mail_from=DynamoMailFromStatuses(dynamodb, s.mail_from_table),
+        switch=SsmKillSwitch(clients.client("ssm"), s.kill_switch_parameter, clock, ttl=0),
+        clock=clock,
+    )
+    return HealthDeps(census, DeadLetters(clients.client("sqs"), s.dlq_url, "health_metrics"))
+
+
 def reset() -> None:
+    health_metrics.cache_clear()
     partner_connections.cache_clear()
     mail_from_api.cache_clear()
     mail_from_watch.cache_clear()

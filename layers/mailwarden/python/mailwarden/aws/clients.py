@@ -14,6 +14,8 @@ import boto3
 from botocore.config import Config
 
 from ..clock import default_clock
+from ..contracts.metrics import Metric
+from ..observability import count
 from .ratelimit import RateLimiter
 
 RETRY_CONFIG = Config(
@@ -26,6 +28,22 @@ RETRY_CONFIG = Config(
 # Services whose APIs are rate limited below what a run would otherwise send, and the env
 # variable that overrides the default rate (requests/second).
 PACED = {"sesv2": ("SES_API_RATE", 1.0)}
+
+# Error codes AWS answers a throttled request with (the SDK retries them; we count them).
+THROTTLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "LimitExceededException",
+    }
+)
 
 _cache: dict[str, Any] = {}
 _limiters: dict[str, RateLimiter] = {}
@@ -49,8 +67,15 @@ def client(service: str, region: str | None = None) -> Any:
     with _lock:
         if key not in _cache:
             made = boto3.session.Session().client(service, region_name=region, config=RETRY_CONFIG)
+            made.meta.events.register("needs-retry", _count_throttle)
             _cache[key] = pacer.attach(made) if pacer else made
         return _cache[key]
+
+
+def _count_throttle(response: Any = None, **_: Any) -> None:
+    """``needs-retry`` observer: a throttled answer counts in ``AwsThrottles`` (the retry is botocore's)."""
+    if response and isinstance(response[1], dict) and response[1].get("Error", {}).get("Code") in THROTTLE_CODES:
+        count(Metric.AWS_THROTTLES)
 
 
 def clear() -> None:

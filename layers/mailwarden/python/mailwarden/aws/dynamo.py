@@ -28,12 +28,21 @@ def batch_put(client: Any, table: str, items: list[dict[str, Any]], clock: Clock
 
 def query_all(client: Any, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
     """Every item a Query returns (the first ``limit`` when given), following LastEvaluatedKey."""
+    return _every(client.query, limit, kwargs)
+
+
+def scan_all(client: Any, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item a Scan returns (the first ``limit`` when given), following LastEvaluatedKey."""
+    return _every(client.scan, limit, kwargs)
+
+
+def _every(call: Any, limit: int | None, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     while True:
         if limit is not None:
             kwargs["Limit"] = limit - len(items)
         try:
-            page = client.query(**kwargs)
+            page = call(**kwargs)
         except ClientError as err:
             raise translate(err) from err
         items += page.get("Items", [])

@@ -19,9 +19,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..clock import Clock
+from ..contracts.metrics import Metric
 from ..contracts.names import MailwardenDetailType
 from ..contracts.tables import RETENTION_SECONDS
 from ..errors import Conflict, NotFound
+from ..observability import count
 from ..reputation.engine import Decision, GuardRecord
 from ..reputation.ports import PlannedAction
 from .audit import DynamoAuditTrail
@@ -29,6 +31,8 @@ from .dynamo import batch_put, query_all
 from .errors import translate
 from .events import EventPublisher
 from .stepfunctions import start_named
+
+APPLIED_METRIC = {"disable": Metric.ENTITIES_DISABLED, "reinstate": Metric.ENTITIES_REINSTATED}
 
 ENTITY = "entity"
 
@@ -230,6 +234,10 @@ class GuardReporter:
             events.append((MailwardenDetailType.REPUTATION_ACTION, detail, [d.entity]))
         self.audit.record_many(records)
         self.events.publish_many(events)
+        applied = [d.kind for d, outcome, _ in items if outcome == "applied"]
+        count(Metric.REPUTATION_ACTIONS_APPLIED, len(applied))
+        for kind in ("disable", "reinstate"):
+            count(APPLIED_METRIC[kind], applied.count(kind))
 
     def run(self, summary: dict[str, Any]) -> None:
         self.audit.record(

@@ -156,6 +156,14 @@ PARTNER_CONNECTIONS = FunctionSpec(
     timeout_seconds=300,
 )
 
+HEALTH_METRICS = FunctionSpec(
+    name="health_metrics",
+    description="Every 5 minutes: pending approvals (count, oldest age, expiring within the hour), the kill "
+    "switch and MAIL FROM identities per SES status, as CloudWatch metrics for the dashboard and the alarms.",
+    env=("EVENT_BUS_NAME", "DLQ_URL", "APPROVALS_TABLE", "MAIL_FROM_TABLE", "KILL_SWITCH_PARAMETER"),
+    clients=("dynamodb", "ssm", "sqs"),
+)
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     SES_EVENTS,
     APPROVAL_REQUEST,
@@ -167,4 +175,5 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     MAIL_FROM_API,
     MAIL_FROM_WATCH,
     PARTNER_CONNECTIONS,
+    HEALTH_METRICS,
 )

@@ -45,4 +45,12 @@ PARTNER_RECONCILE = ScheduleSpec(
     "corrected (widening only after approval).",
 )
 
-SCHEDULES: tuple[ScheduleSpec, ...] = (RECONCILE, MAIL_FROM_WATCH, PARTNER_RECONCILE)
+HEALTH = ScheduleSpec(
+    name="health-metrics",
+    function="health_metrics",
+    input=TICK,
+    description="Health census for the dashboard and alarms: pending approvals and their age, the kill switch, "
+    "MAIL FROM statuses.",
+)
+
+SCHEDULES: tuple[ScheduleSpec, ...] = (RECONCILE, MAIL_FROM_WATCH, PARTNER_RECONCILE, HEALTH)
