@@ -85,7 +85,11 @@ class Layers(Construct):
             description="The mailwarden package (domain logic, adapters, contracts)",
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
-            code=lambda_.Code.from_asset(str(ROOT / "layers" / "mailwarden"), exclude=["**/__pycache__"]),
+            code=lambda_.Code.from_asset(
+                str(ROOT / "layers" / "mailwarden"),
+                # the operator CLI runs on laptops and CI, not in Lambda
+                exclude=["**/__pycache__", "python/mailwarden/cli", "python/mailwarden/__main__.py"],
+            ),
         )
 
         # The validated, normalized policy file: a changed policy is a new asset, so a new layer

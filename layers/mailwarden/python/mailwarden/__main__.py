@@ -1,0 +1,5 @@
+"""``python -m mailwarden``: the operator CLI."""
+
+from mailwarden.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,520 @@
+"""The CLI's commands. Each reads or asks the deployed stack (never around it: requests go to the
+same trigger functions EventBridge invokes, writes go through the same guards) and returns a
+:class:`Result` with the JSON document, the text lines and the exit code."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..approvals.model import ApprovalRequest
+from ..aws.approvals import from_item
+from ..aws.audit import DynamoAuditTrail
+from ..aws.dynamo import query_all, scan_all
+from ..aws.guard import DynamoGuardStore
+from ..clock import default_clock, iso
+from ..contracts.functions import PARTNER_CONNECTIONS, REPUTATION_TRIGGER, WORKMAIL_TRIGGER
+from ..contracts.names import OPERATOR_SOURCE, OperatorDetailType
+from ..contracts.outputs import Output, table_output
+from ..contracts.tables import APPROVALS, AUDIT, GUARD
+from .render import CliError, Console, ExitCode, Result, ago, table
+from .target import Target, access_error
+
+
+@dataclass
+class Ctx:
+    target: Target
+    console: Console
+    timeout: float  # seconds to follow a workflow before giving up (the work goes on)
+    wait: bool = True
+    actor: str = ""
+
+    @property
+    def requested_by(self) -> str:
+        if not self.actor:
+            self.actor = f"cli:{self.target.caller()}"[:200]
+        return self.actor
+
+    def client(self, service: str) -> Any:
+        return self.target.client(service)
+
+    def table(self, name: str) -> str:
+        return self.target.output(table_output(name))
+
+
+def aws(what: str, call: Callable[..., Any], **kwargs: Any) -> Any:
+    try:
+        return call(**kwargs)
+    except (ClientError, BotoCoreError) as exc:
+        raise access_error(exc, what) from exc
+
+
+def operator_event(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """The event EventBridge would deliver for an operator's request on the Mailwarden bus."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": OPERATOR_SOURCE,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def refused(out: dict[str, Any], what: str) -> Result:
+    """A trigger's ``rejected`` answer (also parked in the DLQ with the reason)."""
+    reason = str(out.get("reason", out))
+    if "detail." in reason:  # the request itself was invalid (an argument)
+        return Result(ExitCode.USAGE, {"status": "rejected", "reason": reason}, [f"! {what} is invalid: {reason}"])
+    code = (
+        ExitCode.NOT_FOUND if re.search(r"not found|unknown|no such|does not exist", reason, re.I) else ExitCode.HALTED
+    )
+    return Result(code, {"status": "rejected", "reason": reason}, [f"! {what} refused: {reason}"])
+
+
+# ------------------------------------------------------------------ approvals
+
+
+def pending_approvals(ctx: Ctx, state: str = "PENDING") -> list[ApprovalRequest]:
+    kwargs: dict[str, Any] = {
+        "TableName": ctx.table(APPROVALS.name),
+        "IndexName": APPROVALS.indexes[0].name,
+        "KeyConditionExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#s": "state"},
+        "ExpressionAttributeValues": {":s": {"S": state}},
+    }
+    if state == "PENDING":  # an expired request stays PENDING until its workflow notices: not waiting any more
+        kwargs["KeyConditionExpression"] += " AND expires_at > :now"
+        kwargs["ExpressionAttributeValues"][":now"] = {"N": str(int(default_clock().time()))}
+    try:
+        return [from_item(i) for i in query_all(ctx.client("dynamodb"), **kwargs)]
+    except Exception as exc:
+        raise access_error(exc, "reading the approvals table") from exc
+
+
+def _now(ctx: Ctx) -> float:
+    return default_clock().time()
+
+
+def approval_row(r: ApprovalRequest, now: float) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "action": r.action,
+        "subject": r.subject,
+        "state": r.state.value,
+        "age": ago(now - r.created_at),
+        "expires": ("in " + ago(r.expires_at - now)) if r.expires_at > now else "expired",
+        "approvers": ", ".join(r.approvers),
+    }
+
+
+def how_to_decide(r: ApprovalRequest) -> list[str]:
+    return [
+        f"To decide: an approver ({', '.join(r.approvers)}) opens the link in the approval email and confirms;",
+        "or a bot publishes a signed decision to the approval-decisions topic (README 'Approvals').",
+    ]
+
+
+def approvals_list(ctx: Ctx, state: str) -> Result:
+    now = _now(ctx)
+    states = ["PENDING", "APPROVED", "REJECTED", "EXPIRED"] if state == "all" else [state]
+    found = sorted((r for s in states for r in pending_approvals(ctx, s)), key=lambda r: r.created_at)
+    rows = [approval_row(r, now) for r in found]
+    columns = [("id", "id"), ("action", "action"), ("subject", "subject"), ("age", "age"), ("expires", "expires")]
+    if state == "all":
+        columns.insert(3, ("state", "state"))
+    lines = table(rows, columns, empty=f"No {state.lower()} approvals.")
+    return Result(ExitCode.OK, {"approvals": [{**r.public(), "state": r.state.value} for r in found]}, lines)
+
+
+def approvals_show(ctx: Ctx, request_id: str) -> Result:
+    try:
+        out = ctx.client("dynamodb").get_item(TableName=ctx.table(APPROVALS.name), Key={"id": {"S": request_id}})
+    except (ClientError, BotoCoreError) as exc:
+        raise access_error(exc, "reading the approvals table") from exc
+    if "Item" not in out:
+        raise CliError(
+            ExitCode.NOT_FOUND, f"No approval {request_id}. `mailwarden approvals list --state all` lists them."
+        )
+    r = from_item(out["Item"])
+    now = _now(ctx)
+    row = approval_row(r, now)
+    lines = [
+        f"{r.id}  {r.action}  {r.state.value}",
+        f"subject:    {r.subject}",
+        f"summary:    {r.summary}",
+        f"reason:     {r.reason}",
+        f"requester:  {r.requester}",
+        f"approvers:  {row['approvers']}",
+        f"created:    {iso(r.created_at)} ({row['age']} ago)",
+        f"expires:    {iso(r.expires_at)} ({row['expires']})",
+        f"workflow:   {r.execution_arn}",
+    ]
+    plan = r.plan if isinstance(r.plan, list) else ([r.plan] if r.plan else [])
+    if plan:
+        lines += ["plan:"] + [f"  ~ {p if isinstance(p, str) else json.dumps(p, default=str)}" for p in plan]
+    if r.decided_by:
+        lines.append(f"decided:    {r.state.value} by {r.decided_by} via {r.decided_via} at {iso(r.decided_at or 0)}")
+        if r.comment:
+            lines.append(f"comment:    {r.comment}")
+    elif r.state.value == "PENDING" and r.expires_at > now:
+        lines += ["", *how_to_decide(r)]
+    code = ExitCode.PENDING_APPROVAL if r.state.value == "PENDING" and r.expires_at > now else ExitCode.OK
+    return Result(code, {**r.public(), "state": r.state.value, "decidedBy": r.decided_by}, lines)
+
+
+# ------------------------------------------------------------------ following a workflow
+
+
+def follow(ctx: Ctx, arn: str, progress: Callable[[], None]) -> tuple[str, ApprovalRequest | None]:
+    """Poll execution ``arn`` until it ends (its status), waits for an approval (``WAITING`` and the
+    request) or ``--timeout`` passes (``TIMED_OUT``)."""
+    sfn = ctx.client("stepfunctions")
+    deadline = time.monotonic() + ctx.timeout
+    while True:
+        ctx.target.settle()
+        progress()
+        status = aws("DescribeExecution", sfn.describe_execution, executionArn=arn)["status"]
+        if status != "RUNNING":
+            return status, None
+        waiting = [r for r in pending_approvals(ctx) if r.execution_arn == arn]
+        if waiting:
+            return "WAITING", waiting[0]
+        if not ctx.wait or time.monotonic() > deadline:
+            return "TIMED_OUT", None
+        ctx.target.pause()
+
+
+def waiting_lines(r: ApprovalRequest) -> list[str]:
+    return [f"Waiting for approval {r.id}: {r.summary}", *how_to_decide(r), f"Then: mailwarden approvals show {r.id}"]
+
+
+def unfinished(state: str, arn: str) -> tuple[int, list[str]]:
+    if state == "TIMED_OUT":
+        return ExitCode.TIMED_OUT, [f"Still running: {arn}. It goes on; follow it in the Step Functions console."]
+    return ExitCode.FAILED, [f"! The workflow ended {state}: {arn}. Its execution history says which step and why."]
+
+
+# ------------------------------------------------------------------ reputation
+
+
+def reputation(ctx: Ctx, mode: str, reason: str, detailed: bool) -> Result:
+    detail = {"mode": mode, "reason": reason, "requestedBy": ctx.requested_by}
+    out = ctx.target.invoke(REPUTATION_TRIGGER.name, operator_event(OperatorDetailType.RECONCILE_REQUESTED, detail))
+    if out.get("status") == "rejected":
+        return refused(out, "The reconcile request")
+    if out.get("status") == "skipped":
+        return Result(
+            ExitCode.HALTED,
+            out,
+            [
+                f"! {out['reason']}.",
+                "One run at a time: wait for it to finish (`mailwarden audit run#...`), then retry.",
+            ],
+        )
+    run_id, arn = out["runId"], out["execution"]
+    store = DynamoGuardStore(ctx.client("dynamodb"), ctx.table(GUARD.name), default_clock())
+    bar = ctx.console.progress(f"{mode} reputation")
+
+    def progress() -> None:
+        run = store.load_run(run_id) or {}
+        counts = run.get("counts", {})
+        if not run.get("scan_complete"):
+            bar.update(int(run.get("entities", 0)), None, f"scanning: {run.get('entities', 0)} entities")
+        else:
+            done = int(counts.get("applied", 0)) + int(counts.get("approval-requested", 0))
+            bar.update(done, int(counts.get("acting", 0)), "applying" if mode == "apply" else "planned")
+
+    state, waiting = follow(ctx, arn, progress)
+    bar.close()
+    run = store.load_run(run_id) or {}
+    decisions = [a.decision for a in store.actions(run_id)]
+    acting = [d for d in decisions if d.acts]
+    skipped = [d for d in decisions if not d.acts]
+    data = {"runId": run_id, "execution": arn, "status": state, **{k: run.get(k) for k in ("outcome", "entities")}}
+    data["counts"] = run.get("counts", {})
+    data["actions"] = [d.as_dict() for d in decisions]
+    lines = [f"Reputation {mode} run {run_id}: {run.get('entities', 0)} entities checked, {len(acting)} to change."]
+    lines += [f"  ~ {d.line()}" for d in acting] + [f"    {d.line()}" for d in skipped]
+    outcome = run.get("outcome", "")
+    if waiting is not None:
+        data["approval"] = waiting.id
+        return Result(ExitCode.PENDING_APPROVAL, data, [*lines, "", *waiting_lines(waiting)])
+    if state != "SUCCEEDED":
+        code, more = unfinished(state, arn)
+        return Result(code, data, lines + more)
+    if outcome == "halted":
+        return Result(ExitCode.HALTED, data, [*lines, "! The kill switch is on: nothing was written."])
+    if outcome in ("rejected", "expired"):
+        return Result(ExitCode.HALTED, data, [*lines, f"! The batch approval was {outcome}: nothing was applied."])
+    counts = run.get("counts", {})
+    if mode == "apply":
+        lines.append(f"Applied {counts.get('applied', 0)}; approvals requested {counts.get('approval-requested', 0)}.")
+    elif not acting:
+        lines.append("In sync: nothing to change.")
+    code = ExitCode.CHANGES if detailed and mode == "plan" and acting else ExitCode.OK
+    return Result(code, data, lines)
+
+
+# ------------------------------------------------------------------ partner
+
+
+PARTNER_CODES = {
+    "failed": ExitCode.FAILED,
+    "conflicted": ExitCode.FAILED,
+    "approval-requested": ExitCode.PENDING_APPROVAL,
+    "approval-pending": ExitCode.PENDING_APPROVAL,
+    "halted": ExitCode.HALTED,
+    "rejected-before": ExitCode.HALTED,
+}
+
+
+def partner(ctx: Ctx, mode: str, reason: str, catalogs: list[str] | None, detailed: bool) -> Result:
+    detail: dict[str, Any] = {"mode": mode, "reason": reason, "requestedBy": ctx.requested_by}
+    if catalogs:
+        detail["catalogs"] = catalogs
+    event = operator_event(OperatorDetailType.PARTNER_RECONCILE_REQUESTED, detail)
+    bar = ctx.console.progress(f"{mode} partner")
+    bar.update(0, None, "reading connection preferences")
+    out = ctx.target.invoke(PARTNER_CONNECTIONS.name, event)
+    bar.close()
+    if out.get("status") == "rejected":
+        return refused(out, "The partner request")
+    lines = [f"Partner Central {out.get('mode', mode)} run {out.get('runId', '')}:"]
+    if out.get("note"):
+        lines.append(f"! {out['note']}")
+    codes = [ExitCode.HALTED] if mode == "apply" and out.get("mode") == "plan" else []
+    for catalog, r in sorted(out.get("catalogs", {}).items()):
+        outcome = r.get("outcome", "")
+        plan_lines = (r.get("plan") or {}).get("lines") or []
+        lines.append(f"  {catalog}: {outcome}" + (f" ({r['reason']})" if r.get("reason") else ""))
+        lines += [f"    ~ {line}" for line in plan_lines]
+        approval = r.get("approval") or {}
+        if approval:
+            lines.append(f"    then: {approval.get('outcome')} (the widening waits for a human)")
+            outcome = approval.get("outcome", outcome)
+        codes.append(PARTNER_CODES.get(outcome, ExitCode.OK))
+        if detailed and mode == "plan" and outcome == "planned":
+            codes.append(ExitCode.CHANGES)
+    if any(c == ExitCode.PENDING_APPROVAL for c in codes):
+        lines.append("Approvers got an email; `mailwarden approvals list` shows the request.")
+    order = [ExitCode.FAILED, ExitCode.HALTED, ExitCode.PENDING_APPROVAL, ExitCode.CHANGES]
+    code = next((c for c in order if c in codes), ExitCode.OK)
+    return Result(code, out, lines)
+
+
+# ------------------------------------------------------------------ WorkMail
+
+
+def _workmail_request(ctx: Ctx, detail_type: str, detail: dict[str, Any], label: str) -> Result:
+    out = ctx.target.invoke(WORKMAIL_TRIGGER.name, operator_event(detail_type, detail))
+    status = out.get("status")
+    if status == "rejected":
+        return refused(out, label)
+    if status == "planned":
+        steps = out.get("plan") or []
+        lines = [f"{label} (dry run: nothing changed). It would:"]
+        if isinstance(steps, dict):  # a decommission: who is offboarded, who is kept, in what order
+            steps = [f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in steps.items()]
+        for s in steps:
+            lines.append(f"  ~ {s['action']}  [{s.get('where', '')}]" if isinstance(s, dict) else f"  ~ {s}")
+        return Result(ExitCode.OK, out, lines)
+    arn = out["execution"]
+    workflow = arn.split(":")[-2] if arn.count(":") >= 7 else "workflow"
+    bar = ctx.console.progress(label)
+    history: list[str] = []
+
+    def progress() -> None:
+        events = aws("GetExecutionHistory", ctx.client("stepfunctions").get_execution_history, executionArn=arn)
+        entered = [e["stateEnteredEventDetails"]["name"] for e in events["events"] if "stateEnteredEventDetails" in e]
+        history[:] = entered
+        bar.update(len(entered), None, entered[-1] if entered else "starting")
+
+    state, waiting = follow(ctx, arn, progress)
+    bar.close()
+    data = {**out, "workflow": workflow, "state": state, "steps": list(dict.fromkeys(history))}
+    lines = [f"{label}: {status} {arn}", "Steps: " + " -> ".join(dict.fromkeys(history))]
+    if waiting is not None:
+        data["approval"] = waiting.id
+        return Result(ExitCode.PENDING_APPROVAL, data, [*lines, "", *waiting_lines(waiting)])
+    if state == "SUCCEEDED":
+        return Result(ExitCode.OK, data, [*lines, "Done."])
+    if state == "FAILED":
+        detail = aws("DescribeExecution", ctx.client("stepfunctions").describe_execution, executionArn=arn)
+        data["error"], data["cause"] = detail.get("error"), detail.get("cause")
+        code = ExitCode.HALTED if detail.get("error") == "Mailwarden.ApprovalRejected" else ExitCode.FAILED
+        return Result(code, data, [*lines, f"! {detail.get('error')}: {detail.get('cause')}"])
+    code, more = unfinished(state, arn)
+    return Result(code, data, lines + more)
+
+
+def offboard(ctx: Ctx, user: str, org: str, reason: str, dry_run: bool, export: bool | None) -> Result:
+    detail: dict[str, Any] = {
+        "organizationId": org,
+        "user": user,
+        "reason": reason,
+        "requestedBy": ctx.requested_by,
+        "dryRun": dry_run,
+    }
+    if export is not None:
+        detail["export"] = export
+    return _workmail_request(ctx, OperatorDetailType.OFFBOARD_REQUESTED, detail, f"Offboarding {user}")
+
+
+def decommission(ctx: Ctx, org: str, reason: str, dry_run: bool, export: bool | None) -> Result:
+    detail: dict[str, Any] = {"organizationId": org, "reason": reason, "requestedBy": ctx.requested_by}
+    detail["dryRun"] = dry_run
+    if export is not None:
+        detail["export"] = export
+    return _workmail_request(ctx, OperatorDetailType.DECOMMISSION_REQUESTED, detail, f"Decommissioning {org}")
+
+
+# ------------------------------------------------------------------ MAIL FROM
+
+API_CODES = {
+    400: ExitCode.USAGE,
+    401: ExitCode.ACCESS,
+    403: ExitCode.ACCESS,
+    404: ExitCode.NOT_FOUND,
+    409: ExitCode.HALTED,
+}
+
+
+def _api_result(status: int, body: Any) -> Result:
+    """Seed 002's responses: the attributes, or ``messages``/``causes`` (each with a ``text``)."""
+    body = body if isinstance(body, dict) else {"messages": [{"text": str(body)}]}
+    if status >= 300:
+        texts = [m.get("text", "") for key in ("messages", "causes") for m in body.get(key) or []]
+        code = API_CODES.get(status, ExitCode.FAILED)
+        lines = [f"! HTTP {status} ({body.get('detailCode', '')}): {texts[0] if texts else body}"]
+        lines += [f"  {t}" for t in texts[1:]]
+        return Result(code, {"status": status, **body}, lines)
+    lines = [f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in body.items()]
+    return Result(ExitCode.OK, body, lines)
+
+
+def mail_from_get(ctx: Ctx, identity: str) -> Result:
+    return _api_result(*ctx.target.api("GET", f"/mail-from-attributes/{quote(identity, safe='')}"))
+
+
+def mail_from_set(ctx: Ctx, identity: str, domain: str, behavior: str | None) -> Result:
+    body: dict[str, Any] = {"identity": identity, "mailFromDomain": domain}
+    if behavior:
+        body["behaviorOnMxFailure"] = behavior
+    return _api_result(*ctx.target.api("PUT", "/mail-from-attributes", body))
+
+
+# ------------------------------------------------------------------ audit
+
+DURATION = re.compile(r"^(\d+)([smhd])$")
+
+
+def since_epoch(value: str, now: float) -> float:
+    """``30m``, ``24h``, ``7d`` or an ISO time."""
+    m = DURATION.match(value)
+    if m:
+        return now - int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise CliError(ExitCode.USAGE, f"--since {value!r}: use 30m, 24h, 7d or an ISO time") from exc
+
+
+def audit(
+    ctx: Ctx,
+    subject: str | None,
+    prefix: str | None,
+    since: str | None,
+    outcome: str | None,
+    actor: str | None,
+    text: str | None,
+    limit: int,
+) -> Result:
+    client = ctx.client("dynamodb")
+    table_name = ctx.table(AUDIT.name)
+    start = iso(since_epoch(since, _now(ctx))) if since else None
+    filters, names, values = [], {}, {}
+    if outcome:
+        filters.append("outcome = :o")
+        values[":o"] = {"S": outcome}
+    if actor:
+        filters.append("contains(actor, :a)")
+        values[":a"] = {"S": actor}
+    if text:
+        filters.append("(contains(reason, :t) OR contains(#w, :t) OR contains(subject, :t))")
+        names["#w"] = "what"
+        values[":t"] = {"S": text}
+    kwargs: dict[str, Any] = {"TableName": table_name}
+    try:
+        if subject:  # one subject: a Query, newest first
+            key = "subject = :s" + (" AND #at >= :since" if start else "")
+            values[":s"] = {"S": subject}
+            if start:
+                names["#at"], values[":since"] = "at", {"S": start}
+            kwargs.update(KeyConditionExpression=key, ScanIndexForward=False)
+            call = query_all
+        else:  # a search: a Scan with filters (the audit table has no other index)
+            if prefix:
+                filters.append("begins_with(subject, :p)")
+                values[":p"] = {"S": prefix}
+            if start:
+                filters.append("#at >= :since")
+                names["#at"], values[":since"] = "at", {"S": start}
+            call = scan_all
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        items = call(client, **kwargs)
+    except Exception as exc:
+        raise access_error(exc, "reading the audit table") from exc
+    entries = [{k: v.get("S", v.get("N")) for k, v in i.items()} for i in items]
+    entries.sort(key=lambda e: e.get("at", ""), reverse=True)
+    entries = entries[:limit]
+    for e in entries:
+        e["detail"] = json.loads(e.get("detail") or "{}")
+        e["when"] = e.get("at", "").split("#")[0]
+        e.pop("purge_at", None)
+    rows = [{**e, "reason": e.get("reason")} for e in entries]
+    columns = [("when", "when"), ("subject", "subject"), ("what", "what"), ("outcome", "outcome"), ("actor", "actor")]
+    lines = table(rows, [*columns, ("reason", "reason")], empty="No audit records match.")
+    code = ExitCode.OK if entries or not subject else ExitCode.NOT_FOUND
+    return Result(code, {"entries": entries, "count": len(entries)}, lines)
+
+
+# ------------------------------------------------------------------ kill switch
+
+
+def kill_switch(ctx: Ctx, state: str | None, reason: str | None) -> Result:
+    ssm = ctx.client("ssm")
+    name = ctx.target.output(Output.KILL_SWITCH)
+    current = aws("GetParameter", ssm.get_parameter, Name=name)["Parameter"]["Value"].strip().lower()
+    was = "off" if current == "off" else "on"  # anything but "off" stops writes (fail safe)
+    if state is None:
+        lines = [f"Kill switch: {was} ({'writes allowed' if was == 'off' else 'no writes: plans only'})."]
+        return Result(ExitCode.HALTED if was == "on" else ExitCode.OK, {"killSwitch": was, "parameter": name}, lines)
+    if not reason:
+        raise CliError(ExitCode.USAGE, f"kill-switch {state} needs --reason (it goes in the audit trail).")
+    aws("PutParameter", ssm.put_parameter, Name=name, Value=state, Type="String", Overwrite=True)
+    trail = DynamoAuditTrail(ctx.client("dynamodb"), ctx.table(AUDIT.name), default_clock())
+    detail = {"before": was, "after": state, "parameter": name}
+    outcome = "changed" if state != was else "unchanged"
+    try:
+        trail.record("kill-switch", f"kill-switch.{state}", outcome, ctx.requested_by, reason, detail)
+    except Exception as exc:
+        raise access_error(exc, "writing the audit record (the switch itself is set)") from exc
+    effect = "writes allowed again" if state == "off" else "every write stops within 10 seconds; plans go on"
+    lines = [f"Kill switch: {was} -> {state} ({effect}).", "Recorded in the audit trail (subject kill-switch)."]
+    return Result(ExitCode.OK, {"killSwitch": state, "before": was, "parameter": name}, lines)
