@@ -23,7 +23,7 @@ from mailwarden.contracts.functions import (
     WORKMAIL_OFFBOARD,
     WORKMAIL_TRIGGER,
 )
-from mailwarden.contracts.outputs import Output, function_output, state_machine_output, table_output
+from mailwarden.contracts.outputs import CLI_FUNCTIONS, Output, function_output, state_machine_output, table_output
 from mailwarden.contracts.schedules import HEALTH, PARTNER_RECONCILE, RECONCILE
 from mailwarden.contracts.schedules import MAIL_FROM_WATCH as WATCH_SCHEDULE
 from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, MAIL_FROM, OFFBOARDING, TABLES
@@ -200,7 +200,7 @@ class MailwardenStack(Stack):
             Output.ALERTS_TOPIC: self.approvals.topics[OPERATIONS_ALERTS.name].topic_arn,
             Output.DASHBOARD: self.operations.dashboard.dashboard_name,
             **{table_output(t.name): self.tables[t.name].table_name for t in TABLES},
-            function_output(PARTNER_CONNECTIONS.name): self.functions[PARTNER_CONNECTIONS.name].function.function_name,
+            **{function_output(f): self.functions[f].function.function_name for f in CLI_FUNCTIONS},
             **{state_machine_output(n): m.state_machine_arn for n, m in self.workflows.state_machines.items()},
         }
         for key, value in outputs.items():

@@ -117,6 +117,28 @@ class LocalDeployment:
 
         wiring.reset()
 
+    def outputs(self) -> dict[str, str]:
+        """What the stack's CloudFormation outputs would say for this deployment (the CLI reads them)."""
+        from mailwarden.contracts.outputs import (
+            CLI_FUNCTIONS,
+            Output,
+            function_output,
+            state_machine_output,
+            table_output,
+        )
+
+        return {
+            Output.EVENT_BUS: BUS_NAME,
+            Output.KILL_SWITCH: KILL_SWITCH,
+            Output.DLQ_URL: self.dlq_url,
+            Output.ALERTS_TOPIC: self.topics[OPERATIONS_ALERTS.name],
+            Output.APPROVAL_DECISIONS_TOPIC: self.topics[APPROVAL_DECISIONS.name],
+            Output.APPROVAL_LINK_API: API_BASE_URL,
+            **{table_output(t.name): name for t in TABLES for name in [self.tables[t.name]]},
+            **{state_machine_output(w): arn for w, arn in self.state_machines.items()},
+            **{function_output(f): self.function_name(f) for f in CLI_FUNCTIONS},
+        }
+
     def kill_switch(self, engaged: bool) -> None:
         self.emu.client("ssm").put_parameter(Name=KILL_SWITCH, Value="on" if engaged else "off", Overwrite=True)
 

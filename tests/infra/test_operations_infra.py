@@ -9,7 +9,7 @@ from typing import Any
 
 from mailwarden.contracts.functions import FUNCTIONS, HEALTH_METRICS
 from mailwarden.contracts.metrics import MAIL_FROM_STATUSES, NAMESPACE, SERVICE, Metric
-from mailwarden.contracts.outputs import Output, function_output, state_machine_output, table_output
+from mailwarden.contracts.outputs import CLI_FUNCTIONS, Output, function_output, state_machine_output, table_output
 from mailwarden.contracts.schedules import HEALTH, TICK
 from mailwarden.contracts.tables import TABLES
 from mailwarden.contracts.workflows import WORKFLOWS
@@ -158,6 +158,6 @@ def test_outputs_name_every_resource_the_cli_reads(synth: Any) -> None:
     expected = {str(o) for o in Output}
     expected |= {table_output(x.name) for x in TABLES}
     expected |= {state_machine_output(w.name) for w in WORKFLOWS}
-    expected.add(function_output("partner_connections"))
+    expected |= {function_output(f) for f in CLI_FUNCTIONS}
     assert expected <= set(outputs)
     assert HEALTH_METRICS in FUNCTIONS

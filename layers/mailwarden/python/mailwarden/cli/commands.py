@@ -303,11 +303,15 @@ def partner(ctx: Ctx, mode: str, reason: str, catalogs: list[str] | None, detail
         if approval:
             lines.append(f"    then: {approval.get('outcome')} (the widening waits for a human)")
             outcome = approval.get("outcome", outcome)
+        execution = approval.get("execution") or r.get("execution")
+        if outcome in ("approval-requested", "approval-pending") and execution:
+            _, waiting = follow(ctx, execution, lambda: None)  # until its approval is recorded
+            if waiting is not None:
+                r["approvalId"] = waiting.id
+                lines += [f"    {line}" for line in waiting_lines(waiting)]
         codes.append(PARTNER_CODES.get(outcome, ExitCode.OK))
         if detailed and mode == "plan" and outcome == "planned":
             codes.append(ExitCode.CHANGES)
-    if any(c == ExitCode.PENDING_APPROVAL for c in codes):
-        lines.append("Approvers got an email; `mailwarden approvals list` shows the request.")
     order = [ExitCode.FAILED, ExitCode.HALTED, ExitCode.PENDING_APPROVAL, ExitCode.CHANGES]
     code = next((c for c in order if c in codes), ExitCode.OK)
     return Result(code, out, lines)

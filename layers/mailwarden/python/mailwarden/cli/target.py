@@ -24,9 +24,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from ..contracts.metrics import SERVICE
-from ..contracts.outputs import Output, function_output, state_machine_output, table_output
-from ..contracts.tables import TABLES
-from ..contracts.topics import OPERATIONS_ALERTS
+from ..contracts.outputs import Output, function_output
 from .render import CliError, ExitCode
 
 TOKEN_ENV = "MAILWARDEN_API_TOKEN"
@@ -181,19 +179,10 @@ class LocalTarget:
     contracts, on the embedded emulator."""
 
     def __init__(self, deployment: Any) -> None:
-        from local.deployment import BUS_NAME, KILL_SWITCH
-
         self.d = deployment
         self.description = "the local emulator"
         self.estate: dict[str, str] = {}  # what the sample estate holds (organization id, identity)
-        self.names: dict[str, str] = {
-            Output.EVENT_BUS: BUS_NAME,
-            Output.KILL_SWITCH: KILL_SWITCH,
-            Output.DLQ_URL: deployment.dlq_url,
-            Output.ALERTS_TOPIC: deployment.topics[OPERATIONS_ALERTS.name],
-            **{table_output(t.name): deployment.tables[t.name] for t in TABLES},
-            **{state_machine_output(w): arn for w, arn in deployment.state_machines.items()},
-        }
+        self.names = deployment.outputs()
 
     def client(self, service: str) -> Any:
         return boto3.session.Session().client(service)

@@ -17,6 +17,10 @@ class Output(StrEnum):
     DASHBOARD = "DashboardName"
 
 
+# Functions the CLI invokes with the operator event EventBridge would deliver (it gets their answer).
+CLI_FUNCTIONS = ("reputation_trigger", "workmail_trigger", "partner_connections")
+
+
 def table_output(table: str) -> str:
     """``audit`` -> ``AuditTableName``."""
     return "".join(p.title() for p in table.split("-")) + "TableName"

@@ -1,0 +1,187 @@
+"""The mailwarden CLI driven against the emulator: each command's output (text and JSON), its exit
+code, and what it changed (or did not) in the emulated estate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mailwarden.cli.render import ExitCode
+
+from local.deployment import LocalDeployment
+from local.sample import ORGANIZATION, seed_estate
+from tests.cli_support import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def estate(deployment: LocalDeployment) -> dict[str, str]:
+    return seed_estate(deployment)
+
+
+def customer(d: LocalDeployment, arn: str) -> str:
+    return str(d.emu.control.entity(arn).customer.status)
+
+
+def test_plan_reputation_shows_the_diff_and_writes_nothing(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    run = cli(deployment, "plan", "reputation")
+    assert run.code == ExitCode.OK, run.err
+    assert "4 entities checked, 1 to change" in run.out
+    assert "  ~ disable acme-marketing: ENABLED -> DISABLED [rule pause-on-high-impact-findings]" in run.out
+    assert customer(deployment, estate["acme-marketing"]) == "ENABLED"
+
+    detailed = cli(deployment, "--output", "json", "plan", "reputation", "--detailed-exitcode")
+    assert detailed.code == ExitCode.CHANGES
+    doc = detailed.json()
+    assert doc["status"] == "SUCCEEDED" and doc["outcome"] == "plan" and doc["entities"] == 4
+    acting = [a for a in doc["actions"] if a["verdict"] == "act"]
+    assert [(a["kind"], a["name"]) for a in acting] == [("disable", "acme-marketing")]
+
+
+def test_apply_reputation_needs_yes_without_a_terminal(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    run = cli(deployment, "apply", "reputation")
+    assert run.code == ExitCode.USAGE and "pass --yes" in run.err
+    assert customer(deployment, estate["acme-marketing"]) == "ENABLED"
+
+
+def test_apply_reputation_writes_and_the_audit_finds_it(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    run = cli(deployment, "--as", "jane@example.com", "apply", "reputation", "--yes", "--reason", "INC-42")
+    assert run.code == ExitCode.OK, run.out + run.err
+    assert "Applied 1; approvals requested 0." in run.out
+    arn = estate["acme-marketing"]
+    assert customer(deployment, arn) == "DISABLED"
+
+    found = cli(deployment, "--output", "json", "audit", arn)
+    assert found.code == ExitCode.OK
+    (entry,) = [e for e in found.json()["entries"] if e["outcome"] == "applied"]
+    assert entry["what"] == "reputation.disable" and entry["detail"]["mode"] == "apply"
+    runs = cli(deployment, "audit", "--prefix", "run#", "--outcome", "apply")
+    assert runs.code == ExitCode.OK and "reputation.run" in runs.out and "WHEN" in runs.out
+    assert cli(deployment, "audit", "no-such-subject").code == ExitCode.NOT_FOUND
+    assert "No audit records match." in cli(deployment, "audit", "--prefix", "partner:").out
+
+
+def test_the_kill_switch_halts_apply_and_is_audited(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    assert cli(deployment, "kill-switch", "on").code == ExitCode.USAGE  # no --reason
+    on = cli(deployment, "--as", "jane", "kill-switch", "on", "--reason", "incident 7")
+    assert on.code == ExitCode.OK and "Kill switch: off -> on" in on.out
+    status = cli(deployment, "--output", "json", "kill-switch")
+    assert status.code == ExitCode.HALTED and status.json()["killSwitch"] == "on"
+
+    run = cli(deployment, "apply", "reputation", "--yes")
+    assert run.code == ExitCode.HALTED and "kill switch is on: nothing was written" in run.out
+    assert customer(deployment, estate["acme-marketing"]) == "ENABLED"
+
+    audit = cli(deployment, "--output", "json", "audit", "kill-switch").json()["entries"]
+    assert [(e["what"], e["actor"], e["reason"]) for e in audit] == [("kill-switch.on", "jane", "incident 7")]
+    assert cli(deployment, "kill-switch", "off", "--reason", "resolved").code == ExitCode.OK
+    assert cli(deployment, "kill-switch").out.startswith("Kill switch: off")
+
+
+def test_partner_plan_apply_then_in_sync(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    plan = cli(deployment, "plan", "partner", "--detailed-exitcode")
+    assert plan.code == ExitCode.CHANGES
+    assert "Sandbox: planned" in plan.out and "~ Sandbox: ALLOW_ALL -> DENY_ALL" in plan.out
+    applied = cli(deployment, "--output", "json", "apply", "partner", "--yes")
+    assert applied.code == ExitCode.OK and applied.json()["catalogs"]["Sandbox"]["outcome"] == "applied"
+    pc = deployment.emu.client("partnercentral-account")
+    assert pc.get_connection_preferences(Catalog="Sandbox")["AccessType"] == "DENY_ALL"
+    again = cli(deployment, "plan", "partner", "--detailed-exitcode")
+    assert again.code == ExitCode.OK and "Sandbox: in-sync" in again.out
+
+
+def test_a_partner_widening_waits_for_approval(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    assert cli(deployment, "apply", "partner", "--yes").code == ExitCode.OK  # Sandbox narrowed to DENY_ALL
+    deployment.set_policy(deployment_policy().replace("DENY_ALL", "ALLOW_ALL"))
+    run = cli(deployment, "apply", "partner", "--yes")
+    assert run.code == ExitCode.PENDING_APPROVAL, run.out
+    assert "Sandbox: approval-requested" in run.out and "Waiting for approval apr-" in run.out
+    listed = cli(deployment, "--output", "json", "approvals", "list")
+    (request,) = listed.json()["approvals"]
+    assert request["action"] == "partner.widen-access"
+    show = cli(deployment, "approvals", "show", request["requestId"])
+    assert show.code == ExitCode.PENDING_APPROVAL
+    assert "To decide:" in show.out and "expires:" in show.out and "plan:" in show.out
+
+
+def deployment_policy() -> str:
+    from local.sample import sample_policy
+
+    return sample_policy()
+
+
+def test_offboard_dry_run_then_for_real_until_the_delete_approval(
+    deployment: LocalDeployment, estate: dict[str, str]
+) -> None:
+    org, user = estate["organization"], f"alice@{ORGANIZATION}.example.com"
+    dry = cli(deployment, "offboard", user, "--org", org, "--reason", "leaver", "--dry-run")
+    assert dry.code == ExitCode.OK and "(dry run: nothing changed)" in dry.out
+    assert f"~ deregister {user}" in dry.out
+    wm = deployment.emu.client("workmail")
+    users = {u["Email"]: u for u in wm.list_users(OrganizationId=org)["Users"] if u.get("Email")}
+    assert users[user]["State"] == "ENABLED"
+
+    run = cli(deployment, "--output", "json", "offboard", user, "--org", org, "--reason", "leaver", "--no-export")
+    assert run.code == ExitCode.PENDING_APPROVAL, run.out
+    doc = run.json()
+    assert doc["steps"][-3:] == ["Deregister", "ConfirmDisabled", "ApproveDelete"]
+    assert wm.describe_user(OrganizationId=org, UserId=users[user]["Id"])["State"] == "DISABLED"
+    assert deployment.approve_by_link(doc["execution"]) == 200
+    deployment.finished(doc["execution"])
+    decided = cli(deployment, "approvals", "show", doc["approval"])
+    assert decided.code == ExitCode.OK and "decided:    APPROVED by ops-lead@example.com" in decided.out
+    assert cli(deployment, "approvals", "list").out.strip() == "No pending approvals."
+
+
+def test_refused_and_invalid_requests_change_nothing(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    org = estate["organization"]
+    protected = cli(deployment, "offboard", "administrator", "--org", org, "--reason", "x")
+    assert protected.code == ExitCode.HALTED and "protected" in protected.out
+    invalid = cli(deployment, "offboard", "bob", "--org", "m-nope", "--reason", "x")
+    assert invalid.code == ExitCode.USAGE and "detail.organizationId" in invalid.out
+    assert cli(deployment, "offboard", "bob").code == ExitCode.USAGE  # argparse: --org and --reason required
+    dry = cli(deployment, "decommission-org", org, "--reason", "closing", "--dry-run")
+    assert dry.code == ExitCode.OK and "~ offboard: 2" in dry.out and "~ keptCount: 1" in dry.out
+
+
+def test_mail_from_set_then_get(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    missing = cli(deployment, "mail-from", "get", estate["identity"])
+    assert missing.code == ExitCode.USAGE and "PUT one first" in missing.out
+    put = cli(deployment, "--output", "json", "mail-from", "set", estate["identity"], "bounce.acme.example")
+    assert put.code == ExitCode.OK and put.json()["mailFromDomainStatus"] == "PENDING"
+    got = cli(deployment, "mail-from", "get", estate["identity"])
+    assert got.code == ExitCode.OK and "mailFromDomain: bounce.acme.example" in got.out
+    unknown = cli(deployment, "mail-from", "get", "nobody.example")
+    assert unknown.code == ExitCode.USAGE and "SES has no email identity 'nobody.example'" in unknown.out
+
+
+def test_the_real_aws_path_finds_the_stack_by_its_outputs(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    """AwsTarget: DescribeStacks outputs name the resources; requests invoke the deployed functions."""
+    from mailwarden.cli.target import AwsTarget
+
+    cfn = deployment.emu.client("cloudformation")
+    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in deployment.outputs().items()]
+    template: dict[str, Any] = {
+        "Resources": {"Marker": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "marker"}}},
+        "Outputs": {o["OutputKey"]: {"Value": o["OutputValue"]} for o in outputs},
+    }
+    import json
+
+    cfn.create_stack(StackName="Mailwarden-test", TemplateBody=json.dumps(template))
+    target = AwsTarget("Mailwarden-test", "us-east-1", None)
+    run = cli(target, "plan", "reputation")
+    assert run.code == ExitCode.OK and "1 to change" in run.out
+    assert cli(target, "kill-switch").code == ExitCode.OK
+    missing = cli(AwsTarget("Nope", "us-east-1", None), "approvals", "list")
+    assert missing.code == ExitCode.NOT_FOUND and "No stack Nope in us-east-1. Deploy it" in missing.err
+
+
+def test_python_dash_m_and_usage_errors() -> None:
+    ok = subprocess.run([sys.executable, "-m", "mailwarden", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and "Exit codes: 0 ok" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "mailwarden", "plan", "nothing"], capture_output=True, text=True)
+    assert bad.returncode == ExitCode.USAGE and "invalid choice" in bad.stderr
