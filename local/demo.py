@@ -485,6 +485,46 @@ def scenario_partner(demo: Demo) -> None:
     )
 
 
+def _cli(demo: Demo, *argv: str) -> int:
+    """``mailwarden <argv>`` against this deployment, its output shown; returns the exit code."""
+    import io
+
+    from mailwarden.cli import main
+    from mailwarden.cli.target import LocalTarget
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--as", "demo-operator", *argv], target=LocalTarget(demo.deployment), out=out, err=err)
+    demo.log(f"$ mailwarden {' '.join(argv)}   (exit {code})")
+    for line in (out.getvalue() + err.getvalue()).splitlines()[:12]:
+        demo.say(f"      {line}")
+    return code
+
+
+def scenario_operations(demo: Demo) -> None:
+    """Operating it: the CLI (plan, kill switch drill, audit, approvals) and the health census the
+    dashboard and the alarms read."""
+    d = demo.deployment
+    codes = {"plan reputation": _cli(demo, "plan", "reputation", "--detailed-exitcode")}
+    codes["approvals list"] = _cli(demo, "approvals", "list")
+    codes["kill-switch on"] = _cli(demo, "kill-switch", "on", "--reason", "demo drill")
+    demo.emu.clock.advance(11)  # functions cache the switch for up to 10 seconds
+    census = d.tick("health-metrics")
+    demo.log(f"health census (dashboard, KillSwitchOn alarm): {census}")
+    codes["apply partner (switch on)"] = _cli(demo, "apply", "partner", "--yes")
+    codes["kill-switch off"] = _cli(demo, "kill-switch", "off", "--reason", "drill over")
+    codes["audit kill-switch"] = _cli(demo, "audit", "kill-switch")
+    records = d.emu.client("dynamodb").query(
+        TableName=d.tables["audit"],
+        KeyConditionExpression="subject = :s",
+        ExpressionAttributeValues={":s": {"S": "kill-switch"}},
+    )["Items"]
+    demo.figures.update(
+        cli_exit_codes=codes,
+        census_saw_kill_switch=census["killSwitchEngaged"],
+        cli_kill_switch_audit_records=len(records),
+    )
+
+
 SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
     ("plumbing", "Plumbing: SES finding -> EventBridge rule -> ses_events -> observation", scenario_plumbing),
     ("approvals", "Approvals: request over SNS, signed link, confirm page, POST decides, timeout", scenario_approvals),
@@ -504,6 +544,7 @@ SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
         "Partner Central: drift detected and corrected, conflicts retried, widening after approval",
         scenario_partner,
     ),
+    ("operations", "Operations: the mailwarden CLI and the health census behind the alarms", scenario_operations),
 ]
 
 
@@ -557,5 +598,9 @@ if __name__ == "__main__":
         and figures["partner_writes_when_in_sync"] == 0
         and figures["partner_conflicts_retried"] == 2
         and figures["partner_widening_after_approval"] == 1
+        and figures["census_saw_kill_switch"] is True
+        and figures["cli_kill_switch_audit_records"] == 2
+        and figures["cli_exit_codes"]["apply partner (switch on)"] == 5
+        and figures["cli_exit_codes"]["kill-switch on"] == 0
     )
     sys.exit(0 if ok else 1)

@@ -75,3 +75,8 @@ def test_demo_shows_partner_drift_corrected_conflicts_retried_and_a_widening_app
     # step's read = 14 at the least; the 2 lost races cost one read and one stale write each: 19.
     assert figures["aws_calls"]["partner"]["partnercentral-account"] == 19
     assert "approval-requested" in text and "corrected after 2 conflicts" in text
+    # operations: the CLI against the demo's deployment, and the health census
+    codes = figures["cli_exit_codes"]
+    assert codes["kill-switch on"] == 0 and codes["apply partner (switch on)"] == 5 and codes["kill-switch off"] == 0
+    assert figures["census_saw_kill_switch"] is True and figures["cli_kill_switch_audit_records"] == 2
+    assert "$ mailwarden apply partner --yes   (exit 5)" in text and "the kill switch is engaged" in text
