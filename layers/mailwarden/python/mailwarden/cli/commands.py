@@ -121,7 +121,7 @@ def approval_row(r: ApprovalRequest, now: float) -> dict[str, Any]:
 def how_to_decide(r: ApprovalRequest) -> list[str]:
     return [
         f"To decide: an approver ({', '.join(r.approvers)}) opens the link in the approval email and confirms;",
-        "or a bot publishes a signed decision to the approval-decisions topic (README 'Approvals').",
+        "or a bot publishes a signed decision to the approval-decisions topic (docs/approvals.md).",
     ]
 
 

@@ -49,11 +49,11 @@ class OperatorDetailType(StrEnum):
     """What operators send (source ``mailwarden.operator``) to ask Mailwarden for something."""
 
     RECONCILE_REQUESTED = "Reputation Reconcile Requested"  # detail: {mode: plan|apply, reason, requestedBy}
-    # Also accepted from IDENTITY_SOURCE (an HR or identity system). Details: README "WorkMail offboarding".
+    # Also accepted from IDENTITY_SOURCE (an HR or identity system). Details: docs/workmail.md.
     OFFBOARD_REQUESTED = "WorkMail Offboarding Requested"
     RESTORE_REQUESTED = "WorkMail Restore Requested"
     DECOMMISSION_REQUESTED = "WorkMail Decommission Requested"
-    # Also accepted from IDENTITY_SOURCE: {identity, mailFromDomain?}. README "MAIL FROM domains".
+    # Also accepted from IDENTITY_SOURCE: {identity, mailFromDomain?}. docs/mail-from.md.
     IDENTITY_CREATED = "Email Identity Created"
-    # detail: {reason, requestedBy, mode?: plan|apply, catalogs?: [AWS|Sandbox]}. README "Partner Central".
+    # detail: {reason, requestedBy, mode?: plan|apply, catalogs?: [AWS|Sandbox]}. docs/partner-central.md.
     PARTNER_RECONCILE_REQUESTED = "Partner Connections Reconcile Requested"

@@ -98,8 +98,8 @@ class Watcher:
         if restart and item.attempts >= self.policy.max_setup_attempts:
             message = (
                 f"MAIL FROM {item.domain} for {item.identity} is still FAILED after {item.attempts} setup attempt(s) "
-                'of 72 h each: SES could not find the MX and SPF records. Check the DNS (README "MAIL FROM '
-                'domains"), then PUT /mail-from-attributes again.'
+                'of 72 h each: SES could not find the MX and SPF records. Check the DNS (docs/mail-from.md), then '
+                "PUT /mail-from-attributes again."
             )
             self._stop(item.but(status=status.value), "abandoned", message)
             self.reporter.alert(f"Mailwarden: MAIL FROM {item.domain} failed", message)
