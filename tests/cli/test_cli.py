@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,12 @@ def test_apply_reputation_writes_and_the_audit_finds_it(deployment: LocalDeploym
 
 def test_the_kill_switch_halts_apply_and_is_audited(deployment: LocalDeployment, estate: dict[str, str]) -> None:
     assert cli(deployment, "kill-switch", "on").code == ExitCode.USAGE  # no --reason
+    before = Counter(deployment.emu.calls)
     on = cli(deployment, "--as", "jane", "kill-switch", "on", "--reason", "incident 7")
     assert on.code == ExitCode.OK and "Kill switch: off -> on" in on.out
+    # the minimum: read the switch (to say what it was), write it, one audit record
+    calls = {"ssm.GetParameter": 1, "ssm.PutParameter": 1, "dynamodb.PutItem": 1}
+    assert dict(Counter(deployment.emu.calls) - before) == calls
     status = cli(deployment, "--output", "json", "kill-switch")
     assert status.code == ExitCode.HALTED and status.json()["killSwitch"] == "on"
 

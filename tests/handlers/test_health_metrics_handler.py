@@ -4,6 +4,7 @@ dashboard and the alarms, as EMF metrics, and a malformed tick parked in the DLQ
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -30,7 +31,14 @@ def emitted(out: str) -> dict[tuple[str, str], float]:
 
 
 def test_a_quiet_estate_reports_zeros(deployment: LocalDeployment, capsys: pytest.CaptureFixture[str]) -> None:
+    before = Counter(deployment.emu.calls)
     out = deployment.tick("health-metrics")
+    # the minimum: one Query (pending approvals, by-state index), one Scan page, one GetParameter
+    assert dict(Counter(deployment.emu.calls) - before) == {
+        "dynamodb.Query": 1,
+        "dynamodb.Scan": 1,
+        "ssm.GetParameter": 1,
+    }
     assert out == {
         "approvalsPending": 0,
         "oldestPendingApprovalAgeSeconds": 0,

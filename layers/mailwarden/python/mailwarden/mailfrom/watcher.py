@@ -98,7 +98,7 @@ class Watcher:
         if restart and item.attempts >= self.policy.max_setup_attempts:
             message = (
                 f"MAIL FROM {item.domain} for {item.identity} is still FAILED after {item.attempts} setup attempt(s) "
-                'of 72 h each: SES could not find the MX and SPF records. Check the DNS (docs/mail-from.md), then '
+                "of 72 h each: SES could not find the MX and SPF records. Check the DNS (docs/mail-from.md), then "
                 "PUT /mail-from-attributes again."
             )
             self._stop(item.but(status=status.value), "abandoned", message)
