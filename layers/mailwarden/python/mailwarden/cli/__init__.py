@@ -8,6 +8,7 @@ Exit codes are in :class:`mailwarden.cli.render.ExitCode`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -101,7 +102,7 @@ def confirm(console: Console, what: str, assume_yes: bool, stdin: TextIO) -> Non
         return
     if not stdin.isatty():
         raise CliError(ExitCode.USAGE, f"{what}: pass --yes to apply without a terminal to confirm on.")
-    console.note(f"{what} on {console.output and ''}— type 'yes' to go on:")
+    console.note(f"{what}? Type 'yes' to go on:")
     if stdin.readline().strip() != "yes":
         raise CliError(ExitCode.HALTED, "Not applied: confirmation declined.")
 
@@ -169,7 +170,7 @@ def main(
             return console.emit(run(args, ctx, stdin or sys.stdin))
     except CliError as exc:
         if args.output == "json":
-            console.out.write(f'{{"error": {exc.code}, "message": {__import__("json").dumps(str(exc))}}}\n')
+            console.out.write(json.dumps({"error": exc.code, "message": str(exc)}) + "\n")
         err.write(f"mailwarden: {exc}\n")
         return exc.code
     except KeyboardInterrupt:

@@ -102,7 +102,7 @@ def pending_approvals(ctx: Ctx, state: str = "PENDING") -> list[ApprovalRequest]
         raise access_error(exc, "reading the approvals table") from exc
 
 
-def _now(ctx: Ctx) -> float:
+def _now() -> float:
     return default_clock().time()
 
 
@@ -126,7 +126,7 @@ def how_to_decide(r: ApprovalRequest) -> list[str]:
 
 
 def approvals_list(ctx: Ctx, state: str) -> Result:
-    now = _now(ctx)
+    now = _now()
     states = ["PENDING", "APPROVED", "REJECTED", "EXPIRED"] if state == "all" else [state]
     found = sorted((r for s in states for r in pending_approvals(ctx, s)), key=lambda r: r.created_at)
     rows = [approval_row(r, now) for r in found]
@@ -147,7 +147,7 @@ def approvals_show(ctx: Ctx, request_id: str) -> Result:
             ExitCode.NOT_FOUND, f"No approval {request_id}. `mailwarden approvals list --state all` lists them."
         )
     r = from_item(out["Item"])
-    now = _now(ctx)
+    now = _now()
     row = approval_row(r, now)
     lines = [
         f"{r.id}  {r.action}  {r.state.value}",
@@ -446,7 +446,7 @@ def audit(
 ) -> Result:
     client = ctx.client("dynamodb")
     table_name = ctx.table(AUDIT.name)
-    start = iso(since_epoch(since, _now(ctx))) if since else None
+    start = iso(since_epoch(since, _now())) if since else None
     filters, names, values = [], {}, {}
     if outcome:
         filters.append("outcome = :o")
