@@ -23,9 +23,18 @@ class Run:
         return json.loads(self.out)
 
 
-def cli(target: Target | LocalDeployment, *argv: str, stdin: str = "") -> Run:
+class Terminal(io.StringIO):
+    """Keyboard input at a terminal (``apply`` asks for confirmation only there)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def cli(target: Target | LocalDeployment, *argv: str, typed: str | None = None) -> Run:
+    """``typed``: what the operator types at a terminal; None: no terminal (a script)."""
     if isinstance(target, LocalDeployment):
         target = LocalTarget(target)
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), target=target, out=out, err=err, stdin=io.StringIO(stdin))
+    stdin = io.StringIO() if typed is None else Terminal(typed)
+    code = main(list(argv), target=target, out=out, err=err, stdin=stdin)
     return Run(code, out.getvalue(), err.getvalue())

@@ -43,10 +43,16 @@ def test_plan_reputation_shows_the_diff_and_writes_nothing(deployment: LocalDepl
     assert [(a["kind"], a["name"]) for a in acting] == [("disable", "acme-marketing")]
 
 
-def test_apply_reputation_needs_yes_without_a_terminal(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+def test_apply_reputation_asks_at_a_terminal_and_needs_yes_without_one(
+    deployment: LocalDeployment, estate: dict[str, str]
+) -> None:
     run = cli(deployment, "apply", "reputation")
     assert run.code == ExitCode.USAGE and "pass --yes" in run.err
+    declined = cli(deployment, "apply", "reputation", typed="no\n")
+    assert declined.code == ExitCode.HALTED and "Type 'yes' to go on" in declined.err
     assert customer(deployment, estate["acme-marketing"]) == "ENABLED"
+    confirmed = cli(deployment, "apply", "reputation", typed="yes\n")
+    assert confirmed.code == ExitCode.OK and customer(deployment, estate["acme-marketing"]) == "DISABLED"
 
 
 def test_apply_reputation_writes_and_the_audit_finds_it(deployment: LocalDeployment, estate: dict[str, str]) -> None:
