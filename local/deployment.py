@@ -407,12 +407,16 @@ class LocalDeployment:
     def approve_by_link(self, arn: str, approver: str | None = None, timeout: float = 60.0) -> int:
         """Once execution ``arn`` waits for a decision: ``approver`` (default: the first) opens the
         mailed link and presses Approve on its page (the POST). Returns the HTTP status."""
+        return self.decide_by_link(arn, "approve", approver, timeout)
+
+    def decide_by_link(self, arn: str, decision: str, approver: str | None = None, timeout: float = 60.0) -> int:
+        """``approve_by_link`` for either decision (``approve`` | ``reject``)."""
         approver = approver or self.approvers[0]
         mails = self.wait_until(
             lambda: [m for m in self.inbox(approver) if m["executionArn"] == arn], "the approval mail", timeout
         )
         self.wait_until(lambda: self.waiting(arn), "the workflow to wait for a decision", timeout)
-        parts = urlsplit(mails[-1]["links"]["approve"])
+        parts = urlsplit(mails[-1]["links"][decision])
         return self.http("POST", f"{parts.scheme}://{parts.netloc}{parts.path}", dict(parse_qsl(parts.query))).status
 
     def inbox(self, approver: str) -> list[dict[str, Any]]:

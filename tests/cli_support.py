@@ -30,11 +30,11 @@ class Terminal(io.StringIO):
         return True
 
 
-def cli(target: Target | LocalDeployment, *argv: str, typed: str | None = None) -> Run:
-    """``typed``: what the operator types at a terminal; None: no terminal (a script)."""
+def cli(target: Target | LocalDeployment, *argv: str, typed: str | None = None, stdin: str = "") -> Run:
+    """``typed``: what the operator types at a terminal; else ``stdin`` is piped in (a script)."""
     if isinstance(target, LocalDeployment):
         target = LocalTarget(target)
     out, err = io.StringIO(), io.StringIO()
-    stdin = io.StringIO() if typed is None else Terminal(typed)
-    code = main(list(argv), target=target, out=out, err=err, stdin=stdin)
+    source = io.StringIO(stdin) if typed is None else Terminal(typed)
+    code = main(list(argv), target=target, out=out, err=err, stdin=source)
     return Run(code, out.getvalue(), err.getvalue())

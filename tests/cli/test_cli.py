@@ -196,3 +196,33 @@ def test_python_dash_m_and_usage_errors() -> None:
     assert ok.returncode == 0 and "Exit codes: 0 ok" in ok.stdout
     bad = subprocess.run([sys.executable, "-m", "mailwarden", "plan", "nothing"], capture_output=True, text=True)
     assert bad.returncode == ExitCode.USAGE and "invalid choice" in bad.stderr
+
+
+def test_a_shell_session_keeps_one_estate_offboard_decide_audit(
+    deployment: LocalDeployment, estate: dict[str, str]
+) -> None:
+    org, user = estate["organization"], f"bob@{ORGANIZATION}.example.com"
+    script = (
+        "# one local session\n"
+        f"offboard {user} --org {org} --reason leaver --no-export\n"
+        "decide oldest approve\n"
+        "\n"
+        "approvals list\n"
+        f"audit --prefix workmail:{org} --outcome deleted\n"
+    )
+    run = cli(deployment, "shell", stdin=script)
+    assert run.code == ExitCode.OK, run.err
+    assert "[exit 4] offboard" in run.err and "[exit 0] decide oldest approve" in run.err
+    assert "APPROVED by ops-lead@example.com" in run.out and "No pending approvals." in run.out
+    assert "workmail.deleted" in run.out
+    wm = deployment.emu.client("workmail")
+    states = {u["Name"]: u["State"] for u in wm.list_users(OrganizationId=org)["Users"]}
+    assert states["bob"] == "DELETED" and states["alice"] == "ENABLED"
+    assert cli(deployment, "shell", stdin="approvals show nope\n").code == ExitCode.NOT_FOUND
+
+
+def test_decide_is_for_the_emulator_only(deployment: LocalDeployment, estate: dict[str, str]) -> None:
+    from mailwarden.cli.target import AwsTarget
+
+    run = cli(AwsTarget("Mailwarden-dev", "us-east-1", None), "decide", "apr-1", "approve")
+    assert run.code == ExitCode.USAGE and "emailed link" in run.err

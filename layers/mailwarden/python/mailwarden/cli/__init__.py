@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -91,6 +92,16 @@ def parser() -> argparse.ArgumentParser:
     au.add_argument("--grep", help="subject, action or reason contains this")
     au.add_argument("--limit", type=int, default=50)
 
+    de = sub.add_parser("decide", help="--local only: press Approve or Reject in an approval email")
+    de.add_argument("id", help="an approval id, or 'oldest' (the oldest pending)")
+    de.add_argument("decision", choices=["approve", "reject"])
+    de.add_argument("--approver", default="", help="which approver (default: the first allowed)")
+
+    sub.add_parser(
+        "shell",
+        help="read commands from stdin, one per line, against one target (with --local: one emulator for all)",
+    )
+
     ks = sub.add_parser("kill-switch", help="stop (on) or allow (off) every write; no argument shows it")
     ks.add_argument("state", nargs="?", choices=["on", "off"])
     ks.add_argument("--reason", help="required to change it; recorded in the audit trail")
@@ -133,7 +144,44 @@ def run(args: argparse.Namespace, ctx: c.Ctx, stdin: TextIO) -> Result:
             return c.audit(ctx, args.subject, args.prefix, args.since, args.outcome, args.actor, args.grep, args.limit)
         case "kill-switch":
             return c.kill_switch(ctx, args.state, args.reason)
+        case "decide":
+            return c.decide(ctx, args.id, args.decision, args.approver)
+        case "shell":
+            return Result(shell(args, ctx, stdin), {}, [])
     raise CliError(ExitCode.USAGE, f"unknown command {args.command}")
+
+
+def shell(outer: argparse.Namespace, ctx: c.Ctx, stdin: TextIO) -> int:
+    """One command per line (``#`` comments, blank lines skipped), each with the outer options;
+    every command's output and exit code are shown. Returns the last command's exit code."""
+    interactive = stdin.isatty()
+    code = ExitCode.OK
+    while True:
+        if interactive:
+            ctx.console.note("mailwarden> ")
+        line = stdin.readline()
+        if not line:
+            return code
+        words = shlex.split(line, comments=True)
+        if not words or words[0] in ("exit", "quit"):
+            if words:
+                return code
+            continue
+        try:
+            args = parser().parse_args(["--output", outer.output, *words])
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+            continue
+        if args.command == "shell":
+            ctx.console.note("mailwarden: already in the shell")
+            continue
+        try:
+            code = ctx.console.emit(run(args, ctx, stdin))
+        except CliError as exc:
+            ctx.console.note(f"mailwarden: {exc}")
+            code = exc.code
+        if not interactive:
+            ctx.console.note(f"[exit {code}] {line.strip()}")
 
 
 @contextmanager
@@ -165,7 +213,8 @@ def main(
         with given as t:
             if args.local and target is None and isinstance(t, LocalTarget):
                 estate = ", ".join(f"{k} {v}" for k, v in t.estate.items() if k in ("organization", "identity"))
-                console.note(f"Local emulator, fresh sample estate ({estate}); its state lasts for this command.")
+                lasts = "this shell session" if args.command == "shell" else "this command (use `shell` for more)"
+                console.note(f"Local emulator, fresh sample estate ({estate}); its state lasts for {lasts}.")
             ctx = c.Ctx(t, console, args.timeout, wait=not args.no_wait, actor=args.actor)
             return console.emit(run(args, ctx, stdin or sys.stdin))
     except CliError as exc:

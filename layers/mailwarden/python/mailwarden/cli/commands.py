@@ -107,13 +107,14 @@ def _now() -> float:
 
 
 def approval_row(r: ApprovalRequest, now: float) -> dict[str, Any]:
+    expires = "expired" if r.expires_at <= now else "in " + ago(r.expires_at - now)
     return {
         "id": r.id,
         "action": r.action,
         "subject": r.subject,
         "state": r.state.value,
         "age": ago(now - r.created_at),
-        "expires": ("in " + ago(r.expires_at - now)) if r.expires_at > now else "expired",
+        "expires": expires if r.state.value == "PENDING" else "-",
         "approvers": ", ".join(r.approvers),
     }
 
@@ -171,6 +172,30 @@ def approvals_show(ctx: Ctx, request_id: str) -> Result:
         lines += ["", *how_to_decide(r)]
     code = ExitCode.PENDING_APPROVAL if r.state.value == "PENDING" and r.expires_at > now else ExitCode.OK
     return Result(code, {**r.public(), "state": r.state.value, "decidedBy": r.decided_by}, lines)
+
+
+def decide(ctx: Ctx, request_id: str, decision: str, approver: str) -> Result:
+    """The emulator's stand-in for an approver pressing the button in the emailed link."""
+    from .target import LocalTarget
+
+    if not isinstance(ctx.target, LocalTarget):
+        raise CliError(
+            ExitCode.USAGE,
+            "decide works on the emulator only: in AWS an approver decides with the emailed link "
+            "(or a bot publishes a signed decision), never with operator credentials.",
+        )
+    if request_id == "oldest":
+        waiting = sorted(pending_approvals(ctx), key=lambda r: r.created_at)
+        if not waiting:
+            raise CliError(ExitCode.NOT_FOUND, "No pending approvals to decide.")
+        request_id = waiting[0].id
+    shown = approvals_show(ctx, request_id)
+    if shown.code != ExitCode.PENDING_APPROVAL:
+        return Result(ExitCode.HALTED, shown.data, [f"! {request_id} is {shown.data['state']}: nothing to decide."])
+    status = ctx.target.decide(shown.data["executionArn"], decision, approver)
+    after = approvals_show(ctx, request_id)
+    lines = [f"HTTP {status}: {request_id} {after.data['state']} by {after.data.get('decidedBy')}"]
+    return Result(ExitCode.OK if status == 200 else ExitCode.FAILED, {"http": status, **after.data}, lines)
 
 
 # ------------------------------------------------------------------ following a workflow

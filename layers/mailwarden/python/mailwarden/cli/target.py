@@ -200,6 +200,10 @@ class LocalTarget:
     def caller(self) -> str:
         return f"{getpass.getuser()}@local"
 
+    def decide(self, execution_arn: str, decision: str, approver: str) -> int:
+        """What an approver does in the emailed link: open it, press the button (the POST)."""
+        return int(self.d.decide_by_link(execution_arn, decision, approver or None))
+
     def settle(self) -> None:
         self.d.deliver()
 
