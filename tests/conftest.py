@@ -20,6 +20,9 @@ os.environ.update(
     POWERTOOLS_METRICS_NAMESPACE="Mailwarden",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_DEV="false",
+    # metrics are printed (EMF) so tests can read them; the demo and the benches turn them off for
+    # a readable output, and their modules are imported at collection: this wins (setdefault there)
+    POWERTOOLS_METRICS_DISABLED="false",
     JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
 )
 
