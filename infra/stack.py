@@ -43,6 +43,7 @@ from .layers import POLICY_FILE, Layers
 from .mailfrom import MailFromApi, grant_mail_from
 from .nag import acknowledge
 from .observability import Operations
+from .operators import OperatorPolicy
 from .partner import grant_partner
 from .queues import dead_letter_queue
 from .reputation import KillSwitch, grant_reputation, state_machine_arn
@@ -186,6 +187,14 @@ class MailwardenStack(Stack):
             dlq=self.dlq,
             alerts=alerts,
         )
+        self.operators = OperatorPolicy(
+            self,
+            "Operators",
+            tables=self.tables.tables,
+            functions=[self.functions[f].function for f in CLI_FUNCTIONS],
+            workflows=list(self.workflows.state_machines),
+            kill_switch=self.kill_switch.parameter,
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -199,6 +208,7 @@ class MailwardenStack(Stack):
             Output.APPROVAL_DECISIONS_TOPIC: self.approvals.decisions_topic.topic_arn,
             Output.ALERTS_TOPIC: self.approvals.topics[OPERATIONS_ALERTS.name].topic_arn,
             Output.DASHBOARD: self.operations.dashboard.dashboard_name,
+            Output.OPERATOR_POLICY: self.operators.policy.managed_policy_arn,
             **{table_output(t.name): self.tables[t.name].table_name for t in TABLES},
             **{function_output(f): self.functions[f].function.function_name for f in CLI_FUNCTIONS},
             **{state_machine_output(n): m.state_machine_arn for n, m in self.workflows.state_machines.items()},

@@ -161,3 +161,34 @@ def test_outputs_name_every_resource_the_cli_reads(synth: Any) -> None:
     expected |= {function_output(f) for f in CLI_FUNCTIONS}
     assert expected <= set(outputs)
     assert HEALTH_METRICS in FUNCTIONS
+
+
+def test_the_operator_policy_grants_exactly_what_the_cli_uses(synth: Any) -> None:
+    _, t = synth
+    (policy,) = t.find_resources("AWS::IAM::ManagedPolicy").values()
+    granted = policy["Properties"]["PolicyDocument"]["Statement"]
+    actions = sorted(a for s in granted for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    assert actions == sorted(
+        [
+            "cloudformation:DescribeStacks",
+            "lambda:InvokeFunction",
+            "states:DescribeExecution",
+            "states:GetExecutionHistory",
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "ssm:GetParameter",
+            "ssm:PutParameter",
+        ]
+    )
+    invoke = next(s for s in granted if s["Action"] == "lambda:InvokeFunction")
+    assert len(invoke["Resource"]) == len(CLI_FUNCTIONS)
+    text = json.dumps(granted)
+    assert '"Resource": "*"' not in text
+    writes = [s for s in granted if "dynamodb:PutItem" in s["Action"]]
+    assert len(writes) == 1 and "TablesAudit" in json.dumps(writes[0]["Resource"])  # the only table it writes
+    assert "OperatorPolicyArn" in t.to_json()["Outputs"]

@@ -15,6 +15,7 @@ class Output(StrEnum):
     APPROVAL_DECISIONS_TOPIC = "ApprovalDecisionsTopicArn"
     ALERTS_TOPIC = "OperationsAlertsTopicArn"
     DASHBOARD = "DashboardName"
+    OPERATOR_POLICY = "OperatorPolicyArn"  # attach to the roles that run the CLI
 
 
 # Functions the CLI invokes with the operator event EventBridge would deliver (it gets their answer).
