@@ -5,13 +5,16 @@ and no wildcard action."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
-from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD
+from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, MAIL_FROM
 
 from .nag import acknowledge
 from .reputation import state_machine_arn
@@ -23,10 +26,11 @@ class OperatorPolicy(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        tables: dict[str, dynamodb.ITableV2],
+        tables: Mapping[str, dynamodb.ITableV2],
         functions: list[lambda_.IFunction],
         workflows: list[str],
         kill_switch: ssm.IStringParameter,
+        dlq: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -56,6 +60,8 @@ class OperatorPolicy(Construct):
                 iam.PolicyStatement(
                     actions=["ssm:GetParameter", "ssm:PutParameter"], resources=[kill_switch.parameter_arn]
                 ),
+                iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[tables[MAIL_FROM.name].table_arn]),
+                iam.PolicyStatement(actions=["sqs:GetQueueAttributes"], resources=[dlq.queue_arn]),
             ],
         )
         acknowledge(

@@ -194,6 +194,7 @@ class MailwardenStack(Stack):
             functions=[self.functions[f].function for f in CLI_FUNCTIONS],
             workflows=list(self.workflows.state_machines),
             kill_switch=self.kill_switch.parameter,
+            dlq=self.dlq,
         )
         self._outputs()
 
@@ -286,6 +287,7 @@ class MailwardenStack(Stack):
         trigger = self.functions[WORKMAIL_TRIGGER.name]
         steps = self.functions[WORKMAIL_OFFBOARD.name]
         grant_workmail(trigger, READS + RESTORE_WRITES)
+        self.kill_switch.allow_read(trigger)
         grant_workmail(steps, READS + OFFBOARD_WRITES)
         for fn in (trigger, steps):
             self._grant_table(fn, OFFBOARDING.name, ["GetItem", "PutItem"])

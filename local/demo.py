@@ -510,6 +510,7 @@ def scenario_operations(demo: Demo) -> None:
     demo.emu.clock.advance(11)  # functions cache the switch for up to 10 seconds
     census = d.tick("health-metrics")
     demo.log(f"health census (dashboard, KillSwitchOn alarm): {census}")
+    codes["status (switch on)"] = _cli(demo, "status")
     codes["apply partner (switch on)"] = _cli(demo, "apply", "partner", "--yes")
     codes["kill-switch off"] = _cli(demo, "kill-switch", "off", "--reason", "drill over")
     codes["audit kill-switch"] = _cli(demo, "audit", "kill-switch")

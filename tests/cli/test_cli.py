@@ -86,11 +86,23 @@ def test_the_kill_switch_halts_apply_and_is_audited(deployment: LocalDeployment,
     run = cli(deployment, "apply", "reputation", "--yes")
     assert run.code == ExitCode.HALTED and "kill switch is on: nothing was written" in run.out
     assert customer(deployment, estate["acme-marketing"]) == "ENABLED"
+    deployment.emu.clock.advance(11)  # warm functions re-read the switch every 10 s
+    org, user = estate["organization"], f"alice@{ORGANIZATION}.example.com"
+    offboard = cli(deployment, "offboard", user, "--org", org, "--reason", "leaver")
+    assert offboard.code == ExitCode.HALTED and "the kill switch is on: no WorkMail change starts" in offboard.out
+    assert cli(deployment, "offboard", user, "--org", org, "--reason", "x", "--dry-run").code == ExitCode.OK
+    wm = deployment.emu.client("workmail")
+    assert {u["Name"]: u["State"] for u in wm.list_users(OrganizationId=org)["Users"]}["alice"] == "ENABLED"
+    state = cli(deployment, "status")
+    assert state.code == ExitCode.HALTED and "kill switch        ON: no writes" in state.out
+    assert "dead letters       1" in state.out  # the refused request, parked with its reason
 
     audit = cli(deployment, "--output", "json", "audit", "kill-switch").json()["entries"]
     assert [(e["what"], e["actor"], e["reason"]) for e in audit] == [("kill-switch.on", "jane", "incident 7")]
+    deployment.dead_letters()
     assert cli(deployment, "kill-switch", "off", "--reason", "resolved").code == ExitCode.OK
     assert cli(deployment, "kill-switch").out.startswith("Kill switch: off")
+    assert cli(deployment, "status").code == ExitCode.OK
 
 
 def test_partner_plan_apply_then_in_sync(deployment: LocalDeployment, estate: dict[str, str]) -> None:

@@ -183,6 +183,8 @@ def test_the_operator_policy_grants_exactly_what_the_cli_uses(synth: Any) -> Non
             "dynamodb:Query",
             "ssm:GetParameter",
             "ssm:PutParameter",
+            "dynamodb:Scan",
+            "sqs:GetQueueAttributes",
         ]
     )
     invoke = next(s for s in granted if s["Action"] == "lambda:InvokeFunction")

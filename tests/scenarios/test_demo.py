@@ -78,5 +78,6 @@ def test_demo_shows_partner_drift_corrected_conflicts_retried_and_a_widening_app
     # operations: the CLI against the demo's deployment, and the health census
     codes = figures["cli_exit_codes"]
     assert codes["kill-switch on"] == 0 and codes["apply partner (switch on)"] == 5 and codes["kill-switch off"] == 0
+    assert codes["status (switch on)"] == 5 and "kill switch        ON: no writes" in text
     assert figures["census_saw_kill_switch"] is True and figures["cli_kill_switch_audit_records"] == 2
     assert "$ mailwarden apply partner --yes   (exit 5)" in text and "the kill switch is engaged" in text

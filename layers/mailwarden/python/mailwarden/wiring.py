@@ -207,8 +207,9 @@ class WorkmailTriggerDeps:
 def workmail_trigger() -> WorkmailTriggerDeps:
     s = WorkmailSettings.from_env()
     arns = {"offboard": s.offboard_state_machine_arn, "decommission": s.decommission_state_machine_arn}
+    switch = SsmKillSwitch(clients.client("ssm"), s.kill_switch_parameter, default_clock())
     return WorkmailTriggerDeps(
-        WorkmailTrigger(_offboarding(s), NamedWorkflows(clients.client("stepfunctions"), arns)),
+        WorkmailTrigger(_offboarding(s), NamedWorkflows(clients.client("stepfunctions"), arns), switch),
         DeadLetters(clients.client("sqs"), s.dlq_url, "workmail_trigger"),
     )
 

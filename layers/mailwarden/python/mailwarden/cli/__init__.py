@@ -92,6 +92,10 @@ def parser() -> argparse.ArgumentParser:
     au.add_argument("--grep", help="subject, action or reason contains this")
     au.add_argument("--limit", type=int, default=50)
 
+    sub.add_parser(
+        "status", help="kill switch, pending approvals, dead letters, MAIL FROM (exit 5: something needs you)"
+    )
+
     de = sub.add_parser("decide", help="--local only: press Approve or Reject in an approval email")
     de.add_argument("id", help="an approval id, or 'oldest' (the oldest pending)")
     de.add_argument("decision", choices=["approve", "reject"])
@@ -144,6 +148,8 @@ def run(args: argparse.Namespace, ctx: c.Ctx, stdin: TextIO) -> Result:
             return c.audit(ctx, args.subject, args.prefix, args.since, args.outcome, args.actor, args.grep, args.limit)
         case "kill-switch":
             return c.kill_switch(ctx, args.state, args.reason)
+        case "status":
+            return c.status(ctx)
         case "decide":
             return c.decide(ctx, args.id, args.decision, args.approver)
         case "shell":

@@ -20,12 +20,14 @@ from ..approvals.model import ApprovalRequest
 from ..aws.approvals import from_item
 from ..aws.audit import DynamoAuditTrail
 from ..aws.dynamo import query_all, scan_all
-from ..aws.guard import DynamoGuardStore
+from ..aws.guard import DynamoGuardStore, SsmKillSwitch
+from ..aws.health import DynamoMailFromStatuses, DynamoPendingApprovals
 from ..clock import default_clock, iso
 from ..contracts.functions import PARTNER_CONNECTIONS, REPUTATION_TRIGGER, WORKMAIL_TRIGGER
 from ..contracts.names import OPERATOR_SOURCE, OperatorDetailType
 from ..contracts.outputs import Output, table_output
-from ..contracts.tables import APPROVALS, AUDIT, GUARD
+from ..contracts.tables import APPROVALS, AUDIT, GUARD, MAIL_FROM
+from ..health import HealthCensus
 from .render import CliError, Console, ExitCode, Result, ago, table
 from .target import Target, access_error
 
@@ -523,6 +525,47 @@ def audit(
     return Result(code, {"entries": entries, "count": len(entries)}, lines)
 
 
+# ------------------------------------------------------------------ status
+
+
+def status(ctx: Ctx) -> Result:
+    """One look: the same census the dashboard shows (``health_metrics``), plus the DLQ depth."""
+    client = ctx.client("dynamodb")
+    census = HealthCensus(
+        approvals=DynamoPendingApprovals(client, ctx.table(APPROVALS.name)),
+        mail_from=DynamoMailFromStatuses(client, ctx.table(MAIL_FROM.name)),
+        switch=SsmKillSwitch(ctx.client("ssm"), ctx.target.output(Output.KILL_SWITCH), default_clock(), ttl=0),
+        clock=default_clock(),
+    )
+    try:
+        c = census.take()
+    except Exception as exc:
+        raise access_error(exc, "reading the census") from exc
+    attrs = aws(
+        "GetQueueAttributes",
+        ctx.client("sqs").get_queue_attributes,
+        QueueUrl=ctx.target.output(Output.DLQ_URL),
+        AttributeNames=["ApproximateNumberOfMessages"],
+    )["Attributes"]
+    dlq = int(attrs.get("ApproximateNumberOfMessages", 0))
+    data = {**c.as_dict(), "deadLetters": dlq, "target": ctx.target.description}
+    mail_from = ", ".join(f"{k} {v}" for k, v in c.mail_from.items() if v) or "none watched"
+    lines = [
+        f"Mailwarden on {ctx.target.description}",
+        f"  kill switch        {'ON: no writes' if c.kill_switch_engaged else 'off'}",
+        f"  pending approvals  {c.approvals_pending}"
+        + (
+            f" (oldest {ago(c.oldest_pending_age_seconds)}, {c.approvals_expiring_soon} expiring within 1 h)"
+            if c.approvals_pending
+            else ""
+        ),
+        f"  dead letters       {dlq}" + ("  <- read them: each says why it could not be processed" if dlq else ""),
+        f"  MAIL FROM          {mail_from}",
+    ]
+    attention = c.kill_switch_engaged or dlq or c.approvals_expiring_soon
+    return Result(ExitCode.HALTED if attention else ExitCode.OK, data, lines)
+
+
 # ------------------------------------------------------------------ kill switch
 
 
@@ -544,6 +587,10 @@ def kill_switch(ctx: Ctx, state: str | None, reason: str | None) -> Result:
         trail.record("kill-switch", f"kill-switch.{state}", outcome, ctx.requested_by, reason, detail)
     except Exception as exc:
         raise access_error(exc, "writing the audit record (the switch itself is set)") from exc
-    effect = "writes allowed again" if state == "off" else "every write stops within 10 seconds; plans go on"
+    effect = (
+        "writes allowed again"
+        if state == "off"
+        else "reputation and Partner Central writes stop within 10 seconds, no new WorkMail change starts; plans go on"
+    )
     lines = [f"Kill switch: {was} -> {state} ({effect}).", "Recorded in the audit trail (subject kill-switch)."]
     return Result(ExitCode.OK, {"killSwitch": state, "before": was, "parameter": name}, lines)

@@ -96,8 +96,8 @@ WORKMAIL_TRIGGER = FunctionSpec(
     description="WorkMail requests (offboard, restore, decommission): validates (unknown, protected, not a user -> "
     "rejected with the reason, DLQ), answers dry runs with the plan, restores, or starts the workflow once "
     "per request.",
-    env=(*_WORKMAIL_ENV, "OFFBOARD_STATE_MACHINE_ARN", "DECOMMISSION_STATE_MACHINE_ARN"),
-    clients=(*_WORKMAIL_CLIENTS, "stepfunctions"),
+    env=(*_WORKMAIL_ENV, "OFFBOARD_STATE_MACHINE_ARN", "DECOMMISSION_STATE_MACHINE_ARN", "KILL_SWITCH_PARAMETER"),
+    clients=(*_WORKMAIL_CLIENTS, "stepfunctions", "ssm"),
 )
 
 WORKMAIL_OFFBOARD = FunctionSpec(

@@ -50,14 +50,29 @@ class Starter(Protocol):
     def start(self, workflow: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]: ...
 
 
+class Switch(Protocol):
+    def engaged(self) -> bool: ...
+
+
+HALTED = (
+    "the kill switch is on: no WorkMail change starts (workflows already running go on); "
+    "`mailwarden kill-switch off --reason ...` resumes, then send the request again"
+)
+
+
 class WorkmailTrigger:
-    def __init__(self, offboarding: Offboarding, starter: Starter) -> None:
+    def __init__(self, offboarding: Offboarding, starter: Starter, switch: Switch | None = None) -> None:
         self.offboarding = offboarding
         self.starter = starter
+        self.switch = switch
 
     def handle(self, parsed: Parsed) -> dict[str, Any]:
         """``Rejected`` (recorded) when the request must not run; otherwise a plan or a started run."""
         rid, request = parsed.request_id, parsed.request
+        if not request.dry_run and self.switch is not None and self.switch.engaged():
+            if not isinstance(request, DecommissionRequest):
+                self.offboarding.reject(request, HALTED)
+            raise Rejected(HALTED)
         match request:
             case OffboardRequest():
                 try:
