@@ -140,7 +140,9 @@ class LocalDeployment:
         }
 
     def kill_switch(self, engaged: bool) -> None:
-        self.emu.client("ssm").put_parameter(Name=KILL_SWITCH, Value="on" if engaged else "off", Overwrite=True)
+        from mailwarden.aws.guard import SsmKillSwitch
+
+        SsmKillSwitch(self.emu.client("ssm"), KILL_SWITCH, self.emu.clock).set(engaged)
 
     def tick(self, schedule: str = "reputation-reconcile") -> Any:
         """Fire an EventBridge Scheduler schedule: its target gets the input with the

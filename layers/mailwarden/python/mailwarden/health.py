@@ -7,7 +7,7 @@ those about to expire, whether the kill switch is on, and MAIL FROM identities p
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -15,9 +15,17 @@ from .clock import Clock
 from .contracts.metrics import EXPIRING_SOON_SECONDS, MAIL_FROM_STATUSES
 
 
+class Waiting(Protocol):
+    @property
+    def created_at(self) -> int: ...
+
+    @property
+    def expires_at(self) -> int: ...
+
+
 class PendingApprovals(Protocol):
-    def pending(self, now: int) -> list[tuple[int, int]]:
-        """(created_at, expires_at) of every request still PENDING and not yet expired at ``now``."""
+    def pending(self, now: float) -> Sequence[Waiting]:
+        """Every request still PENDING and not yet expired at ``now``."""
         ...
 
 
@@ -47,12 +55,12 @@ class Census:
         }
 
 
-def census(pending: list[tuple[int, int]], now: int, engaged: bool, statuses: Iterable[str]) -> Census:
+def census(pending: Sequence[Waiting], now: int, engaged: bool, statuses: Iterable[str]) -> Census:
     seen = Counter(s or "UNKNOWN" for s in statuses)
     return Census(
         approvals_pending=len(pending),
-        oldest_pending_age_seconds=max((now - created for created, _ in pending), default=0),
-        approvals_expiring_soon=sum(1 for _, expires in pending if expires - now <= EXPIRING_SOON_SECONDS),
+        oldest_pending_age_seconds=max((now - r.created_at for r in pending), default=0),
+        approvals_expiring_soon=sum(1 for r in pending if r.expires_at - now <= EXPIRING_SOON_SECONDS),
         kill_switch_engaged=engaged,
         mail_from={**dict.fromkeys(MAIL_FROM_STATUSES, 0), **seen},
     )

@@ -19,7 +19,6 @@ from .aws.audit import DynamoAuditTrail
 from .aws.dlq import DeadLetters
 from .aws.events import EventPublisher
 from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKillSwitch
-from .aws.health import DynamoMailFromStatuses, DynamoPendingApprovals
 from .aws.mailfrom import DynamoMailFromStore, Route53Dns, SesMailFrom
 from .aws.notify import SnsApprovalNotifier
 from .aws.partner import DynamoWideningStore, PartnerCentralPreferences, WideningWorkflow
@@ -309,8 +308,8 @@ def health_metrics() -> HealthDeps:
     clock = default_clock()
     dynamodb = clients.client("dynamodb")
     census = HealthCensus(
-        approvals=DynamoPendingApprovals(dynamodb, s.approvals_table),
-        mail_from=DynamoMailFromStatuses(dynamodb, s.mail_from_table),
+        approvals=DynamoApprovalStore(dynamodb, s.approvals_table),
+        mail_from=DynamoMailFromStore(dynamodb, s.mail_from_table),
         switch=SsmKillSwitch(clients.client("ssm"), s.kill_switch_parameter, clock, ttl=0),
         clock=clock,
     )

@@ -10,7 +10,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from ..approvals.model import ApprovalRequest, Delivery, State
+from ..contracts.tables import APPROVALS
 from ..errors import Conflict
+from .dynamo import query_all
 from .errors import translate
 
 _ser = TypeSerializer()
@@ -108,6 +110,27 @@ class DynamoApprovalStore:
             if _conditional_failed(err):
                 return False
             raise translate(err) from err
+
+    def in_state(self, state: State, live_at: float | None = None) -> list[ApprovalRequest]:
+        """Every request in ``state`` (the by-state index, soonest to expire first); with ``live_at``,
+        only those not expired then (an expired request stays PENDING until its workflow notices)."""
+        key, values = "#s = :s", {":s": {"S": state.value}}
+        if live_at is not None:
+            key += " AND expires_at > :now"
+            values[":now"] = {"N": str(int(live_at))}
+        items = query_all(
+            self.client,
+            TableName=self.table,
+            IndexName=APPROVALS.indexes[0].name,
+            KeyConditionExpression=key,
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues=values,
+        )
+        return [from_item(i) for i in items]
+
+    def pending(self, now: float) -> list[ApprovalRequest]:
+        """The requests still waiting for a decision at ``now``."""
+        return self.in_state(State.PENDING, live_at=now)
 
     def get(self, request_id: str) -> ApprovalRequest | None:
         try:

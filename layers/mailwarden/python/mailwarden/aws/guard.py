@@ -189,12 +189,19 @@ class SsmKillSwitch:
         if self._value and now - self._value[0] < self.ttl:
             return self._value[1]
         try:
-            value = self.client.get_parameter(Name=self.name)["Parameter"]["Value"].strip().lower()
-            engaged = value != "off"
+            engaged = self.read()
         except ClientError:
             engaged = True
         self._value = (now, engaged)
         return engaged
+
+    def read(self) -> bool:
+        """Whether it is on now, uncached; a failure to read raises (the CLI says so)."""
+        return str(self.client.get_parameter(Name=self.name)["Parameter"]["Value"]).strip().lower() != "off"
+
+    def set(self, engaged: bool) -> None:
+        self.client.put_parameter(Name=self.name, Value="on" if engaged else "off", Type="String", Overwrite=True)
+        self._value = None
 
 
 class ReinstateWorkflow:

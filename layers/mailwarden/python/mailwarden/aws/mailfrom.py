@@ -14,7 +14,7 @@ from ..mailfrom.model import IdentityMailFrom, SesStatus, Tracked, Zone
 from ..mailfrom.records import RecordSet
 from ..mailfrom.service import StaleRecords
 from ..policy import MailFromPolicy
-from .dynamo import query_all
+from .dynamo import query_all, scan_all
 from .errors import code_of, translate
 
 WATCHED = "1"  # the sparse index's partition value
@@ -109,6 +109,13 @@ class DynamoMailFromStore:
     def __init__(self, client: Any, table: str) -> None:
         self.client = client
         self.table = table
+
+    def statuses(self) -> list[str]:
+        """SES's MAIL FROM status last seen for every identity (a projected Scan: the health census)."""
+        items = scan_all(
+            self.client, TableName=self.table, ProjectionExpression="#s", ExpressionAttributeNames={"#s": "status"}
+        )
+        return [i.get("status", {}).get("S", "") for i in items]
 
     def get(self, identity: str) -> Tracked | None:
         item = _call(self.client.get_item, TableName=self.table, Key={"identity": {"S": identity}}, ConsistentRead=True)

@@ -16,17 +16,17 @@ from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..approvals.model import ApprovalRequest
-from ..aws.approvals import from_item
+from ..approvals.model import ApprovalRequest, State
+from ..aws.approvals import DynamoApprovalStore
 from ..aws.audit import DynamoAuditTrail
-from ..aws.dynamo import query_all, scan_all
 from ..aws.guard import DynamoGuardStore, SsmKillSwitch
-from ..aws.health import DynamoMailFromStatuses, DynamoPendingApprovals
+from ..aws.mailfrom import DynamoMailFromStore
 from ..clock import default_clock, iso
 from ..contracts.functions import PARTNER_CONNECTIONS, REPUTATION_TRIGGER, WORKMAIL_TRIGGER
 from ..contracts.names import OPERATOR_SOURCE, OperatorDetailType
 from ..contracts.outputs import Output, table_output
 from ..contracts.tables import APPROVALS, AUDIT, GUARD, MAIL_FROM
+from ..errors import MailwardenError
 from ..health import HealthCensus
 from .render import CliError, Console, ExitCode, Result, ago, table
 from .target import Target, access_error
@@ -52,12 +52,26 @@ class Ctx:
     def table(self, name: str) -> str:
         return self.target.output(table_output(name))
 
+    # the adapters the functions use, on the operator's clients
+    def approvals(self) -> DynamoApprovalStore:
+        return DynamoApprovalStore(self.client("dynamodb"), self.table(APPROVALS.name))
 
-def aws(what: str, call: Callable[..., Any], **kwargs: Any) -> Any:
+    def audit_trail(self) -> DynamoAuditTrail:
+        return DynamoAuditTrail(self.client("dynamodb"), self.table(AUDIT.name), default_clock())
+
+    def kill_switch(self) -> SsmKillSwitch:
+        return SsmKillSwitch(self.client("ssm"), self.target.output(Output.KILL_SWITCH), default_clock(), ttl=0)
+
+
+def aws(what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``call`` (a boto3 call, or an adapter's), its failure as an error that says what to do."""
     try:
-        return call(**kwargs)
+        return call(*args, **kwargs)
     except (ClientError, BotoCoreError) as exc:
         raise access_error(exc, what) from exc
+    except MailwardenError as exc:  # an adapter's translation; its cause is the ClientError
+        cause = exc.__cause__ if isinstance(exc.__cause__, ClientError | BotoCoreError) else exc
+        raise access_error(cause, what) from exc
 
 
 def operator_event(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
@@ -74,34 +88,22 @@ def operator_event(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def refused(out: dict[str, Any], what: str) -> Result:
-    """A trigger's ``rejected`` answer (also parked in the DLQ with the reason)."""
+    """A trigger's ``rejected`` answer (also parked in the DLQ with the reason): an invalid request
+    is a usage error, anything else (protected, kill switch, unknown user...) a refusal."""
     reason = str(out.get("reason", out))
-    if "detail." in reason:  # the request itself was invalid (an argument)
+    if "detail." in reason:
         return Result(ExitCode.USAGE, {"status": "rejected", "reason": reason}, [f"! {what} is invalid: {reason}"])
-    code = (
-        ExitCode.NOT_FOUND if re.search(r"not found|unknown|no such|does not exist", reason, re.I) else ExitCode.HALTED
-    )
-    return Result(code, {"status": "rejected", "reason": reason}, [f"! {what} refused: {reason}"])
+    return Result(ExitCode.HALTED, {"status": "rejected", "reason": reason}, [f"! {what} refused: {reason}"])
 
 
 # ------------------------------------------------------------------ approvals
 
 
 def pending_approvals(ctx: Ctx, state: str = "PENDING") -> list[ApprovalRequest]:
-    kwargs: dict[str, Any] = {
-        "TableName": ctx.table(APPROVALS.name),
-        "IndexName": APPROVALS.indexes[0].name,
-        "KeyConditionExpression": "#s = :s",
-        "ExpressionAttributeNames": {"#s": "state"},
-        "ExpressionAttributeValues": {":s": {"S": state}},
-    }
-    if state == "PENDING":  # an expired request stays PENDING until its workflow notices: not waiting any more
-        kwargs["KeyConditionExpression"] += " AND expires_at > :now"
-        kwargs["ExpressionAttributeValues"][":now"] = {"N": str(int(default_clock().time()))}
-    try:
-        return [from_item(i) for i in query_all(ctx.client("dynamodb"), **kwargs)]
-    except Exception as exc:
-        raise access_error(exc, "reading the approvals table") from exc
+    store = ctx.approvals()
+    if state == "PENDING":
+        return list(aws("reading the approvals table", store.pending, _now()))
+    return list(aws("reading the approvals table", store.in_state, State(state)))
 
 
 def _now() -> float:
@@ -141,15 +143,11 @@ def approvals_list(ctx: Ctx, state: str) -> Result:
 
 
 def approvals_show(ctx: Ctx, request_id: str) -> Result:
-    try:
-        out = ctx.client("dynamodb").get_item(TableName=ctx.table(APPROVALS.name), Key={"id": {"S": request_id}})
-    except (ClientError, BotoCoreError) as exc:
-        raise access_error(exc, "reading the approvals table") from exc
-    if "Item" not in out:
+    r = aws("reading the approvals table", ctx.approvals().get, request_id)
+    if r is None:
         raise CliError(
             ExitCode.NOT_FOUND, f"No approval {request_id}. `mailwarden approvals list --state all` lists them."
         )
-    r = from_item(out["Item"])
     now = _now()
     row = approval_row(r, now)
     lines = [
@@ -471,56 +469,11 @@ def audit(
     text: str | None,
     limit: int,
 ) -> Result:
-    client = ctx.client("dynamodb")
-    table_name = ctx.table(AUDIT.name)
     start = iso(since_epoch(since, _now())) if since else None
-    filters, names, values = [], {}, {}
-    if outcome:
-        filters.append("outcome = :o")
-        values[":o"] = {"S": outcome}
-    if actor:
-        filters.append("contains(actor, :a)")
-        values[":a"] = {"S": actor}
-    if text:
-        filters.append("(contains(reason, :t) OR contains(#w, :t) OR contains(subject, :t))")
-        names["#w"] = "what"
-        values[":t"] = {"S": text}
-    kwargs: dict[str, Any] = {"TableName": table_name}
-    try:
-        if subject:  # one subject: a Query, newest first
-            key = "subject = :s" + (" AND #at >= :since" if start else "")
-            values[":s"] = {"S": subject}
-            if start:
-                names["#at"], values[":since"] = "at", {"S": start}
-            kwargs.update(KeyConditionExpression=key, ScanIndexForward=False)
-            call = query_all
-        else:  # a search: a Scan with filters (the audit table has no other index)
-            if prefix:
-                filters.append("begins_with(subject, :p)")
-                values[":p"] = {"S": prefix}
-            if start:
-                filters.append("#at >= :since")
-                names["#at"], values[":since"] = "at", {"S": start}
-            call = scan_all
-        if filters:
-            kwargs["FilterExpression"] = " AND ".join(filters)
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
-        items = call(client, **kwargs)
-    except Exception as exc:
-        raise access_error(exc, "reading the audit table") from exc
-    entries = [{k: v.get("S", v.get("N")) for k, v in i.items()} for i in items]
-    entries.sort(key=lambda e: e.get("at", ""), reverse=True)
-    entries = entries[:limit]
-    for e in entries:
-        e["detail"] = json.loads(e.get("detail") or "{}")
-        e["when"] = e.get("at", "").split("#")[0]
-        e.pop("purge_at", None)
-    rows = [{**e, "reason": e.get("reason")} for e in entries]
+    query = {"subject": subject, "prefix": prefix, "since": start, "outcome": outcome, "actor": actor, "text": text}
+    entries = aws("reading the audit table", ctx.audit_trail().search, limit=limit, **query)
     columns = [("when", "when"), ("subject", "subject"), ("what", "what"), ("outcome", "outcome"), ("actor", "actor")]
-    lines = table(rows, [*columns, ("reason", "reason")], empty="No audit records match.")
+    lines = table(entries, [*columns, ("reason", "reason")], empty="No audit records match.")
     code = ExitCode.OK if entries or not subject else ExitCode.NOT_FOUND
     return Result(code, {"entries": entries, "count": len(entries)}, lines)
 
@@ -530,17 +483,13 @@ def audit(
 
 def status(ctx: Ctx) -> Result:
     """One look: the same census the dashboard shows (``health_metrics``), plus the DLQ depth."""
-    client = ctx.client("dynamodb")
     census = HealthCensus(
-        approvals=DynamoPendingApprovals(client, ctx.table(APPROVALS.name)),
-        mail_from=DynamoMailFromStatuses(client, ctx.table(MAIL_FROM.name)),
-        switch=SsmKillSwitch(ctx.client("ssm"), ctx.target.output(Output.KILL_SWITCH), default_clock(), ttl=0),
+        approvals=ctx.approvals(),
+        mail_from=DynamoMailFromStore(ctx.client("dynamodb"), ctx.table(MAIL_FROM.name)),
+        switch=ctx.kill_switch(),
         clock=default_clock(),
     )
-    try:
-        c = census.take()
-    except Exception as exc:
-        raise access_error(exc, "reading the census") from exc
+    c = aws("reading the census (approvals, MAIL FROM, kill switch)", census.take)
     attrs = aws(
         "GetQueueAttributes",
         ctx.client("sqs").get_queue_attributes,
@@ -570,27 +519,32 @@ def status(ctx: Ctx) -> Result:
 
 
 def kill_switch(ctx: Ctx, state: str | None, reason: str | None) -> Result:
-    ssm = ctx.client("ssm")
-    name = ctx.target.output(Output.KILL_SWITCH)
-    current = aws("GetParameter", ssm.get_parameter, Name=name)["Parameter"]["Value"].strip().lower()
-    was = "off" if current == "off" else "on"  # anything but "off" stops writes (fail safe)
+    switch = ctx.kill_switch()
+    was = "on" if aws("GetParameter", switch.read) else "off"  # anything but "off" stops writes (fail safe)
     if state is None:
         lines = [f"Kill switch: {was} ({'writes allowed' if was == 'off' else 'no writes: plans only'})."]
-        return Result(ExitCode.HALTED if was == "on" else ExitCode.OK, {"killSwitch": was, "parameter": name}, lines)
+        return Result(
+            ExitCode.HALTED if was == "on" else ExitCode.OK, {"killSwitch": was, "parameter": switch.name}, lines
+        )
     if not reason:
         raise CliError(ExitCode.USAGE, f"kill-switch {state} needs --reason (it goes in the audit trail).")
-    aws("PutParameter", ssm.put_parameter, Name=name, Value=state, Type="String", Overwrite=True)
-    trail = DynamoAuditTrail(ctx.client("dynamodb"), ctx.table(AUDIT.name), default_clock())
-    detail = {"before": was, "after": state, "parameter": name}
+    aws("PutParameter", switch.set, state == "on")
+    detail = {"before": was, "after": state, "parameter": switch.name}
     outcome = "changed" if state != was else "unchanged"
-    try:
-        trail.record("kill-switch", f"kill-switch.{state}", outcome, ctx.requested_by, reason, detail)
-    except Exception as exc:
-        raise access_error(exc, "writing the audit record (the switch itself is set)") from exc
+    aws(
+        "writing the audit record (the switch itself is set)",
+        ctx.audit_trail().record,
+        "kill-switch",
+        f"kill-switch.{state}",
+        outcome,
+        ctx.requested_by,
+        reason,
+        detail,
+    )
     effect = (
         "writes allowed again"
         if state == "off"
         else "reputation and Partner Central writes stop within 10 seconds, no new WorkMail change starts; plans go on"
     )
     lines = [f"Kill switch: {was} -> {state} ({effect}).", "Recorded in the audit trail (subject kill-switch)."]
-    return Result(ExitCode.OK, {"killSwitch": state, "before": was, "parameter": name}, lines)
+    return Result(ExitCode.OK, {"killSwitch": state, "before": was, "parameter": switch.name}, lines)
