@@ -37,6 +37,26 @@ def run_name(prefix: str, value: str) -> str:
 
 
 @dataclass(frozen=True)
+class RunRequest:
+    """A scheduled or on-demand run of a capability, as its trigger parsed it."""
+
+    run_id: str
+    trigger: str  # schedule | on-demand
+    mode: str | None  # None: the policy's mode
+    requested_by: str
+    reason: str
+
+    def input(self) -> dict[str, Any]:
+        return {
+            "runId": self.run_id,
+            "trigger": self.trigger,
+            "mode": self.mode,
+            "requestedBy": self.requested_by,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class RunTrigger(Generic[D]):
     run_id: str  # schedule-<tick id> | ondemand-<event id>
     scheduled_time: str  # the tick's time; "" for an operator's event

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..reputation.trigger import RunRequest
+from ..requests import RunRequest
 from .errors import code_of, translate
 
 CAUSE_MAX = 32_768

@@ -11,17 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ..contracts.names import OperatorDetailType
 from ..errors import parsed
-from ..requests import run_trigger
+from ..requests import RunRequest, run_trigger
 from .model import Catalog
 
 
 @dataclass(frozen=True)
-class PartnerRun:
-    run_id: str
-    trigger: str  # schedule | on-demand
-    mode: str | None  # None: the policy's mode
-    requested_by: str
-    reason: str
+class PartnerRun(RunRequest):
     catalogs: tuple[str, ...] | None = None  # None: every catalog the policy lists
 
 

@@ -6,31 +6,12 @@ Step Functions execution name, so a redelivered tick or event starts nothing new
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..contracts.names import OperatorDetailType
-from ..requests import run_trigger
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    run_id: str
-    trigger: str  # schedule | on-demand
-    mode: str | None  # None: the policy's mode
-    requested_by: str
-    reason: str
-
-    def input(self) -> dict[str, Any]:
-        return {
-            "runId": self.run_id,
-            "trigger": self.trigger,
-            "mode": self.mode,
-            "requestedBy": self.requested_by,
-            "reason": self.reason,
-        }
+from ..requests import RunRequest, run_trigger
 
 
 class _Detail(BaseModel):
