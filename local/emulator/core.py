@@ -212,13 +212,14 @@ class Dispatcher:
             (self.internal_calls if internal else self.calls)[f"{service_id}.{op_name}"] += 1
         service = self.services.get(service_id)
         if service is None or op_name not in service.handlers:
-            fault = self._moto_fault(service_id, op_name, request.url)
+            fault = None if internal else self._moto_fault(service_id, op_name, request.url)
             if fault is None and service_id == "route-53":
                 fault = self.emulator.route53(op_name, request, internal)
             return fault  # None: moto's turn
         op = service.model.operation_model(op_name)
         try:
-            self._admit(service, service_id, op_name)
+            if not internal:
+                self._admit(service, service_id, op_name)
             params = parse_request(op, request)
             problems = validate(op.input_shape, params)
             if problems:
@@ -252,6 +253,9 @@ class Dispatcher:
             self.outcomes[key] += 1
 
     def _admit(self, service: EmulatedService, service_id: str, op_name: str) -> None:
+        """Injected latency and faults, then the rate limit: for the code under test only. The
+        harness's own reads (``Emulator.client``) neither spend its tokens nor get throttled, so an
+        assertion never depends on botocore's random retry back-off."""
         clock = self.emulator.clock
         spec = self.faults.for_call(service_id, op_name)
         if spec is not None and spec.latency:

@@ -22,6 +22,20 @@ def test_ses_management_apis_are_limited_to_one_request_per_second_on_the_virtua
         assert emu.dispatcher.outcomes["sesv2.ListTenants:TooManyRequestsException"] == 1
 
 
+def test_the_harness_reads_are_neither_limited_nor_faulted_and_spend_none_of_the_callers_budget():
+    with emulated_aws() as emu:
+        emu.control.inject("sesv2", throttle_rate=1.0)
+        emu.control.inject("route-53", throttle_rate=1.0)
+        harness = emu.client("sesv2")
+        for _ in range(5):
+            harness.list_tenants()  # five in the same virtual second, all faulted if they were the caller's
+        emu.client("route53").list_hosted_zones()
+        assert emu.clock.slept == 0
+        assert not [k for k in emu.dispatcher.outcomes if not k.endswith(":ok")]
+        emu.control.clear_faults()
+        boto3.client("sesv2", config=Config(retries={"mode": "standard", "total_max_attempts": 1})).list_tenants()
+
+
 def test_botocore_retries_back_off_in_virtual_time():
     with emulated_aws() as emu:
         ses = boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 10}))
