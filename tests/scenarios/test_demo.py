@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
 from local import demo
 
 
-def test_demo_runs_the_plumbing_end_to_end():
+@dataclass(frozen=True)
+class DemoRun:
+    figures: dict[str, Any]
+    text: str
+
+
+@pytest.fixture(scope="module")
+def run() -> DemoRun:
+    """The demo runs once (about 20 s) and every test reads its own scenario's figures from that run."""
     lines: list[str] = []
     figures = demo.run(lines.append)
-    text = "\n".join(lines)
+    return DemoRun(figures, "\n".join(lines))
+
+
+def test_demo_runs_the_plumbing_end_to_end(run: DemoRun) -> None:
+    figures, text = run.figures, run.text
     assert figures["tenants"] == 8
     # BOUNCE open + SES disable, DMARC open + SES disable, resolve + SES re-enable = 6 emitted by "AWS",
     # plus the malformed one we injected.
@@ -27,10 +44,8 @@ def test_demo_runs_the_plumbing_end_to_end():
     assert "DLQ <- ses_events" in text and "aggregate DISABLED" in text and "aggregate ENABLED" in text
 
 
-def test_demo_shows_an_approval_requested_granted_and_one_timing_out():
-    lines: list[str] = []
-    figures = demo.run(lines.append)
-    text = "\n".join(lines)
+def test_demo_shows_an_approval_requested_granted_and_one_timing_out(run: DemoRun) -> None:
+    figures, text = run.figures, run.text
     assert figures["approvals_requested"] == 2
     assert figures["approvals_granted"] == 1 and figures["approvals_expired"] == 1
     assert figures["approval_attempts_refused"] == 2  # the forged link and the replay
@@ -40,10 +55,8 @@ def test_demo_shows_an_approval_requested_granted_and_one_timing_out():
     assert "What will happen:" in text and "the workflow resumes: SUCCEEDED" in text
 
 
-def test_demo_disables_reinstates_after_approval_and_catches_a_lost_event():
-    lines: list[str] = []
-    figures = demo.run(lines.append)
-    text = "\n".join(lines)
+def test_demo_disables_reinstates_after_approval_and_catches_a_lost_event(run: DemoRun) -> None:
+    figures, text = run.figures, run.text
     assert figures["disabled_by_event"] == 1
     assert figures["updates_from_duplicates"] == 0  # 100 redeliveries of one event
     assert figures["reinstated_after_approval"] == 1 and figures["caught_by_reconcile"] == 1
@@ -54,10 +67,8 @@ def test_demo_disables_reinstates_after_approval_and_catches_a_lost_event():
     assert "due at" in text and "aggregate ENABLED" in text
 
 
-def test_demo_shows_a_mail_from_put_its_records_and_success():
-    lines: list[str] = []
-    figures = demo.run(lines.append)
-    text = "\n".join(lines)
+def test_demo_shows_a_mail_from_put_its_records_and_success(run: DemoRun) -> None:
+    figures, text = run.figures, run.text
     assert figures["mail_from_status"] == "SUCCESS"
     assert figures["mail_from_writes_per_put"] == 2  # one SES write + one ChangeBatch
     assert figures["mail_from_conflict_http"] == 400 and figures["mail_from_unauthorized_http"] == 401
@@ -65,10 +76,8 @@ def test_demo_shows_a_mail_from_put_its_records_and_success():
     assert "watcher: initech.example PENDING -> SUCCESS" in text
 
 
-def test_demo_shows_partner_drift_corrected_conflicts_retried_and_a_widening_approved():
-    lines: list[str] = []
-    figures = demo.run(lines.append)
-    text = "\n".join(lines)
+def test_demo_shows_partner_drift_corrected_conflicts_retried_and_a_widening_approved(run: DemoRun) -> None:
+    figures, text = run.figures, run.text
     assert figures["partner_drift_corrected"] == 2 and figures["partner_writes_when_in_sync"] == 0
     assert figures["partner_conflicts_retried"] == 2 and figures["partner_widening_after_approval"] == 1
     # 5 runs x 2 catalogs = 10 reads; 3 writes (2 narrowing corrections + 1 approved widening) + the approved
