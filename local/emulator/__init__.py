@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 import types
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ from unittest import mock
 import boto3
 import botocore.endpoint
 import botocore.handlers
+import botocore.retries.standard
+import botocore.retryhandler
 import moto.core.models
 from botocore.config import Config
 from mailwarden import wiring
@@ -126,10 +129,12 @@ def emulated_aws(
     start: datetime | None = None,
     ses_rate: float | None = 1.0,
     execute_state_machines: bool = True,
+    seed: int = 7,
 ) -> Iterator[Emulator]:
     """Everything boto3 does inside this block goes to moto or the emulator, on a virtual clock.
 
-    ``ses_rate`` is SES's management-API limit (requests/second, ``None`` for unlimited).
+    ``ses_rate`` is SES's management-API limit (requests/second, ``None`` for unlimited). ``seed``
+    seeds botocore's retry jitter, so a throttled run waits the same virtual time every time.
     """
     clock = VirtualClock(start)
     env = {
@@ -146,6 +151,7 @@ def emulated_aws(
     with ExitStack() as stack:
         stack.enter_context(mock.patch.dict(os.environ, env))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", endpoint_time))
+        stack.enter_context(_seeded_retry_jitter(random.Random(seed)))
         config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
         stack.enter_context(mock_aws(config=config))  # type: ignore[call-overload]
         stack.enter_context(virtual_stepfunctions(clock))
@@ -164,6 +170,23 @@ def emulated_aws(
         _ACTIVE.append(emu.dispatcher)
         stack.callback(_ACTIVE.remove, emu.dispatcher)
         yield emu
+
+
+@contextmanager
+def _seeded_retry_jitter(rng: random.Random) -> Iterator[None]:
+    """botocore draws its back-off jitter from the global ``random``: draw it from ``rng`` instead
+    (standard mode binds the function at construction, legacy mode looks it up per call)."""
+    original = botocore.retries.standard.ExponentialBackoff.__init__
+
+    def seeded(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._random = rng.random
+
+    with (
+        mock.patch.object(botocore.retries.standard.ExponentialBackoff, "__init__", seeded),
+        mock.patch.object(botocore.retryhandler, "random", rng),
+    ):
+        yield
 
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "ApiError", "Emulator", "emulated_aws"]

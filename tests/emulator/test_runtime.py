@@ -45,6 +45,19 @@ def test_botocore_retries_back_off_in_virtual_time():
         assert emu.calls["sesv2.ListTenants"] > 5  # throttled attempts were made and retried
 
 
+def test_retry_jitter_is_seeded_so_a_throttled_run_waits_the_same_virtual_time_every_time():
+    def throttled_run(seed: int) -> tuple[float, int]:
+        with emulated_aws(seed=seed) as emu:
+            ses = boto3.client("sesv2", config=Config(retries={"mode": "standard", "max_attempts": 10}))
+            for _ in range(6):
+                ses.list_tenants()
+            return emu.clock.slept, emu.calls["sesv2.ListTenants"]
+
+    first = throttled_run(7)
+    assert first[0] > 0 and first == throttled_run(7)
+    assert throttled_run(8)[0] != first[0]  # the jitter is drawn, not switched off
+
+
 def test_injected_throttling_and_5xx_are_survived_by_standard_retries():
     with emulated_aws(ses_rate=None) as emu:
         emu.control.inject("workmail", throttle_rate=0.3, error_rate=0.2)
