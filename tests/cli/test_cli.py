@@ -208,6 +208,8 @@ def test_python_dash_m_and_usage_errors() -> None:
     assert ok.returncode == 0 and "Exit codes: 0 ok" in ok.stdout
     bad = subprocess.run([sys.executable, "-m", "mailwarden", "plan", "nothing"], capture_output=True, text=True)
     assert bad.returncode == ExitCode.USAGE and "invalid choice" in bad.stderr
+    version = subprocess.run([sys.executable, "-m", "mailwarden", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == "mailwarden 0.1.0"  # pyproject's version
 
 
 def test_a_shell_session_keeps_one_estate_offboard_decide_audit(

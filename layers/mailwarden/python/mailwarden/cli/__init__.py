@@ -8,6 +8,7 @@ Exit codes are in :class:`mailwarden.cli.render.ExitCode`.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import shlex
@@ -23,6 +24,14 @@ from .target import AwsTarget, LocalTarget, Target, local_target
 DEFAULT_STACK = "Mailwarden-dev"
 
 
+def _version() -> str:
+    """The installed distribution's version (``make install`` installs it); a bare checkout says so."""
+    try:
+        return importlib.metadata.version("mailwarden")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mailwarden",
@@ -30,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 failed, 2 usage, 3 changes planned (--detailed-exitcode), 4 waiting for "
         "approval, 5 halted or refused, 6 not found, 7 credentials or access, 8 timed out waiting.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     where = p.add_argument_group("where")
     where.add_argument("--local", action="store_true", help="run against the embedded emulator (a sample estate)")
     where.add_argument("--stack", default=os.environ.get("MAILWARDEN_STACK", DEFAULT_STACK), help="deployed stack")
