@@ -87,8 +87,8 @@ class Layers(Construct):
             compatible_architectures=[ARCHITECTURE],
             code=lambda_.Code.from_asset(
                 str(ROOT / "layers" / "mailwarden"),
-                # the operator CLI runs on laptops and CI, not in Lambda
-                exclude=["**/__pycache__", "python/mailwarden/cli", "python/mailwarden/__main__.py"],
+                # the operator CLI runs on laptops and CI, not in Lambda; `pip install -e .` writes the egg-info
+                exclude=["**/__pycache__", "*.egg-info", "python/mailwarden/cli", "python/mailwarden/__main__.py"],
             ),
         )
 

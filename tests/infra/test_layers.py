@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from infra.layers import PipArm64Bundling
 
@@ -30,3 +31,13 @@ def test_the_sdk_layer_pins_boto3_and_botocore_together():
     assert reqs["boto3"] == reqs["botocore"]
     major, minor, _ = (int(x) for x in reqs["boto3"].split("."))
     assert (major, minor) >= (1, 42)  # tenants/reputation need >= 1.40, Partner Central Account >= 1.42
+
+
+def test_the_mailwarden_layer_ships_the_package_without_the_cli_or_install_metadata(synth: Any) -> None:
+    stack, _ = synth
+    outdir = Path(stack.node.root.outdir)
+    (layer,) = [a for a in outdir.glob("asset.*") if (a / "python" / "mailwarden" / "contracts").is_dir()]
+    shipped = {p.relative_to(layer).as_posix() for p in layer.rglob("*")}
+    assert "python/mailwarden/wiring.py" in shipped and "python/mailwarden/aws/clients.py" in shipped
+    assert not [p for p in shipped if p.startswith("python/mailwarden/cli") or p.endswith("__main__.py")]  # the operator CLI is not Lambda code
+    assert not [p for p in shipped if ".egg-info" in p or "__pycache__" in p]  # nor what `pip install -e .` writes
