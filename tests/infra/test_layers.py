@@ -39,5 +39,6 @@ def test_the_mailwarden_layer_ships_the_package_without_the_cli_or_install_metad
     (layer,) = [a for a in outdir.glob("asset.*") if (a / "python" / "mailwarden" / "contracts").is_dir()]
     shipped = {p.relative_to(layer).as_posix() for p in layer.rglob("*")}
     assert "python/mailwarden/wiring.py" in shipped and "python/mailwarden/aws/clients.py" in shipped
-    assert not [p for p in shipped if p.startswith("python/mailwarden/cli") or p.endswith("__main__.py")]  # the operator CLI is not Lambda code
+    # the operator CLI is not Lambda code
+    assert not [p for p in shipped if p.startswith("python/mailwarden/cli") or p.endswith("__main__.py")]
     assert not [p for p in shipped if ".egg-info" in p or "__pycache__" in p]  # nor what `pip install -e .` writes
