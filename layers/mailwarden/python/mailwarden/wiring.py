@@ -6,8 +6,10 @@ everything (tests and the emulator call it between runs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
@@ -49,6 +51,20 @@ from .workmail.trigger import WorkmailTrigger
 
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600  # EventBridge retries for 24 h; keep ids well beyond that
 
+T = TypeVar("T")
+_BUILT: list[Any] = []  # every function's cached dependencies, for reset()
+
+
+def _deps(factory: Callable[[], T]) -> Callable[[], T]:
+    """One function's dependencies: built on first use, kept while warm, forgotten by ``reset``."""
+    cached = cache(factory)
+    _BUILT.append(cached)
+    return cached
+
+
+def _dead_letters(queue_url: str, function: str) -> DeadLetters:
+    return DeadLetters(clients.client("sqs"), queue_url, function)
+
 
 @dataclass(frozen=True)
 class GuardDeps:
@@ -71,7 +87,7 @@ def _guard(function: str) -> GuardDeps:
         reporter=GuardReporter(DynamoAuditTrail(dynamodb, settings.audit_table, clock), events),
         clock=clock,
     )
-    return GuardDeps(guard, DeadLetters(clients.client("sqs"), settings.dlq_url, function), settings)
+    return GuardDeps(guard, _dead_letters(settings.dlq_url, function), settings)
 
 
 @dataclass(frozen=True)
@@ -83,7 +99,7 @@ class SesEventsDeps:
     idempotency_config: IdempotencyConfig
 
 
-@cache
+@_deps
 def ses_events() -> SesEventsDeps:
     deps = _guard("ses_events")
     settings = deps.settings
@@ -107,7 +123,7 @@ class ReconcileDeps:
     reinstater: Reinstater
 
 
-@cache
+@_deps
 def reputation_reconcile() -> ReconcileDeps:
     deps = _guard("reputation_reconcile")
     return ReconcileDeps(Reconciler(deps.guard), Reinstater(deps.guard))
@@ -120,13 +136,13 @@ class TriggerDeps:
     dead_letters: DeadLetters
 
 
-@cache
+@_deps
 def reputation_trigger() -> TriggerDeps:
     settings = TriggerSettings.from_env()
     return TriggerDeps(
         ReconcileRuns(clients.client("stepfunctions"), settings.reconcile_state_machine_arn),
         EventPublisher(clients.client("events"), settings.event_bus_name),
-        DeadLetters(clients.client("sqs"), settings.dlq_url, "reputation_trigger"),
+        _dead_letters(settings.dlq_url, "reputation_trigger"),
     )
 
 
@@ -152,15 +168,15 @@ def _approvals(function: str, *, notify: bool, resume: bool) -> ApprovalDeps:
         resumer=StepFunctionsResumer(clients.client("stepfunctions")) if resume else None,
         base_url=settings.base_url,
     )
-    return ApprovalDeps(approvals, DeadLetters(clients.client("sqs"), settings.dlq_url, function), settings)
+    return ApprovalDeps(approvals, _dead_letters(settings.dlq_url, function), settings)
 
 
-@cache
+@_deps
 def approval_request() -> ApprovalDeps:
     return _approvals("approval_request", notify=True, resume=False)
 
 
-@cache
+@_deps
 def approval_callback() -> ApprovalDeps:
     return _approvals("approval_callback", notify=False, resume=True)
 
@@ -190,7 +206,7 @@ def _offboarding(settings: WorkmailSettings) -> Offboarding:
     )
 
 
-@cache
+@_deps
 def workmail_offboard() -> OffboardDeps:
     settings = WorkmailSettings.from_env()
     return OffboardDeps(_offboarding(settings), settings)
@@ -202,14 +218,14 @@ class WorkmailTriggerDeps:
     dead_letters: DeadLetters
 
 
-@cache
+@_deps
 def workmail_trigger() -> WorkmailTriggerDeps:
     s = WorkmailSettings.from_env()
     arns = {"offboard": s.offboard_state_machine_arn, "decommission": s.decommission_state_machine_arn}
     switch = SsmKillSwitch(clients.client("ssm"), s.kill_switch_parameter, default_clock())
     return WorkmailTriggerDeps(
         WorkmailTrigger(_offboarding(s), NamedWorkflows(clients.client("stepfunctions"), arns), switch),
-        DeadLetters(clients.client("sqs"), s.dlq_url, "workmail_trigger"),
+        _dead_letters(s.dlq_url, "workmail_trigger"),
     )
 
 
@@ -254,7 +270,7 @@ class MailFromApiDeps:
         return (s.write_scope,) if method.upper() != "GET" else (s.read_scope, s.write_scope)
 
 
-@cache
+@_deps
 def mail_from_api() -> MailFromApiDeps:
     s = MailFromSettings.from_env()
     return MailFromApiDeps(_mail_from(s), JwtVerifier(s.jwt_issuer, s.jwt_jwks_url, s.jwt_audience), s)
@@ -266,10 +282,10 @@ class MailFromWatchDeps:
     dead_letters: DeadLetters
 
 
-@cache
+@_deps
 def mail_from_watch() -> MailFromWatchDeps:
     s = MailFromSettings.from_env()
-    return MailFromWatchDeps(Watcher(_mail_from(s)), DeadLetters(clients.client("sqs"), s.dlq_url, "mail_from_watch"))
+    return MailFromWatchDeps(Watcher(_mail_from(s)), _dead_letters(s.dlq_url, "mail_from_watch"))
 
 
 @dataclass(frozen=True)
@@ -278,7 +294,7 @@ class PartnerDeps:
     dead_letters: DeadLetters
 
 
-@cache
+@_deps
 def partner_connections() -> PartnerDeps:
     s = PartnerSettings.from_env()
     clock = default_clock()
@@ -293,7 +309,7 @@ def partner_connections() -> PartnerDeps:
         policy=load_policy(s.policy_file).partner,
         clock=clock,
     )
-    return PartnerDeps(service, DeadLetters(clients.client("sqs"), s.dlq_url, "partner_connections"))
+    return PartnerDeps(service, _dead_letters(s.dlq_url, "partner_connections"))
 
 
 @dataclass(frozen=True)
@@ -302,7 +318,7 @@ class HealthDeps:
     dead_letters: DeadLetters
 
 
-@cache
+@_deps
 def health_metrics() -> HealthDeps:
     s = HealthSettings.from_env()
     clock = default_clock()
@@ -313,19 +329,9 @@ def health_metrics() -> HealthDeps:
         switch=SsmKillSwitch(clients.client("ssm"), s.kill_switch_parameter, clock, ttl=0),
         clock=clock,
     )
-    return HealthDeps(census, DeadLetters(clients.client("sqs"), s.dlq_url, "health_metrics"))
+    return HealthDeps(census, _dead_letters(s.dlq_url, "health_metrics"))
 
 
 def reset() -> None:
-    health_metrics.cache_clear()
-    partner_connections.cache_clear()
-    mail_from_api.cache_clear()
-    mail_from_watch.cache_clear()
-    workmail_offboard.cache_clear()
-    workmail_trigger.cache_clear()
-    ses_events.cache_clear()
-    reputation_reconcile.cache_clear()
-    reputation_trigger.cache_clear()
-    approval_request.cache_clear()
-    approval_callback.cache_clear()
-    clients.clear()
+    for cached in _BUILT:
+        cached.cache_clear()
