@@ -16,16 +16,10 @@ class FunctionSpec:
     memory_mb: int = 256
 
 
-_GUARD_ENV = (
-    "EVENT_BUS_NAME",
-    "DLQ_URL",
-    "GUARD_TABLE",
-    "AUDIT_TABLE",
-    "KILL_SWITCH_PARAMETER",
-    "POLICY_FILE",
-    "REINSTATE_STATE_MACHINE_ARN",
-    "SES_API_RATE",
-)
+# What every guarded writer reads (reputation and Partner Central): its events, dead letters, guard
+# and audit tables, the kill switch and the policy.
+_WRITER_ENV = ("EVENT_BUS_NAME", "DLQ_URL", "GUARD_TABLE", "AUDIT_TABLE", "KILL_SWITCH_PARAMETER", "POLICY_FILE")
+_GUARD_ENV = (*_WRITER_ENV, "REINSTATE_STATE_MACHINE_ARN", "SES_API_RATE")
 _GUARD_CLIENTS = ("sesv2", "dynamodb", "ssm", "stepfunctions", "events", "sqs")
 
 SES_EVENTS = FunctionSpec(
@@ -141,17 +135,7 @@ PARTNER_CONNECTIONS = FunctionSpec(
     name="partner_connections",
     description="Partner Central connection preferences: scheduled and on-demand reconcile runs (read, plan, write "
     "with the Revision, conflicts re-read and retried) and the widening workflow's apply and close steps.",
-    env=(
-        "EVENT_BUS_NAME",
-        "DLQ_URL",
-        "GUARD_TABLE",
-        "AUDIT_TABLE",
-        "KILL_SWITCH_PARAMETER",
-        "POLICY_FILE",
-        "PARTNER_WIDENING_STATE_MACHINE_ARN",
-        "PARTNER_CENTRAL_REGION",
-        "ALERTS_TOPIC_ARN",
-    ),
+    env=(*_WRITER_ENV, "PARTNER_WIDENING_STATE_MACHINE_ARN", "PARTNER_CENTRAL_REGION", "ALERTS_TOPIC_ARN"),
     clients=("partnercentral-account", "dynamodb", "ssm", "stepfunctions", "events", "sns", "sqs"),
     timeout_seconds=300,
 )
