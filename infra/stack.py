@@ -9,6 +9,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
+from mailwarden.contracts import schedules as sched
 from mailwarden.contracts.functions import (
     APPROVAL_CALLBACK,
     APPROVAL_REQUEST,
@@ -24,8 +25,6 @@ from mailwarden.contracts.functions import (
     WORKMAIL_TRIGGER,
 )
 from mailwarden.contracts.outputs import CLI_FUNCTIONS, Output, function_output, state_machine_output, table_output
-from mailwarden.contracts.schedules import HEALTH, PARTNER_RECONCILE, RECONCILE
-from mailwarden.contracts.schedules import MAIL_FROM_WATCH as WATCH_SCHEDULE
 from mailwarden.contracts.tables import APPROVALS, AUDIT, GUARD, IDEMPOTENCY, MAIL_FROM, OFFBOARDING, TABLES
 from mailwarden.contracts.topics import OPERATIONS_ALERTS, TOPICS
 from mailwarden.contracts.workflows import (
@@ -139,40 +138,7 @@ class MailwardenStack(Stack):
             bus=self.bus,
             dlq=self.dlq,
         )
-        self.schedule = Schedule(
-            self,
-            "ReconcileSchedule",
-            spec=RECONCILE,
-            expression=config.reconcile_schedule,
-            target=self.functions[REPUTATION_TRIGGER.name],
-            dlq=self.dlq,
-        )
-        self.mail_from_schedule = Schedule(
-            self,
-            "MailFromWatchSchedule",
-            spec=WATCH_SCHEDULE,
-            expression=config.mail_from_watch_schedule,
-            target=self.functions[MAIL_FROM_WATCH.name],
-            dlq=self.dlq,
-            max_event_age_seconds=600,  # the next tick comes soon; a stale one is worth nothing
-        )
-        self.partner_schedule = Schedule(
-            self,
-            "PartnerReconcileSchedule",
-            spec=PARTNER_RECONCILE,
-            expression=config.partner_reconcile_schedule,
-            target=self.functions[PARTNER_CONNECTIONS.name],
-            dlq=self.dlq,
-        )
-        self.health_schedule = Schedule(
-            self,
-            "HealthSchedule",
-            spec=HEALTH,
-            expression=config.health_schedule,
-            target=self.functions[HEALTH_METRICS.name],
-            dlq=self.dlq,
-            max_event_age_seconds=300,  # a census is only worth its own 5 minutes
-        )
+        self.schedules = self._schedules(config)
         self.mail_from_api = MailFromApi(self, "MailFromRestApi", config=config, fn=self.functions[MAIL_FROM_API.name])
         alerts = self.approvals.topics[OPERATIONS_ALERTS.name]
         self.approvals.allow_alarms()
@@ -197,6 +163,31 @@ class MailwardenStack(Stack):
             dlq=self.dlq,
         )
         self._outputs()
+
+    def _schedules(self, config: StackConfig) -> dict[str, Schedule]:
+        """Every contract schedule, invoking the function its spec names: its construct id, its cdk.json
+        expression, and how old a tick may still be delivered."""
+        settings = {
+            sched.RECONCILE.name: ("ReconcileSchedule", config.reconcile_schedule, 3600),
+            # the next tick comes soon; a stale one is worth nothing
+            sched.MAIL_FROM_WATCH.name: ("MailFromWatchSchedule", config.mail_from_watch_schedule, 600),
+            sched.PARTNER_RECONCILE.name: ("PartnerReconcileSchedule", config.partner_reconcile_schedule, 3600),
+            # a census is only worth its own 5 minutes
+            sched.HEALTH.name: ("HealthSchedule", config.health_schedule, 300),
+        }
+        schedules = {}
+        for spec in sched.SCHEDULES:
+            construct_id, expression, max_age = settings[spec.name]
+            schedules[spec.name] = Schedule(
+                self,
+                construct_id,
+                spec=spec,
+                expression=expression,
+                target=self.functions[spec.function],
+                dlq=self.dlq,
+                max_event_age_seconds=max_age,
+            )
+        return schedules
 
     def _outputs(self) -> None:
         """What the CLI reads to find this deployment (``contracts.outputs``)."""
