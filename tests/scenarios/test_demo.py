@@ -90,3 +90,13 @@ def test_demo_shows_partner_drift_corrected_conflicts_retried_and_a_widening_app
     assert codes["status (switch on)"] == 5 and "kill switch        ON: no writes" in text
     assert figures["census_saw_kill_switch"] is True and figures["cli_kill_switch_audit_records"] == 2
     assert "$ mailwarden apply partner --yes   (exit 5)" in text and "the kill switch is engaged" in text
+
+
+def test_make_demo_checks_every_expected_figure_and_names_the_ones_it_misses(run: DemoRun) -> None:
+    assert demo.unmet(run.figures) == []
+    broken = {**run.figures, "dead_lettered": 0, "cli_exit_codes": {}}
+    assert demo.unmet(broken) == [
+        "dead_lettered: expected 1, measured 0",
+        "cli_exit_codes/apply partner (switch on): expected 5, measured None",
+        "cli_exit_codes/kill-switch on: expected 0, measured None",
+    ]
