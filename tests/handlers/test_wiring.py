@@ -16,3 +16,12 @@ def test_every_function_has_a_cached_factory_that_reset_forgets(deployment: Loca
     assert wiring.health_metrics() is first  # warm: built once
     wiring.reset()
     assert wiring.health_metrics() is not first
+
+
+def test_reset_also_forgets_the_clients_and_their_rate_limiters(deployment: LocalDeployment) -> None:
+    from mailwarden.aws import clients
+
+    ses = clients.client("sesv2")
+    assert clients.client("sesv2") is ses
+    wiring.reset()
+    assert clients.client("sesv2") is not ses

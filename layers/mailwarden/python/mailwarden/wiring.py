@@ -333,5 +333,7 @@ def health_metrics() -> HealthDeps:
 
 
 def reset() -> None:
+    """Forget every function's dependencies and every client (with its rate limiter)."""
     for cached in _BUILT:
         cached.cache_clear()
+    clients.clear()
