@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from constructs import Construct
-from mailwarden.api.responses import INTERNAL, RATE_LIMITED
+from mailwarden.contracts.apis import INTEGRATION_TIMEOUT_MS, RATE_LIMITED, RETRY_AFTER_SECONDS, mail_from_fault
 
 from .api import STAGE, logged_rest_api
 from .config import StackConfig
 from .functions import MailwardenFunction
 from .nag import acknowledge
-
-RETRY_AFTER_SECONDS = "2"
 
 
 class MailFromApi(Construct):
@@ -30,7 +28,7 @@ class MailFromApi(Construct):
             config=config,
             account_logging_role=False,  # the approval link API owns the account's logging role
         )
-        integration = apigw.LambdaIntegration(fn.function, proxy=True)
+        integration = apigw.LambdaIntegration(fn.function, proxy=True, timeout=Duration.millis(INTEGRATION_TIMEOUT_MS))
         root = self.api.root.add_resource("mail-from-attributes")
         root.add_method("PUT", integration)
         root.add_resource("{identity}").add_method(
@@ -44,13 +42,10 @@ class MailFromApi(Construct):
             templates={"application/json": json.dumps(RATE_LIMITED)},
             response_headers={"Retry-After": f"'{RETRY_AFTER_SECONDS}'"},
         )
-        fault = {
-            "detailCode": INTERNAL[0],
-            "trackingId": "$context.requestId",
-            "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": INTERNAL[1]}],
-        }
         self.api.add_gateway_response(
-            "Faults", type=apigw.ResponseType.DEFAULT_5_XX, templates={"application/json": json.dumps(fault)}
+            "Faults",
+            type=apigw.ResponseType.DEFAULT_5_XX,
+            templates={"application/json": json.dumps(mail_from_fault())},
         )
         acknowledge(
             self.api,

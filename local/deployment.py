@@ -19,6 +19,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from mailwarden.contracts.apis import (
+    DEFAULT_FAULT_BODY,
+    DEFAULT_TIMEOUT_BODY,
+    INTEGRATION_TIMEOUT_MS,
+    mail_from_fault,
+)
 from mailwarden.contracts.functions import FUNCTIONS, FunctionSpec
 from mailwarden.contracts.names import DEFAULT_BUS, MAILWARDEN_SOURCE
 from mailwarden.contracts.routes import ROUTES, Route
@@ -35,7 +41,7 @@ from mailwarden.contracts.topics import (
 from mailwarden.contracts.workflows import WORKFLOWS, substitute
 from mailwarden.policy import parse_policy
 
-from .emulator import Emulator
+from .emulator import Emulator, sandbox
 from .emulator.lambda_context import FakeLambdaContext
 from .issuer import READ_SCOPE, WRITE_SCOPE, LocalIssuer
 
@@ -64,6 +70,21 @@ class Delivery:
     result: Any
 
 
+@dataclass(frozen=True)
+class AsyncFailure:
+    """An asynchronous invocation that failed every attempt: Lambda sent it to the on-failure
+    destination (the DLQ) with this error."""
+
+    error_type: str
+    error_message: str
+    attempts: int
+
+
+# Lambda retries a failed asynchronous invocation twice, about 1 and 2 minutes apart (the stack sets
+# retry_attempts=2), then sends it to the function's on-failure destination, the DLQ.
+ASYNC_RETRY_DELAYS = (60.0, 120.0)
+
+
 @dataclass
 class HttpResponse:
     status: int
@@ -89,6 +110,9 @@ class LocalDeployment:
     state_machines: dict[str, str] = field(default_factory=dict)  # workflow name -> ARN
     mail: list[dict[str, Any]] = field(default_factory=list)  # approval-request messages received
     crashes: dict[str, int] = field(default_factory=dict)  # workflow step -> crashes still to inject
+    async_failures: list[dict[str, Any]] = field(default_factory=list)  # on-failure records sent to the DLQ
+    gateway_latencies: list[float] = field(default_factory=list)  # virtual seconds of each API request
+    invocations: list[sandbox.Invocation] = field(default_factory=list)  # every function invocation
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -151,7 +175,7 @@ class LocalDeployment:
         text = json.dumps(spec.input)
         text = text.replace("<aws.scheduler.scheduled-time>", self.emu.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
         text = text.replace("<aws.scheduler.execution-id>", str(uuid.uuid4()))
-        return self.invoke(spec.function, json.loads(text))
+        return self.invoke_async(spec.function, json.loads(text))
 
     # ------------------------------------------------------------------ resources
 
@@ -308,22 +332,74 @@ class LocalDeployment:
         return env
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        """Invoke ``functions/<function>/handler.py`` as Lambda would, with its environment."""
+        """Invoke ``functions/<function>/handler.py`` as Lambda would, with its environment, in a
+        sandbox stopped at the function's timeout (``sandbox.LambdaTimedOut``)."""
+        return self._invoke(function, event)
+
+    def _invoke(self, function: str, event: dict[str, Any], seen: list[sandbox.Invocation] | None = None) -> Any:
+        """``seen`` receives the invocation (its timeline), whether it returns or raises."""
         spec = next(s for s in FUNCTIONS if s.name == function)
-        context = FakeLambdaContext(
-            function_name=f"mailwarden-{function}",
-            aws_request_id=f"req-{next(self._ids):06d}",
-            timeout_seconds=spec.timeout_seconds,
-            clock=self.emu.clock,
-        )
+        request_id = f"req-{next(self._ids):06d}"
         # One handler at a time (Step Functions runs its tasks from its own threads): the
         # environment is process-wide here, while each Lambda has its own.
-        with self.emu.lambdas.state_lock:
+        with (
+            self.emu.lambdas.state_lock,
+            sandbox.invocation(self.emu.clock, function, spec.timeout_seconds, request_id) as inv,
+        ):
+            if seen is not None:
+                seen.append(inv)
+            self.invocations.append(inv)
+            context = FakeLambdaContext(
+                function_name=f"mailwarden-{function}",
+                aws_request_id=request_id,
+                timeout_seconds=spec.timeout_seconds,
+                clock=self.emu.clock,
+            )
             # One process runs every function: each one's variables are set before it runs and left
             # in place (a key's value is the same for every function). Removing them afterwards races
             # with Step Functions' threads, which read the environment while creating clients.
             os.environ.update(self.env_for(spec))
             return self.handler(function)(event, context)
+
+    def invoke_async(self, function: str, event: dict[str, Any]) -> Any:
+        """An asynchronous invocation (what EventBridge rules, Scheduler and SNS make): the result, or
+        after the first attempt and both retries failed (an exception or the timeout), an
+        :class:`AsyncFailure` once the failure record is in the on-failure destination (the DLQ)."""
+        too_large = sandbox.payload_too_large(len(json.dumps(event)), asynchronous=True)
+        if too_large:
+            raise ValueError(f"Lambda refused the invocation of {function}: {too_large}")
+        attempts = 1 + len(ASYNC_RETRY_DELAYS)
+        error: dict[str, str] = {}
+        for attempt in range(attempts):
+            try:
+                return self.invoke(function, event)
+            except sandbox.LambdaTimedOut as stopped:
+                error = {"errorType": sandbox.TIMEOUT_ERROR, "errorMessage": stopped.message}
+            except Exception as exc:  # noqa: BLE001 -- a function error: Lambda retries it
+                error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            if attempt < len(ASYNC_RETRY_DELAYS):
+                self.emu.clock.sleep(ASYNC_RETRY_DELAYS[attempt])
+        self._on_failure(function, event, error, attempts)
+        return AsyncFailure(error["errorType"], error["errorMessage"], attempts)
+
+    def _on_failure(self, function: str, event: dict[str, Any], error: dict[str, str], attempts: int) -> None:
+        """The record Lambda sends to an SQS on-failure destination (``condition: RetriesExhausted``)."""
+        record = {
+            "version": "1.0",
+            "timestamp": self.emu.clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{self.emu.region}:{self.emu.account}:function:"
+                f"{self.function_name(function)}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": error,
+        }
+        self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=json.dumps(record))
+        self.async_failures.append(record)
 
     @staticmethod
     def handler(function: str) -> Handler:
@@ -350,11 +426,12 @@ class LocalDeployment:
                 for event in self._drain(self.queues[route.rule_id]):
                     # moto's SQS target omits the envelope's "account"; EventBridge always sets it.
                     event.setdefault("account", self.emu.account)
-                    round_.append(Delivery(route.function, route.rule_id, event, self.invoke(route.function, event)))
+                    result = self.invoke_async(route.function, event)
+                    round_.append(Delivery(route.function, route.rule_id, event, result))
             for function, url in self.subscription_queues.items():
                 for envelope in self._drain(url):
                     event = sns_lambda_event(envelope)
-                    round_.append(Delivery(function, envelope["TopicArn"], event, self.invoke(function, event)))
+                    round_.append(Delivery(function, envelope["TopicArn"], event, self.invoke_async(function, event)))
             self.published.extend(self._drain(self.tap_url))
             if not round_:
                 break
@@ -470,7 +547,9 @@ class LocalDeployment:
             source_ip=source_ip,
             account=self.emu.account,
         )
-        return _response(self.invoke("approval_callback", event))
+        return self._gateway(
+            "approval_callback", event, timeout_body=DEFAULT_TIMEOUT_BODY, fault_body=DEFAULT_FAULT_BODY
+        )
 
     def api(
         self,
@@ -494,7 +573,32 @@ class LocalDeployment:
             resource, params = "/mail-from-attributes/{identity}", {"identity": unquote(path.rsplit("/", 1)[-1])}
         text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
         event = rest_event(method, path, resource, params, headers, text, account=self.emu.account)
-        return _response(self.invoke("mail_from_api", event))
+        fault = mail_from_fault()
+        return self._gateway("mail_from_api", event, timeout_body=fault, fault_body=fault)
+
+    def _gateway(
+        self, function: str, event: dict[str, Any], *, timeout_body: dict[str, Any], fault_body: dict[str, Any]
+    ) -> HttpResponse:
+        """A REST API's Lambda proxy integration, as API Gateway runs it: the function's answer, or
+        504 when it took longer than the integration timeout (the function goes on, and what it
+        wrote stays written), or 502 for a function error; those two with the API's DEFAULT_5XX
+        gateway response (``$context.requestId`` filled in)."""
+        request_id = event["requestContext"]["requestId"]
+        seen: list[sandbox.Invocation] = []
+        try:
+            out = self._invoke(function, event, seen)
+        except (Exception, sandbox.LambdaTimedOut):  # noqa: BLE001 -- a function error, or its own timeout
+            out = None
+        took = seen[0].seconds
+        self.gateway_latencies.append(took)
+        if took * 1000 > INTEGRATION_TIMEOUT_MS:
+            status, body = 504, timeout_body  # the caller stopped waiting; the function went on
+        elif out is None:
+            status, body = 502, fault_body
+        else:
+            return _response(out)
+        text = json.dumps(body).replace("$context.requestId", request_id)
+        return HttpResponse(status, {"Content-Type": "application/json", "x-amzn-RequestId": request_id}, text)
 
     # ------------------------------------------------------------------ workflows
 

@@ -33,17 +33,20 @@ import botocore.handlers
 import botocore.retries.standard
 import botocore.retryhandler
 import moto.core.models
+import moto.sqs.models
 from botocore.config import Config
 from mailwarden import wiring
-from mailwarden.clock import VirtualClock, set_default_clock
+from mailwarden.clock import set_default_clock
 from moto import mock_aws
 
 from .control import Control
 from .core import INTERNAL_AGENT, Dispatcher
 from .lambda_ import LambdaService
+from .limits import SQS_MESSAGE_LIMIT
 from .partnercentral import PartnerCentral
 from .protocol import ApiError
 from .route53 import Route53Guard
+from .sandbox import SandboxClock
 from .sesv2 import SesV2
 from .stepfunctions import virtual_stepfunctions
 from .workmail import WorkMail
@@ -77,10 +80,19 @@ def _hook(event_name: str, request: Any, **kwargs: Any) -> Any:
     return _MOTO_STUBBER(event_name=event_name, request=request, **kwargs)
 
 
+def _route53_after_call(parsed: Any = None, model: Any = None, **_: Any) -> None:
+    """Route 53 change propagation (``Route53Guard.after_call``) on what the caller receives."""
+    if _ACTIVE and isinstance(parsed, dict) and model is not None:
+        _ACTIVE[-1].emulator.route53.after_call(model.name, parsed)
+
+
 def _install_hook() -> None:
     handlers = botocore.handlers.BUILTIN_HANDLERS
-    handlers[:] = [h for h in handlers if not (len(h) > 1 and h[1] in (_MOTO_STUBBER, _hook))]
+    ours = (_MOTO_STUBBER, _hook, _route53_after_call)
+    handlers[:] = [h for h in handlers if not (len(h) > 1 and h[1] in ours)]
     handlers.append(("before-send", _hook))
+    for operation in ("ChangeResourceRecordSets", "GetChange"):
+        handlers.append((f"after-call.route-53.{operation}", _route53_after_call))
 
 
 _install_hook()
@@ -89,7 +101,7 @@ _install_hook()
 class Emulator:
     """State and control for one ``emulated_aws()`` context."""
 
-    def __init__(self, clock: VirtualClock, region: str, account: str) -> None:
+    def __init__(self, clock: SandboxClock, region: str, account: str) -> None:
         self.clock = clock
         self.region = region
         self.account = account
@@ -136,7 +148,7 @@ def emulated_aws(
     ``ses_rate`` is SES's management-API limit (requests/second, ``None`` for unlimited). ``seed``
     seeds botocore's retry jitter, so a throttled run waits the same virtual time every time.
     """
-    clock = VirtualClock(start)
+    clock = SandboxClock(start)
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -151,6 +163,8 @@ def emulated_aws(
     with ExitStack() as stack:
         stack.enter_context(mock.patch.dict(os.environ, env))
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", endpoint_time))
+        # SQS messages: 256 KiB (FACTS.md); moto's queues default to 1 MiB.
+        stack.enter_context(mock.patch.object(moto.sqs.models, "MAXIMUM_MESSAGE_LENGTH", SQS_MESSAGE_LIMIT))
         stack.enter_context(_seeded_retry_jitter(random.Random(seed)))
         config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
         stack.enter_context(mock_aws(config=config))  # type: ignore[call-overload]

@@ -203,6 +203,10 @@ class Control:
         """Run ``edit`` (another writer) just before the next ChangeResourceRecordSets is checked."""
         self.emu.route53.before_change.append(edit)
 
+    def route53_propagation(self, seconds: float) -> None:
+        """How long a Route 53 change stays PENDING before GetChange says INSYNC (virtual seconds)."""
+        self.emu.route53.propagation_seconds = seconds
+
     def set_mail_from_status(self, identity: str, status: str) -> None:
         i = self._ses.identity(identity)
         i.mail_from_status, i.mail_from_set_at = status, self.emu.clock.now()
@@ -290,6 +294,11 @@ class Control:
 
     def inject(self, service: str, operation: str = "*", **spec: float) -> None:
         self.emu.dispatcher.faults.inject(service, operation, **spec)
+
+    def stall(self, service: str, operation: str, seconds: float, *, after: int = 0) -> None:
+        """One call hangs: the call to ``service.operation`` after the next ``after`` ones takes
+        ``seconds`` more of virtual time (e.g. long enough to outlast a Lambda's timeout)."""
+        self.emu.dispatcher.faults.stall(service, operation, seconds, after)
 
     def clear_faults(self) -> None:
         self.emu.dispatcher.faults.clear()

@@ -19,7 +19,9 @@ import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.model import ServiceModel
 
+from . import limits
 from .protocol import ApiError, error_response, error_status, paginate, parse_request, success_response, validate
+from .sandbox import check_deadline
 
 if TYPE_CHECKING:
     from mailwarden.clock import VirtualClock
@@ -146,6 +148,7 @@ class Faults:
 
     seed: int = 7
     specs: dict[str, FaultSpec] = field(default_factory=dict)
+    stalls: dict[str, list[float]] = field(default_factory=dict)  # key -> [calls to let pass, extra seconds]
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -167,6 +170,22 @@ class Faults:
 
     def clear(self) -> None:
         self.specs.clear()
+        self.stalls.clear()
+
+    def stall(self, service: str, operation: str, seconds: float, after: int = 0) -> None:
+        """The call to ``service.operation`` after the next ``after`` ones takes ``seconds`` more (once)."""
+        self.stalls[f"{service}.{operation}"] = [after, seconds]
+
+    def stall_for(self, service: str, operation: str) -> float:
+        """Extra latency of this call (0 for all but the one a ``stall`` chose)."""
+        pending = self.stalls.get(f"{service}.{operation}")
+        if pending is None:
+            return 0.0
+        if pending[0] > 0:
+            pending[0] -= 1
+            return 0.0
+        del self.stalls[f"{service}.{operation}"]
+        return float(pending[1])
 
     def for_call(self, service: str, operation: str) -> FaultSpec | None:
         return self.specs.get(f"{service}.{operation}") or self.specs.get(f"{service}.*")
@@ -208,10 +227,17 @@ class Dispatcher:
         service_id, op_name = parts[1], parts[2]
         agent = request.headers.get("User-Agent", b"")
         internal = INTERNAL_AGENT in (agent.decode() if isinstance(agent, bytes) else agent)
+        if not internal:
+            check_deadline(self.emulator.clock)  # a stopped Lambda sandbox sends nothing
         with self._lock:
             (self.internal_calls if internal else self.calls)[f"{service_id}.{op_name}"] += 1
         service = self.services.get(service_id)
         if service is None or op_name not in service.handlers:
+            too_large = limits.check(service_id, op_name, request)
+            if too_large is not None:
+                op = model_for_service_id(service_id).operation_model(op_name)
+                self.count(f"{service_id}.{op_name}:{too_large.code}")
+                return error_response(op, request.url, too_large)
             fault = None if internal else self._moto_fault(service_id, op_name, request.url)
             if fault is None and service_id == "route-53":
                 fault = self.emulator.route53(op_name, request, internal)
@@ -235,7 +261,8 @@ class Dispatcher:
             return error_response(op, request.url, err)
 
     def _moto_fault(self, service_id: str, op_name: str, url: str) -> AWSResponse | None:
-        """Injected faults for moto-backed services (JSON protocols): throttling or a 500."""
+        """Injected latency and faults for moto-backed services: throttling or a 500."""
+        self._delay(service_id, op_name)
         fault = self.faults.draw(service_id, op_name)
         if fault is None:
             return None
@@ -248,6 +275,13 @@ class Dispatcher:
         self.count(f"{service_id}.{op_name}:{err.code}")
         return error_response(op, url, err)
 
+    def _delay(self, service_id: str, op_name: str) -> None:
+        """Injected latency (every call) and a one-off stall, on the virtual clock."""
+        spec = self.faults.for_call(service_id, op_name)
+        extra = (spec.latency if spec is not None else 0.0) + self.faults.stall_for(service_id, op_name)
+        if extra:
+            self.emulator.clock.sleep(extra)
+
     def count(self, key: str) -> None:
         with self._lock:
             self.outcomes[key] += 1
@@ -257,9 +291,7 @@ class Dispatcher:
         harness's own reads (``Emulator.client``) neither spend its tokens nor get throttled, so an
         assertion never depends on botocore's random retry back-off."""
         clock = self.emulator.clock
-        spec = self.faults.for_call(service_id, op_name)
-        if spec is not None and spec.latency:
-            clock.sleep(spec.latency)
+        self._delay(service_id, op_name)
         fault = self.faults.draw(service_id, op_name)
         if fault == "throttle":
             raise ApiError(service.throttle_error, "Rate exceeded (injected)", status=service.throttle_status)

@@ -8,6 +8,11 @@ each batch against moto's current records, change by change on a copy, and answe
 before moto sees it; a batch it accepts goes to moto unchanged, so it stays atomic.
 
 ``control.before_route53_change(fn)`` runs ``fn`` just before the next batch (a concurrent editor).
+
+Changes also propagate as in AWS: ``ChangeResourceRecordSets`` answers ``PENDING`` and ``GetChange``
+says ``INSYNC`` only once ``propagation_seconds`` of virtual time have passed since the change was
+submitted (AWS: usually within 60 seconds, sometimes minutes; moto said INSYNC at once).
+``control.route53_propagation(seconds)`` changes the delay.
 """
 
 from __future__ import annotations
@@ -37,10 +42,27 @@ def _name(value: str) -> str:
     return value.rstrip(".").lower() + "."
 
 
+PROPAGATION_SECONDS = 60.0
+
+
 class Route53Guard:
     def __init__(self, emulator: Emulator) -> None:
         self.emu = emulator
         self.before_change: list[Callable[[], None]] = []
+        self.propagation_seconds = PROPAGATION_SECONDS
+        self.submitted: dict[str, float] = {}  # change id -> when it becomes INSYNC (virtual time)
+
+    def after_call(self, op_name: str, parsed: dict[str, Any]) -> None:
+        """Rewrite moto's ChangeInfo status (always INSYNC) to what AWS would say now."""
+        info = parsed.get("ChangeInfo")
+        if not isinstance(info, dict) or "Id" not in info:
+            return
+        change = str(info["Id"]).rsplit("/", 1)[-1]
+        now = self.emu.clock.time()
+        if op_name == "ChangeResourceRecordSets":
+            self.submitted[change] = now + self.propagation_seconds
+        insync_at = self.submitted.get(change)
+        info["Status"] = "PENDING" if insync_at is not None and now < insync_at else "INSYNC"
 
     def __call__(self, op_name: str, request: Any, internal: bool) -> AWSResponse | None:
         if op_name != "ChangeResourceRecordSets":
