@@ -20,13 +20,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
 from mailwarden.api import responses
 from mailwarden.api.auth import Forbidden, Unauthorized
+from mailwarden.contracts.apis import RETRY_AFTER_SECONDS
 from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import Throttled
 from mailwarden.mailfrom.model import InvalidRequest, MailFromAttributes, MailFromRequest, SesStatus
 from mailwarden.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True)
-RETRY_AFTER_SECONDS = 2  # SES allows 1 request/s per account; two calls per PUT
 OK = {
     200: {
         "description": "MAIL FROM Attributes required to verify the change",
@@ -58,7 +58,9 @@ def put_mail_from(request: Annotated[MailFromRequest, Body()]) -> Response[MailF
     headers = {"Mailwarden-Dns-Publication": pub.outcome}
     if pub.zone:
         headers["Mailwarden-Hosted-Zone"] = pub.zone.id
-        headers["Mailwarden-Dns-Change"] = "INSYNC" if pub.insync else "PENDING"
+        headers["Mailwarden-Dns-Change"] = "INSYNC" if pub.outcome == "unchanged" else "PENDING"
+        if pub.change_id:
+            headers["Mailwarden-Dns-Change-Id"] = pub.change_id
     else:
         headers["Mailwarden-Dns-Note"] = (
             f"No Route 53 hosted zone in this account owns {request.mail_from_domain}: publish the MX and TXT "

@@ -45,12 +45,41 @@ def test_put_sets_mail_from_publishes_the_records_and_answers_exactly_the_seed_b
     }
     assert resp.headers["Mailwarden-Dns-Publication"] == "published"
     assert resp.headers["Mailwarden-Hosted-Zone"] == zone_id
-    assert resp.headers["Mailwarden-Dns-Change"] == "INSYNC"
+    assert resp.headers["Mailwarden-Dns-Change"] == "PENDING"  # Route 53 propagates; the watcher follows it
+    assert resp.headers["Mailwarden-Dns-Change-Id"].startswith("/change/")
     assert records(d, zone_id, "mail.example.com") == {"MX": [MX], "TXT": [f'"{SPF}"']}
     attrs = d.emu.client("sesv2").get_email_identity(EmailIdentity="example.com")["MailFromAttributes"]
     assert attrs["MailFromDomain"] == "mail.example.com"
     assert attrs["BehaviorOnMxFailure"] == "USE_DEFAULT_VALUE"
     assert writes(d) == {"ses": 1, "route53": 1}  # the minimum: one SES write, one ChangeBatch
+
+
+def test_a_put_answers_within_the_integration_timeout_while_route53_stays_pending_for_minutes(d):
+    d.emu.control.route53_propagation(120)
+    zone(d)
+    resp = put(d)
+    assert resp.status == 200, resp.body
+    assert resp.json()["mailFromDomainStatus"] == "PENDING"
+    assert resp.headers["Mailwarden-Dns-Change"] == "PENDING"
+    assert d.gateway_latencies[-1] <= 29  # virtual seconds inside the function (API Gateway gives up at 29)
+    assert d.emu.calls["route-53.GetChange"] == 0  # nothing waits for the change
+
+
+def test_a_function_slower_than_the_integration_timeout_gets_the_stacks_504_and_the_watcher_finishes(d):
+    zone_id = zone(d)
+    d.emu.control.inject("route-53", "ChangeResourceRecordSets", latency=40)  # a ChangeBatch that hangs for 40 s
+    resp = put(d)
+    assert resp.status == 504  # API Gateway gave up at 29 s, with the stack's DEFAULT_5XX body
+    body = resp.json()
+    assert body["detailCode"] == "500.0 Internal Fault" and body["trackingId"] == resp.headers["x-amzn-RequestId"]
+    assert d.gateway_latencies[-1] == 30  # the function ran on until its own 30 s timeout stopped it
+    # what it wrote before it was stopped stays written (SES); what came after never happened (Route 53)
+    attrs = d.emu.client("sesv2").get_email_identity(EmailIdentity="example.com")["MailFromAttributes"]
+    assert attrs["MailFromDomain"] == "mail.example.com"
+    assert records(d, zone_id, "mail.example.com") == {}
+    d.emu.control.clear_faults()
+    d.tick("mail-from-watch")  # the tracking item says "not published": the watcher publishes
+    assert records(d, zone_id, "mail.example.com") == {"MX": [MX], "TXT": [f'"{SPF}"']}
 
 
 def test_get_returns_the_same_body_with_the_current_status(d):

@@ -45,6 +45,17 @@ def test_published_records_turn_success_and_the_watcher_reports_it_once(d):
     assert d.emu.calls["sesv2.GetEmailIdentity"] == 2  # the PUT's read and one watcher check
 
 
+def test_the_watcher_follows_a_slow_route53_change_to_insync_and_says_so_once(d):
+    d.emu.control.route53_propagation(7 * 60)  # Route 53 takes 7 minutes this time
+    zone(d)
+    change = put(d).headers["Mailwarden-Dns-Change-Id"]
+    outs = _ticks(d, 0.25, every=5 / 60)  # the watcher's schedule: every 5 minutes
+    insync = [e for e in d.events_of(SETUP) if e.get("outcome") == "dns-insync"]
+    assert [(e["change"], e["identity"]) for e in insync] == [(change, "example.com")]
+    assert d.emu.calls["route-53.GetChange"] == 2  # PENDING at 5 minutes, INSYNC at 10
+    assert [o["checked"] for o in outs] == [1, 1, 0]  # then back to SES's 15-minute rhythm
+
+
 def test_records_published_by_hand_a_day_later_are_seen(d):
     zone_id = zone(d, "other-provider.example")  # the account has zones, none owns example.com
     resp = put(d)

@@ -243,14 +243,15 @@ def _reporter(
     )
 
 
-def _mail_from(s: MailFromSettings) -> MailFromService:
+def _mail_from(s: MailFromSettings, *, interactive: bool) -> MailFromService:
+    """``interactive``: for the API (a caller waits behind API Gateway's timeout), short SDK retries."""
     clock = default_clock()
     policy = load_policy(s.policy_file).mail_from
-    dynamodb = clients.client("dynamodb")
+    dynamodb = clients.client("dynamodb", interactive=interactive)
     reporter = _reporter(s.audit_table, s.event_bus_name, s.alerts_topic_arn, clock, kind="mail-from", key="identity")
     return MailFromService(
-        ses=SesMailFrom(clients.client("sesv2")),
-        dns=Route53Dns(clients.client("route53"), policy),
+        ses=SesMailFrom(clients.client("sesv2", interactive=interactive)),
+        dns=Route53Dns(clients.client("route53", interactive=interactive), policy),
         store=DynamoMailFromStore(dynamodb, s.mail_from_table),
         reporter=reporter,
         policy=policy,
@@ -273,7 +274,8 @@ class MailFromApiDeps:
 @_deps
 def mail_from_api() -> MailFromApiDeps:
     s = MailFromSettings.from_env()
-    return MailFromApiDeps(_mail_from(s), JwtVerifier(s.jwt_issuer, s.jwt_jwks_url, s.jwt_audience), s)
+    verifier = JwtVerifier(s.jwt_issuer, s.jwt_jwks_url, s.jwt_audience)
+    return MailFromApiDeps(_mail_from(s, interactive=True), verifier, s)
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,7 @@ class MailFromWatchDeps:
 @_deps
 def mail_from_watch() -> MailFromWatchDeps:
     s = MailFromSettings.from_env()
-    return MailFromWatchDeps(Watcher(_mail_from(s)), _dead_letters(s.dlq_url, "mail_from_watch"))
+    return MailFromWatchDeps(Watcher(_mail_from(s, interactive=False)), _dead_letters(s.dlq_url, "mail_from_watch"))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,15 @@ RETRY_CONFIG = Config(
     read_timeout=30,
     user_agent_extra="mailwarden",
 )
+# For a caller who waits (an API behind API Gateway's 29-second integration timeout): two retries
+# (at most ~3 s of back-off per call) and short socket timeouts, so a lasting throttle or outage
+# becomes an answer (429 / 500) well within the timeout instead of a 504 after it.
+INTERACTIVE_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=5,
+    user_agent_extra="mailwarden",
+)
 
 # Services whose APIs are rate limited below what a run would otherwise send, and the env
 # variable that overrides the default rate (requests/second).
@@ -60,13 +69,15 @@ def limiter(service: str) -> RateLimiter | None:
         return _limiters[service]
 
 
-def client(service: str, region: str | None = None) -> Any:
-    """The shared client for ``service`` (in ``region``; default: the environment's region)."""
+def client(service: str, region: str | None = None, *, interactive: bool = False) -> Any:
+    """The shared client for ``service`` (in ``region``; default: the environment's region);
+    ``interactive``: with the short retry budget of :data:`INTERACTIVE_CONFIG`."""
     pacer = limiter(service)
-    key = f"{service}@{region}" if region else service
+    key = f"{service}@{region or ''}{'/interactive' if interactive else ''}"
     with _lock:
         if key not in _cache:
-            made = boto3.session.Session().client(service, region_name=region, config=RETRY_CONFIG)
+            config = INTERACTIVE_CONFIG if interactive else RETRY_CONFIG
+            made = boto3.session.Session().client(service, region_name=region, config=config)
             made.meta.events.register("needs-retry", _count_throttle)
             _cache[key] = pacer.attach(made) if pacer else made
         return _cache[key]

@@ -132,6 +132,8 @@ class DynamoMailFromStore:
         }
         if item.zone_id:
             row["zone_id"] = {"S": item.zone_id}
+        if item.change_id:
+            row["change_id"] = {"S": item.change_id}
         if item.updated_at:
             row["updated_at"] = {"S": item.updated_at.isoformat()}
         if item.next_check_at:
@@ -166,6 +168,7 @@ def _tracked(row: dict[str, Any]) -> Tracked:
         attempts=int(row["attempts"]["N"]),
         published=row.get("published", {}).get("BOOL", False),
         zone_id=s("zone_id"),
+        change_id=s("change_id"),
         next_check_at=datetime.fromtimestamp(int(row["next_check_at"]["N"]), UTC) if "next_check_at" in row else None,
         updated_at=datetime.fromisoformat(updated) if updated else None,
         requested_by=s("requested_by") or "-",

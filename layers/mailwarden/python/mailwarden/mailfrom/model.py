@@ -135,13 +135,13 @@ class Zone:
 
 @dataclass(frozen=True)
 class Publication:
-    """Where the records went: ``published`` (changed now), ``unchanged`` (already right) or
-    ``not-published`` (no hosted zone in the account owns the domain: publish them yourself)."""
+    """Where the records went: ``published`` (changed now: ``change_id`` propagates, the watcher
+    follows it to INSYNC), ``unchanged`` (already right) or ``not-published`` (no hosted zone in the
+    account owns the domain: publish them yourself)."""
 
     outcome: str
     zone: Zone | None = None
     change_id: str | None = None
-    insync: bool = False
     notes: tuple[str, ...] = ()
 
 
@@ -155,6 +155,7 @@ class Tracked:
     attempts: int = 1
     published: bool = False
     zone_id: str | None = None
+    change_id: str | None = None  # a Route 53 change not yet seen INSYNC
     next_check_at: datetime | None = None  # None: no longer watched
     updated_at: datetime | None = None
     requested_by: str = "-"

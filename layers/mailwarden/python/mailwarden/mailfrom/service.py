@@ -10,8 +10,14 @@ resumed by repeating the request (or by the watcher):
 3. The tracking item (status PENDING, not yet published), so the watcher knows the identity.
 4. PutEmailIdentityMailFromAttributes, only when SES does not already have this domain (or FAILED).
 5. One ChangeResourceRecordSets batch, only when the records are not already right; a concurrent
-   edit (``StaleRecords``) re-reads and re-plans, at most three times. Then GetChange until INSYNC.
-6. The tracking item marked published; an audit record and a ``MAIL FROM Setup`` event.
+   edit (``StaleRecords``) re-reads and re-plans, at most three times.
+6. The tracking item marked published, with the change id; an audit record and a ``MAIL FROM
+   Setup`` event.
+
+The request never waits for Route 53 to propagate the change (about 60 s, sometimes minutes):
+behind API Gateway's 29-second integration timeout the caller would get a 504 although the change
+succeeded. It answers ``PENDING`` at once, and the watcher follows the change until ``INSYNC``
+(``GetChange``) as it follows SES's verification.
 
 Minimum writes per request: one SES write and one ChangeBatch, none when everything is in place.
 """
@@ -41,8 +47,6 @@ from .ports import Dns, Reporter, Ses, Store
 from .records import SPF_RECORD, DnsConflict, RecordPlan, mx_value, plan_records
 
 STALE_RETRIES = 3
-INSYNC_POLL_SECONDS = 5.0
-INSYNC_WAIT_SECONDS = 90.0  # Route 53 propagates in about 60 s; past this the API answers anyway
 
 
 class StaleRecords(Conflict):
@@ -109,6 +113,7 @@ class MailFromService:
             attempts=attempts,
             published=False,
             zone_id=zone.id if zone else None,
+            change_id=None,
             next_check_at=self.clock.now(),
             updated_at=self.clock.now(),
             requested_by=actor,
@@ -122,11 +127,14 @@ class MailFromService:
             self.ses.set_mail_from(identity, domain, behavior)
         status = SesStatus.PENDING if ses_written else (current.status or SesStatus.PENDING)
         publication = self._publish(zone, domain, plan, identity) if zone and plan else Publication("not-published")
+        propagating = publication.change_id if publication.outcome == "published" else None
         self.store.put(
             tracked.but(
                 status=status.value,
                 published=publication.outcome != "not-published",
-                next_check_at=self.next_check(status),
+                change_id=propagating,
+                # a change still propagating is looked at on the watcher's next run
+                next_check_at=self.clock.now() if propagating else self.next_check(status),
                 updated_at=self.clock.now(),
             )
         )
@@ -146,7 +154,9 @@ class MailFromService:
                 "attempt": attempts,
             },
         )
-        return SetupResult(self.attributes(identity, domain, status), status, publication, ses_written)
+        # seed 002's status is PENDING while either SES or Route 53 is not done
+        shown = SesStatus.PENDING if propagating else status
+        return SetupResult(self.attributes(identity, domain, shown), status, publication, ses_written)
 
     def next_check(self, status: SesStatus) -> datetime:
         if status == SesStatus.SUCCESS:
@@ -162,7 +172,7 @@ class MailFromService:
         while plan.needed:
             try:
                 change = self.dns.change(zone, plan.changes, f"Mailwarden: MAIL FROM {domain} for {identity}")
-                return Publication("published", zone, change, self._wait_insync(change), plan.notes)
+                return Publication("published", zone, change, plan.notes)
             except StaleRecords:
                 stale += 1
                 if stale > STALE_RETRIES:
@@ -171,13 +181,4 @@ class MailFromService:
                 plan = self._plan(zone, domain)
             except DnsConflict as exc:
                 raise InvalidRequest(str(exc)) from None
-        return Publication("unchanged", zone, insync=True)
-
-    def _wait_insync(self, change_id: str) -> bool:
-        waited = 0.0
-        while not self.dns.insync(change_id):
-            if waited >= INSYNC_WAIT_SECONDS:
-                return False
-            self.clock.sleep(INSYNC_POLL_SECONDS)
-            waited += INSYNC_POLL_SECONDS
-        return True
+        return Publication("unchanged", zone)

@@ -2,7 +2,11 @@
 
 Run by a schedule (and by an ``Email Identity Created`` event). Each run reads the tracked
 identities that are due (PENDING / TEMPORARY_FAILURE every ``checkEveryMinutes``; SUCCESS every
-``recheckSucceededHours``, since records can vanish) with one GetEmailIdentity each, and:
+``recheckSucceededHours``, since records can vanish; a Route 53 change still propagating on the next
+run) with one GetEmailIdentity each, and:
+
+* follows the Route 53 change a setup made (``GetChange``) until it is ``INSYNC``, then records
+  that (audit + ``MAIL FROM Setup`` event, outcome ``dns-insync``);
 
 * emits ``MAIL FROM Status Changed`` (before/after) whenever SES's status changed;
 * sets up again an identity whose DNS was never published (a crash between the SES write and the
@@ -80,6 +84,8 @@ class Watcher:
             self._stop(item, "changed-elsewhere", f"SES now has MAIL FROM {now.domain!r}, not {item.domain!r}")
             return "changed-elsewhere"
         status = now.status or SesStatus.PENDING
+        if item.change_id:
+            item = self._follow_change(item)
         if status.value != item.status:
             self.reporter.report(
                 MailwardenDetailType.MAIL_FROM_STATUS_CHANGED,
@@ -92,6 +98,20 @@ class Watcher:
             return self._set_up_again(item, status)
         self._reschedule(item, status)
         return status.value.lower()
+
+    def _follow_change(self, item: Tracked) -> Tracked:
+        """The setup's Route 53 change: once INSYNC, say so and forget it (else look again next run)."""
+        assert item.change_id is not None
+        if not self.service.dns.insync(item.change_id):
+            return item
+        self.reporter.report(
+            MailwardenDetailType.MAIL_FROM_SETUP,
+            item.identity,
+            "dns-insync",
+            ACTOR,
+            {"domain": item.domain, "zone": item.zone_id, "change": item.change_id},
+        )
+        return item.but(change_id=None)
 
     def _set_up_again(self, item: Tracked, status: SesStatus) -> str:
         restart = status == SesStatus.FAILED
@@ -125,7 +145,7 @@ class Watcher:
         return "republished"
 
     def _reschedule(self, item: Tracked, status: SesStatus) -> None:
-        when = self.service.next_check(status)
+        when = self.clock.now() if item.change_id else self.service.next_check(status)
         self.store.put(item.but(status=status.value, next_check_at=when, updated_at=self.clock.now()))
 
     def _stop(self, item: Tracked, outcome: str, reason: str) -> None:
