@@ -186,3 +186,53 @@ def test_an_operator_event_runs_a_plan_and_bad_requests_go_to_the_dlq(guard):
     assert customer(guard, arn) == "ENABLED"
     (dead,) = guard.dead_letters()
     assert dead["function"] == "reputation_trigger" and "mode" in dead["reason"]
+
+
+TAGGED_TIER = """
+version: 1
+reputation:
+  mode: apply
+  maxDisablesPerRun: 10
+  rules:
+    - name: pause-high
+      disableWhen: {types: [BOUNCE], impact: [HIGH]}
+    - name: strict-for-marketing
+      select: {tags: {team: marketing}}
+      reputationPolicy: strict
+"""
+
+
+def _tagged_estate(emu, n: int) -> list[str]:
+    """``n`` tenants, every tenth tagged team=marketing: the tier rule needs every tenant's tags."""
+    arns = []
+    for i in range(n):
+        tags = [{"Key": "team", "Value": "marketing"}] if i % 10 == 0 else []
+        arns.append(emu.sesv2.add_tenant(f"t{i:05d}", tags=tags).arn)
+    emu.control.emit_events = False
+    return arns
+
+
+def test_a_scan_whose_pages_need_tag_lookups_stays_inside_the_lambda_timeout(emu):
+    deployment = LocalDeployment(emu, policy=TAGGED_TIER)
+    arns = _tagged_estate(emu, 1000)  # 1,000 tag lookups at SES's 1 request/s: ~1,000 s of scanning
+    result = run(deployment, timeout=120)
+    scans = [i for i in deployment.invocations if i.function == "reputation_reconcile"]
+    assert max(i.seconds for i in scans) <= 900 and not any(i.stopped for i in scans)
+    assert sum(1 for i in emu.lambdas.invocations if i["event"].get("step") == "scan") >= 2
+    assert result["entities"] == 1000 and result["pages"] == 10
+    strict = [a for a in arns if emu.control.entity(a).policy.endswith("/strict")]
+    assert strict == arns[::10] and result["counts"]["applied"] == 100
+    assert emu.calls["sesv2.ListRecommendations"] == 1  # OPEN findings listed once per run, not per invocation
+
+
+def test_a_scan_stopped_by_its_timeout_is_retried_and_resumes_from_its_checkpoint(emu):
+    deployment = LocalDeployment(emu, policy=TAGGED_TIER)
+    arns = _tagged_estate(emu, 300)
+    # One tag lookup hangs for 850 s: it started with time to spare, the sandbox stops the invocation.
+    emu.control.stall("sesv2", "ListTagsForResource", 850, after=120)
+    result = run(deployment, timeout=120)
+    stopped = [i for i in deployment.invocations if i.stopped]
+    assert len(stopped) == 1 and stopped[0].function == "reputation_reconcile"
+    assert result["entities"] == 300
+    strict = [a for a in arns if emu.control.entity(a).policy.endswith("/strict")]
+    assert strict == arns[::10]

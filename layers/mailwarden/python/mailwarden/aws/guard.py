@@ -5,7 +5,9 @@ The ``guard`` table (pk ``pk``, sk ``sk``) holds three kinds of item:
 
 * ``pk=entity``, ``sk=<entity ARN>``: what Mailwarden did to an entity (disabled at, by which
   rule, the reinstatement's state and workflow execution);
-* ``pk=run#<id>``: ``sk=#state`` the run's checkpoint; ``sk=action#<entity>#<kind>`` each decision;
+* ``pk=run#<id>``: ``sk=#state`` the run's checkpoint; ``sk=findings#<page>`` each page of the OPEN
+  findings the run listed once (so its later invocations read them here, not from SES again);
+  ``sk=action#<entity>#<kind>`` each decision;
 * ``pk=window``, ``sk=<hour>``: event-driven disables counted against the blast-radius cap.
 """
 
@@ -24,7 +26,7 @@ from ..contracts.names import MailwardenDetailType
 from ..contracts.tables import RETENTION_SECONDS
 from ..errors import Conflict, NotFound
 from ..observability import count
-from ..reputation.engine import Decision, GuardRecord
+from ..reputation.engine import Decision, Finding, GuardRecord
 from ..reputation.ports import PlannedAction
 from .audit import DynamoAuditTrail
 from .dynamo import batch_put, query_all
@@ -42,6 +44,7 @@ class DynamoGuardStore:
         self.client = client
         self.table = table
         self.clock = clock
+        self._findings: dict[str, dict[str, list[Finding]]] = {}  # per run; its pages never change
 
     def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -49,12 +52,13 @@ class DynamoGuardStore:
         except ClientError as err:
             raise translate(err) from err
 
-    def _query(self, pk: str) -> list[dict[str, Any]]:
+    def _query(self, pk: str, prefix: str | None = None) -> list[dict[str, Any]]:
+        values = {":pk": {"S": pk}, **({":p": {"S": prefix}} if prefix else {})}
         return query_all(
             self.client,
             TableName=self.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": pk}},
+            KeyConditionExpression="pk = :pk" + (" AND begins_with(sk, :p)" if prefix else ""),
+            ExpressionAttributeValues=values,
             ConsistentRead=True,
         )
 
@@ -139,6 +143,32 @@ class DynamoGuardStore:
             },
         )
 
+    def put_findings(self, run_id: str, page: int, findings: list[Finding]) -> None:
+        """One page of the run's OPEN findings (a retried page rewrites the same item)."""
+        rows = [
+            {**f.__dict__, "updated": f.updated.isoformat()}  # Finding is a frozen dataclass of plain values
+            for f in findings
+        ]
+        self._call(
+            "put_item",
+            Item={
+                **self._key(f"run#{run_id}", f"findings#{page:06d}"),
+                "findings": {"S": json.dumps(rows)},
+                "purge_at": {"N": str(int(self.clock.time()) + RETENTION_SECONDS)},
+            },
+        )
+
+    def findings(self, run_id: str) -> dict[str, list[Finding]]:
+        """The run's OPEN findings by entity, read once per warm process (the pages are final)."""
+        if run_id not in self._findings:
+            by_entity: dict[str, list[Finding]] = {}
+            for item in self._query(f"run#{run_id}", "findings#"):
+                for row in json.loads(item["findings"]["S"]):
+                    f = Finding(**{**row, "updated": datetime.fromisoformat(row["updated"])})
+                    by_entity.setdefault(f.resource, []).append(f)
+            self._findings = {run_id: by_entity}  # one run at a time: keep only the latest
+        return self._findings[run_id]
+
     def put_actions(self, run_id: str, decisions: list[Decision]) -> None:
         purge = str(int(self.clock.time()) + RETENTION_SECONDS)
         items = [
@@ -155,8 +185,7 @@ class DynamoGuardStore:
     def actions(self, run_id: str) -> list[PlannedAction]:
         return [
             PlannedAction(i["sk"]["S"], Decision.from_dict(json.loads(i["decision"]["S"])), i["state"]["S"])
-            for i in self._query(f"run#{run_id}")
-            if i["sk"]["S"].startswith("action#")
+            for i in self._query(f"run#{run_id}", "action#")
         ]
 
     def mark_action_done(self, run_id: str, key: str) -> None:

@@ -74,16 +74,25 @@ class SesReputation:
         out = self._call(self.client.list_reputation_entities, **kwargs)
         return [entity_from_wire(e) for e in out.get("ReputationEntities", [])], out.get("NextToken") or None
 
+    def _recommendations_page(self, flt: dict[str, str], token: str | None) -> tuple[list[Finding], str | None]:
+        kwargs: dict[str, Any] = {"Filter": flt, "PageSize": PAGE, **({"NextToken": token} if token else {})}
+        out = self._call(self.client.list_recommendations, **kwargs)
+        return [finding_from_wire(r) for r in out.get("Recommendations", [])], out.get("NextToken") or None
+
     def _recommendations(self, flt: dict[str, str]) -> Iterator[Finding]:
-        kwargs: dict[str, Any] = {"Filter": flt, "PageSize": PAGE}
+        token: str | None = None
         while True:
-            out = self._call(self.client.list_recommendations, **kwargs)
-            yield from (finding_from_wire(r) for r in out.get("Recommendations", []))
-            if not out.get("NextToken"):
+            page, token = self._recommendations_page(flt, token)
+            yield from page
+            if not token:
                 return
-            kwargs["NextToken"] = out["NextToken"]
+
+    def open_findings_page(self, token: str | None) -> tuple[list[Finding], str | None]:
+        """One page (up to 100) of the account's OPEN findings, and the token of the next one."""
+        return self._recommendations_page({"STATUS": "OPEN"}, token)
 
     def open_findings(self) -> dict[str, list[Finding]]:
+        """Every OPEN finding, by entity (all pages)."""
         by_entity: dict[str, list[Finding]] = defaultdict(list)
         for f in self._recommendations({"STATUS": "OPEN"}):
             by_entity[f.resource].append(f)

@@ -24,7 +24,12 @@ LAMBDA_TRANSIENT = [
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
 ]
+# How a task whose function was stopped at its timeout fails: Sandbox.Timedout on current runtimes,
+# Lambda.Unknown ("Task timed out after ...") in older reports (FACTS.md "Platform limits"). Every step
+# is idempotent and checkpointed, so retrying it resumes the work.
+LAMBDA_TIMEOUTS = ["Sandbox.Timedout", "Lambda.Unknown"]
 
 
 def substitution_key(function: str) -> str:
@@ -177,6 +182,7 @@ def lambda_task(
         "ResultPath": result_path,
         "Retry": [
             *_retry(),
+            {"ErrorEquals": list(LAMBDA_TIMEOUTS), "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0},
             *(retry or []),
             {
                 "ErrorEquals": list(TRANSIENT),

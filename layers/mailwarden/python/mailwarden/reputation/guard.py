@@ -8,10 +8,20 @@ Every decision ends in exactly one outcome, reported (audit + event) with its re
 * ``skipped``            the policy wanted it but Mailwarden is not doing it (the reason says why:
                          allowlisted, kill switch, blast radius, waiting, rejected, ...).
 
-A reconcile run is resumable: the scan checkpoints ListReputationEntities' NextToken after every
-page and stores its decisions (keyed by entity and kind, so a retried page rewrites the same
-items); the apply phase marks each action done after its write. A run stops with time to spare
-and the workflow calls it again.
+A reconcile run is resumable and fits in its Lambda's timeout at any scale:
+
+* the scan first lists the account's OPEN findings once per run, a page at a time, keeping each
+  page in the guard table (its NextToken checkpointed), so later invocations read them there
+  instead of asking SES again;
+* then it walks ListReputationEntities, checkpointing the page's NextToken and how many of that
+  page's entities are decided (decisions are stored keyed by entity and kind, so a retried page
+  rewrites the same items);
+* the apply phase marks each action done after its write.
+
+The remaining time is checked before every paced SES call (each list page, each entity's lookups,
+each write), not once per page: a step stops with ``SAFETY_MARGIN_MS`` to spare and the workflow
+calls it again; a step stopped by its timeout all the same is retried by the workflow and resumes
+from the last checkpoint.
 """
 
 from __future__ import annotations
@@ -27,7 +37,9 @@ from .engine import Decision, Finding, GuardRecord, decide
 from .model import EntityState
 from .ports import GuardStore, KillSwitch, ReinstateStarter, Reporter, ReputationApi
 
-SAFETY_MARGIN_MS = 60_000  # stop a step with this much Lambda time left; the workflow continues it
+# Stop a step with this much Lambda time left (the workflow continues it): more than one SES call can
+# take, pacing and the SDK's retry back-off included (8 attempts: about 70 s of back-off at worst).
+SAFETY_MARGIN_MS = 90_000
 Remaining = Callable[[], int]  # milliseconds left in this invocation
 
 
@@ -113,7 +125,11 @@ class RunState:
     mode: str  # plan | apply
     requested_by: str = "mailwarden"
     reason: str = ""
-    next_token: str | None = None
+    findings_token: str | None = None  # the next page of OPEN findings to list
+    findings_pages: int = 0
+    findings_complete: bool = False
+    next_token: str | None = None  # the ListReputationEntities page being decided
+    page_offset: int = 0  # entities of that page already decided
     pages: int = 0
     entities: int = 0
     scan_complete: bool = False
@@ -175,25 +191,44 @@ class Reconciler:
         if run.scan_complete:
             return self._result(run)
         g = self.guard
-        open_by_entity = g.api.open_findings()
+
+        def stop() -> dict[str, Any]:
+            self.store.save_run(run.run_id, run.dump())
+            return self._result(run)
+
+        while not run.findings_complete:  # once per run, resumable
+            if remaining() < SAFETY_MARGIN_MS:
+                return stop()
+            found, run.findings_token = g.api.open_findings_page(run.findings_token)
+            self.store.put_findings(run.run_id, run.findings_pages, found)
+            run.findings_pages += 1
+            run.findings_complete = run.findings_token is None
+            self.store.save_run(run.run_id, run.dump())
+        open_by_entity = self.store.findings(run.run_id)
         records = self.store.records()
         lookups = _Lookups(g.api)
-        while True:
+        while not run.scan_complete:
+            if remaining() < SAFETY_MARGIN_MS:
+                return stop()
             entities, token = g.api.list_entities(run.next_token)
             decisions: list[Decision] = []
-            for entity in entities:
+            for entity in entities[run.page_offset :]:
+                if remaining() < SAFETY_MARGIN_MS:  # an entity's lookups are paced SES calls too
+                    break
                 found = open_by_entity.get(entity.reference, [])
                 decisions += g.evaluate(entity, found, records.get(entity.reference), lookups)
+                run.page_offset += 1
             self.store.put_actions(run.run_id, decisions)
+            if run.page_offset < len(entities):
+                return stop()  # the same page again next time, from page_offset
             run.pages += 1
             run.entities += len(entities)
-            run.next_token = token
+            run.next_token, run.page_offset = token, 0
             run.scan_complete = token is None
             if run.scan_complete:
                 self._conclude(run)
             self.store.save_run(run.run_id, run.dump())
-            if run.scan_complete or remaining() < SAFETY_MARGIN_MS:
-                return self._result(run)
+        return self._result(run)
 
     def _conclude(self, run: RunState) -> None:
         actions = self.store.actions(run.run_id)
@@ -257,6 +292,8 @@ class Reconciler:
             context["approvedBy"] = approval.get("approver", "")
         pending = [a for a in self.store.actions(run.run_id) if a.decision.acts and a.state != "DONE"]
         for action in pending:
+            if remaining() < SAFETY_MARGIN_MS:  # before each write (a paced SES call)
+                return self._result(run)
             if g.switch.engaged():
                 outcome, note = "skipped", "kill switch engaged: no writes"
             else:
@@ -265,8 +302,6 @@ class Reconciler:
             run.counts[outcome] = run.counts.get(outcome, 0) + 1
             self.store.save_run(run.run_id, run.dump())  # counts survive a retried step
             self.store.mark_action_done(run.run_id, action.key)
-            if remaining() < SAFETY_MARGIN_MS:
-                return self._result(run)
         run.apply_complete = True
         self._finish(run)
         self.store.save_run(run.run_id, run.dump())
