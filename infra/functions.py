@@ -7,7 +7,7 @@ bounded retries for asynchronous invocations.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -21,9 +21,19 @@ from .layers import ARCHITECTURE, RUNTIME
 from .nag import acknowledge
 
 
+def deployment_suffix(scope: Construct) -> str:
+    """Eight hex digits unique to this deployment of the stack (the start of its stack id's UUID)."""
+    stack_uuid = Fn.select(2, Fn.split("/", Stack.of(scope).stack_id))
+    return Fn.select(0, Fn.split("-", stack_uuid))
+
+
 def retained_log_group(scope: Construct, construct_id: str, *, name: str | None, retention_days: int) -> logs.LogGroup:
-    """A log group kept when the stack is deleted, with the configured retention."""
-    group = logs.LogGroup(scope, construct_id, log_group_name=name, removal_policy=RemovalPolicy.RETAIN)
+    """A log group kept when the stack is deleted (the logs outlive it), with the configured retention.
+
+    Its name (``name``, when given) ends with :func:`deployment_suffix`: a group kept from a deleted
+    stack never collides with the one a new deployment of the stack creates ("already exists")."""
+    full_name = f"{name}-{deployment_suffix(scope)}" if name else None
+    group = logs.LogGroup(scope, construct_id, log_group_name=full_name, removal_policy=RemovalPolicy.RETAIN)
     # RetentionDays is an enum of names in Python; the config already validated the number.
     cfn: logs.CfnLogGroup = group.node.default_child  # type: ignore[assignment]
     cfn.retention_in_days = retention_days

@@ -11,12 +11,14 @@ from .nag import acknowledge
 
 
 def dead_letter_queue(scope: Construct, construct_id: str, *, what: str, key: kms.IKey | None = None) -> sqs.Queue:
-    """``key``: a customer-managed key, needed when a service such as SNS writes to the queue (it
-    cannot use the AWS-managed SQS key); otherwise the AWS-managed key."""
+    """Encrypted so that the services that dead-letter into it can: ``key`` a customer-managed key
+    whose key policy lets those service principals use it; otherwise SSE-SQS (SQS-owned keys), which
+    EventBridge, Scheduler and SNS can write to. Never the AWS-managed key ``alias/aws/sqs``: no key
+    policy can grant it to a service principal, so their deliveries would be dropped (FACTS.md)."""
     queue = sqs.Queue(
         scope,
         construct_id,
-        encryption=sqs.QueueEncryption.KMS if key else sqs.QueueEncryption.KMS_MANAGED,
+        encryption=sqs.QueueEncryption.KMS if key else sqs.QueueEncryption.SQS_MANAGED,
         encryption_master_key=key,
         enforce_ssl=True,
         retention_period=Duration.days(14),

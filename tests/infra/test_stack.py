@@ -79,10 +79,33 @@ def test_queues_are_encrypted_and_tls_only(synth):
     _, t = synth
     queues = resources(t, "AWS::SQS::Queue")
     assert len(queues) == 2  # the DLQ, and SNS's redrive queue for undeliverable decisions
-    assert all("KmsMasterKeyId" in q["Properties"] for q in queues.values())
+    # Service principals (EventBridge, Scheduler, SNS) must be able to write to them: SSE-SQS, or a
+    # customer-managed key whose key policy allows them; never the AWS-managed alias/aws/sqs.
+    for q in queues.values():
+        props = q["Properties"]
+        assert props.get("SqsManagedSseEnabled") is True or "Fn::GetAtt" in props.get("KmsMasterKeyId", {}), props
+        assert props.get("KmsMasterKeyId") != "alias/aws/sqs"
+    keys = {k: r for k, r in resources(t, "AWS::KMS::Key").items()}
+    for q in queues.values():
+        key_id = q["Properties"].get("KmsMasterKeyId", {}).get("Fn::GetAtt", [None])[0]
+        if key_id:
+            statements = keys[key_id]["Properties"]["KeyPolicy"]["Statement"]
+            allowed = {s["Principal"].get("Service") for s in statements if isinstance(s.get("Principal"), dict)}
+            assert "sns.amazonaws.com" in allowed  # the one service that writes to that queue
     for qp in resources(t, "AWS::SQS::QueuePolicy").values():
         deny = [s for s in qp["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
         assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_retained_log_groups_are_named_per_deployment_so_a_redeploy_after_a_deletion_works(synth):
+    _, t = synth
+    groups = resources(t, "AWS::Logs::LogGroup")
+    assert groups
+    for logical_id, group in groups.items():
+        assert group["DeletionPolicy"] == "Retain", logical_id  # the logs outlive the stack
+        name = group["Properties"].get("LogGroupName")
+        # no explicit name (CloudFormation generates one), or one that ends with this stack id's suffix
+        assert name is None or "AWS::StackId" in json.dumps(name), (logical_id, name)
 
 
 def test_cdk_nag_reports_no_unacknowledged_findings_and_every_acknowledgement_has_a_reason(synth):

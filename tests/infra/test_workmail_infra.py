@@ -73,4 +73,11 @@ def test_the_decommission_map_runs_at_most_ten_users_at_a_time_after_one_batch_a
     single = _definition(t, "-workmail-offboard")["States"]
     assert single["ConfirmDisabled"]["Next"] == "ApproveDelete" and single["ApproveDelete"]["Next"] == "Delete"
     assert single["StartExport"]["Next"] == "WaitForExport" and single["WaitForExport"]["Next"] == "PollExport"
-    assert single["Exported"]["Default"] == "WaitForExport" and single["Strip"]["Next"] == "Deregister"
+    assert single["Exported"]["Default"] == "WaitAgain" and single["WaitAgain"]["Next"] == "PollExport"
+    assert single["WaitAgain"]["SecondsPath"] == "$.exportStatus.result.pollAfterSeconds"  # backs off, bounded
+    assert single["Exported"]["Choices"][-1] == {
+        "Variable": "$.exportStatus.result.state",
+        "StringEquals": "TIMED_OUT",
+        "Next": "ExportTimedOut",
+    }
+    assert single["Strip"]["Next"] == "Deregister"

@@ -158,6 +158,17 @@ def test_an_export_failure_changes_nothing(deployment, org):
     assert "Access denied to the S3 bucket" in failed["reason"]
 
 
+def test_an_export_that_never_finishes_is_given_up_after_24_hours_and_changes_nothing(deployment, org):
+    before = org.access("alice")
+    deployment.emu.workmail.export_seconds = 10 * 24 * 3600  # WorkMail never finishes this one
+    [started] = offboard(deployment, org, org.email("alice"))
+    done = deployment.finished(started["execution"], timeout=60)
+    assert (done["status"], done["error"]) == ("FAILED", "ExportTimedOut")
+    assert org.state("alice") == "ENABLED" and org.access("alice") == before
+    failed = next(e for e in audit(deployment, org, "alice") if e["outcome"] == "export-failed")
+    assert "still RUNNING 24 h after it started" in failed["reason"]
+
+
 def test_delete_is_refused_when_the_user_was_registered_again_before_the_approval(deployment, org):
     [started] = offboard(deployment, org, org.email("alice"), export=False)
     pending = awaiting(deployment, started["execution"])

@@ -219,6 +219,7 @@ class WorkMailDirectory:
             "progress": d.get("EstimatedProgress", 0),
             "location": f"s3://{d['S3BucketName']}/{d['S3Path']}" if d.get("S3Path") else None,
             "error": d.get("ErrorInfo"),
+            "startedAt": _ts(d.get("StartTime")),
         }
 
 

@@ -387,8 +387,15 @@ def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, A
                 {"Variable": "$.exportStatus.result.state", "StringEquals": "COMPLETED", "Next": f"{p}Strip"},
                 {"Variable": "$.exportStatus.result.state", "StringEquals": "FAILED", "Next": f"{p}ExportFailed"},
                 {"Variable": "$.exportStatus.result.state", "StringEquals": "CANCELLED", "Next": f"{p}ExportFailed"},
+                {"Variable": "$.exportStatus.result.state", "StringEquals": "TIMED_OUT", "Next": f"{p}ExportTimedOut"},
             ],
-            "Default": f"{p}WaitForExport",
+            "Default": f"{p}WaitAgain",
+        },
+        f"{p}WaitAgain": {
+            "Type": "Wait",
+            "Comment": "Every minute at first, less often as the export ages (the step says when).",
+            "SecondsPath": "$.exportStatus.result.pollAfterSeconds",
+            "Next": f"{p}PollExport",
         },
         f"{p}Strip": task("strip", rid, f"{p}Deregister", "$.strip"),
         f"{p}Deregister": task("deregister", rid, f"{p}ConfirmDisabled", "$.deregister"),
@@ -412,6 +419,12 @@ def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, A
             f"{p}Rejected", "rejected", "Rejected", "The request was rejected before any change (see the audit trail)."
         ),
         **end(f"{p}ExportFailed", "export-failed", "ExportFailed", "The mailbox export failed; nothing was changed."),
+        **end(
+            f"{p}ExportTimedOut",
+            "export-timed-out",
+            "ExportTimedOut",
+            "The mailbox export was still running 24 hours after it started; nothing was changed.",
+        ),
         **end(f"{p}NotDisabled", "not-disabled", "NotYetDisabled", "DescribeUser never said DISABLED; not deleted."),
         **end(f"{p}DeleteRefused", "delete-refused", "DeleteRefused", "The user was not DISABLED; not deleted."),
     }

@@ -32,6 +32,16 @@ from .ports import Audit, Directory, Events, Store
 
 ACTOR = "mailwarden"
 PLAN_PREVIEW = 50  # users named in a decommission approval (the rest are counted)
+# An export still RUNNING this long after it started is given up on (the workflow's poll loop ends):
+# WorkMail allows one export per mailbox per 24 h, so waiting longer would not let a new one start.
+EXPORT_MAX_SECONDS = 24 * 3600
+# How long the workflow waits before looking at a running export again: every minute at first, then
+# a fifth of its age (a big mailbox takes hours), at most every 15 minutes.
+EXPORT_POLL_MIN, EXPORT_POLL_MAX = 60, 900
+
+
+def _epoch(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
 def member_request_id(decommission_id: str, user_id: str) -> str:
@@ -197,6 +207,16 @@ class Offboarding:
     def export_status(self, request_id: str, job_id: str) -> dict[str, Any]:
         snap = self._snap(request_id)
         status = self.directory.export(snap.organization_id, job_id)
+        started = status.get("startedAt")
+        running_for = self.clock.time() - (_epoch(started) if started else self.clock.time())
+        if status["state"] == "RUNNING" and running_for > EXPORT_MAX_SECONDS:
+            why = (
+                f"mailbox export {job_id} still RUNNING {running_for / 3600:.0f} h after it started (the limit is "
+                f"{EXPORT_MAX_SECONDS // 3600} h); nothing changed: send the request again to retry the export"
+            )
+            self._report(snap, "export-failed", {"jobId": job_id, "why": why})
+            return {**status, "state": "TIMED_OUT", "error": why}
+        status["pollAfterSeconds"] = int(min(EXPORT_POLL_MAX, max(EXPORT_POLL_MIN, running_for / 5)))
         if status["state"] == "COMPLETED":
             self._report(snap, "exported", {"jobId": job_id, "location": status["location"]})
         elif status["state"] in ("FAILED", "CANCELLED"):
