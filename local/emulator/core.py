@@ -210,6 +210,13 @@ class Dispatcher:
         internal = INTERNAL_AGENT in (agent.decode() if isinstance(agent, bytes) else agent)
         with self._lock:
             (self.internal_calls if internal else self.calls)[f"{service_id}.{op_name}"] += 1
+        if not internal and self.emulator.access.current() is not None:
+            op = model_for_service_id(service_id).operation_model(op_name)
+            denied = self.emulator.access.deny(service_id, op, request)
+            if denied is not None:
+                response, code = denied
+                self.count(f"{service_id}.{op_name}:{code}")
+                return response
         service = self.services.get(service_id)
         if service is None or op_name not in service.handlers:
             fault = None if internal else self._moto_fault(service_id, op_name, request.url)
