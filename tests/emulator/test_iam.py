@@ -655,3 +655,158 @@ def test_the_principal_is_per_thread_and_nests(emu: Emulator) -> None:
     assert seen == [None] and emu.access.current() is None
     with pytest.raises(KeyError, match="no role installed for c"):
         emu.acting_as("c").__enter__()
+
+
+# ---------------------------------------------------------------------------- the template side
+
+
+def local_resources() -> Any:
+    from mailwarden.contracts.functions import FUNCTIONS
+    from mailwarden.contracts.tables import TABLES
+    from mailwarden.contracts.topics import TOPICS
+    from mailwarden.contracts.workflows import WORKFLOWS
+
+    from local.stack_iam import LocalResources
+
+    return LocalResources(
+        region="eu-west-1",
+        account=ACCOUNT,
+        tables={t.name: f"local-{t.name}" for t in TABLES},
+        topics={t.name: f"arn:aws:sns:eu-west-1:{ACCOUNT}:local-{t.name}" for t in TOPICS},
+        dlq_url=f"https://sqs.eu-west-1.amazonaws.com/{ACCOUNT}/local-dlq",
+        bus_name="local-bus",
+        state_machines={w.name: f"arn:aws:states:eu-west-1:{ACCOUNT}:stateMachine:local-{w.name}" for w in WORKFLOWS},
+        state_machine_roles={w.name: f"arn:aws:iam::{ACCOUNT}:role/local-{w.name}" for w in WORKFLOWS},
+        functions={f.name: f"local-{f.name}" for f in FUNCTIONS},
+        function_roles={f.name: f"arn:aws:iam::{ACCOUNT}:role/local-fn-{f.name}" for f in FUNCTIONS},
+        kill_switch="/local/kill-switch",
+        secret_arn=f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:local-AbCdEf",
+        keys={"Approvals/Key": f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/approvals"},
+        export_bucket="local-exports",
+        export_role_arn=f"arn:aws:iam::{ACCOUNT}:role/local-export",
+    )
+
+
+def mini_template(statements: list[Any], **extra: Any) -> dict[str, Any]:
+    """Every function and state machine the contracts name, one function's policy, ``extra`` resources."""
+    from mailwarden.contracts.functions import FUNCTIONS
+    from mailwarden.contracts.workflows import WORKFLOWS
+
+    def path(p: str) -> dict[str, Any]:
+        return {"Metadata": {"aws:cdk:path": f"Mailwarden-dev/{p}/Resource"}}
+
+    resources: dict[str, Any] = {
+        "AuditTable": {"Type": "AWS::DynamoDB::GlobalTable", **path("Tables/Audit")},
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "mailwarden-dev"}, **path("Bus")},
+        "Param": {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": "/mailwarden/dev/kill-switch"},
+            **path("KillSwitch/Parameter"),
+        },
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": []}}, **path("Approvals/Key")},
+        "AlertsTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}},
+            **path("Approvals/OperationsAlertsTopic"),
+        },
+        "Elsewhere": {"Type": "AWS::SQS::Queue", **path("Somewhere/Else")},
+        **extra,
+    }
+    for f in FUNCTIONS:
+        name = "".join(p.title() for p in f.name.split("_"))
+        resources[f"{name}Role"] = {"Type": "AWS::IAM::Role"}
+        resources[f"{name}Fn"] = {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "FunctionName": f"Mailwarden-dev-{f.name.replace('_', '-')}",
+                "Role": {"Fn::GetAtt": [f"{name}Role", "Arn"]},
+            },
+        }
+    for w in WORKFLOWS:
+        name = "".join(p.title() for p in w.name.split("-"))
+        resources[f"{name}SmRole"] = {"Type": "AWS::IAM::Role"}
+        resources[f"{name}Sm"] = {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "StateMachineName": f"Mailwarden-dev-{w.name}",
+                "RoleArn": {"Fn::GetAtt": [f"{name}SmRole", "Arn"]},
+            },
+        }
+    resources["Policy"] = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {"PolicyDocument": {"Statement": statements}, "Roles": [{"Ref": "WorkmailTriggerRole"}]},
+    }
+    return {"Resources": resources}
+
+
+EXECUTIONS = "execution:Mailwarden-dev-workmail-offboard:*"
+
+
+def test_intrinsics_resolve_to_the_local_resources_and_spelled_out_names_are_renamed() -> None:
+    from local.stack_iam import bind
+
+    arn = {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}],
+        ]
+    }
+    statements = [
+        allow("dynamodb:PutItem", {"Fn::GetAtt": ["AuditTable", "Arn"]}),
+        allow("states:StartExecution", {"Fn::Join": ["", [arn, ":stateMachine:Mailwarden-dev-workmail-offboard"]]}),
+        allow(
+            "states:DescribeExecution",
+            {"Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:" + EXECUTIONS},
+        ),
+        allow("lambda:InvokeFunction", {"Fn::Sub": ["${Fn}:*", {"Fn": {"Fn::GetAtt": ["WorkmailOffboardFn", "Arn"]}}]}),
+        allow("ssm:GetParameter", {"Fn::Sub": "arn:aws:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Param}"}),
+        allow("events:PutEvents", {"Fn::Select": [1, {"Fn::Split": [",", {"Fn::Sub": "x,${Bus.Arn}"}]}]}),
+        allow("sqs:SendMessage", {"Fn::GetAtt": ["Elsewhere", "Arn"]}),
+        allow("sns:Publish", [{"Ref": "AlertsTopic"}, {"Ref": "AWS::NoValue"}]),
+    ]
+    iam = bind(mini_template(statements), local_resources())
+    (resolved,) = [s for name, _, s in iam.roles if name == "workmail_trigger"]
+    assert [s["Resource"] for s in resolved] == [
+        f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/local-audit",
+        f"arn:aws:states:eu-west-1:{ACCOUNT}:stateMachine:local-workmail-offboard",
+        f"arn:aws:states:eu-west-1:{ACCOUNT}:execution:local-workmail-offboard:*",
+        # the function shares the state machine's template name; lambda ARNs get the function's local name
+        f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:local-workmail_offboard:*",
+        f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/local/kill-switch",
+        f"arn:aws:events:eu-west-1:{ACCOUNT}:event-bus/local-bus",
+        "unmapped:Elsewhere.Arn",  # nothing local: matches no request
+        [f"arn:aws:sns:eu-west-1:{ACCOUNT}:local-operations-alerts"],
+    ]
+    roles = {name: arn for name, arn, _ in iam.roles}
+    assert roles["workmail_trigger"] == f"arn:aws:iam::{ACCOUNT}:role/local-fn-workmail_trigger"
+    assert roles["sfn:workmail-offboard"] == f"arn:aws:iam::{ACCOUNT}:role/local-workmail-offboard"
+    assert iam.keys == {
+        f"arn:aws:sns:eu-west-1:{ACCOUNT}:local-operations-alerts": f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/approvals"
+    }
+    assert list(iam.key_policies) == [f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/approvals"]
+
+
+@pytest.mark.parametrize(
+    ("resource", "why"),
+    [
+        ({"Fn::If": ["C", "a", "b"]}, "Fn::If is not supported"),
+        ({"Fn::GetAtt": ["Nowhere", "Arn"]}, "Nowhere, which is not in the template"),
+        ({"Ref": "Nowhere"}, "Nowhere, which is not in the template"),
+    ],
+)
+def test_what_the_binding_cannot_resolve_raises(resource: Any, why: str) -> None:
+    from local.stack_iam import bind
+
+    with pytest.raises(Unsupported, match=why):
+        bind(mini_template([allow("s3:GetObject", resource)]), local_resources())
+
+
+def test_a_managed_policy_outside_the_template_is_refused() -> None:
+    from local.stack_iam import bind
+
+    template = mini_template([])
+    template["Resources"]["WorkmailTriggerRole"]["Properties"] = {
+        "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]
+    }
+    with pytest.raises(Unsupported, match="AdministratorAccess is not in the template"):
+        bind(template, local_resources())
