@@ -241,7 +241,6 @@ MACHINE = f"arn:aws:states:{R}:stateMachine:m"
 EXECUTION = f"arn:aws:states:{R}:execution:m:run-1"
 QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/q"
 CUSTOMER_KEYS = {TOPIC: KEY, SECRET: KEY}
-SES = (("ses:apiversion", "2"),)
 SNS_KMS = (("kms:calleraccount", ACCOUNT), ("kms:viaservice", "sns.us-east-1.amazonaws.com"))
 
 CASES: list[tuple[str, str, dict[str, Any], list[Check]]] = [
@@ -340,25 +339,25 @@ CASES: list[tuple[str, str, dict[str, Any], list[Check]]] = [
         "sesv2",
         "GetEmailIdentity",
         {"EmailIdentity": "acme.example"},
-        [Check("ses:GetEmailIdentity", f"arn:aws:ses:{R}:identity/acme.example", SES)],
+        [Check("ses:GetEmailIdentity", f"arn:aws:ses:{R}:identity/acme.example")],
     ),
     (
         "sesv2",
         "PutEmailIdentityMailFromAttributes",
         {"EmailIdentity": "acme.example"},
-        [Check("ses:PutEmailIdentityMailFromAttributes", f"arn:aws:ses:{R}:identity/acme.example", SES)],
+        [Check("ses:PutEmailIdentityMailFromAttributes", f"arn:aws:ses:{R}:identity/acme.example")],
     ),
     (
         "sesv2",
         "GetReputationEntity",
         {"ReputationEntityReference": TENANT},
-        [Check("ses:GetReputationEntity", TENANT, SES)],
+        [Check("ses:GetReputationEntity", TENANT)],
     ),
     (
         "sesv2",
         "UpdateReputationEntityCustomerManagedStatus",
         {"ReputationEntityReference": TENANT},
-        [Check("ses:UpdateReputationEntityCustomerManagedStatus", TENANT, SES)],
+        [Check("ses:UpdateReputationEntityCustomerManagedStatus", TENANT)],
     ),
     (
         "sesv2",
@@ -368,19 +367,19 @@ CASES: list[tuple[str, str, dict[str, Any], list[Check]]] = [
             "ReputationEntityPolicy": "arn:aws:ses:us-east-1:aws:reputation-policy/strict",
         },
         [
-            Check("ses:UpdateReputationEntityPolicy", TENANT, SES),
-            Check("ses:UpdateReputationEntityPolicy", "arn:aws:ses:us-east-1:aws:reputation-policy/strict", SES),
+            Check("ses:UpdateReputationEntityPolicy", TENANT),
+            Check("ses:UpdateReputationEntityPolicy", "arn:aws:ses:us-east-1:aws:reputation-policy/strict"),
         ],
     ),
     # requires `tenant` but names none: the whole family of this account and region
-    ("sesv2", "ListReputationEntities", {}, [Check("ses:ListReputationEntities", f"arn:aws:ses:{R}:tenant/*/*", SES)]),
+    ("sesv2", "ListReputationEntities", {}, [Check("ses:ListReputationEntities", f"arn:aws:ses:{R}:tenant/*/*")]),
     (
         "sesv2",
         "ListRecommendations",
         {"Filter": {"RESOURCE_ARN": TENANT}},
-        [Check("ses:ListRecommendations", "*", SES)],
+        [Check("ses:ListRecommendations", "*")],
     ),
-    ("sesv2", "ListTagsForResource", {"ResourceArn": TENANT}, [Check("ses:ListTagsForResource", TENANT, SES)]),
+    ("sesv2", "ListTagsForResource", {"ResourceArn": TENANT}, [Check("ses:ListTagsForResource", TENANT)]),
     (
         "sns",
         "Publish",
@@ -810,3 +809,27 @@ def test_a_managed_policy_outside_the_template_is_refused() -> None:
     }
     with pytest.raises(Unsupported, match="AdministratorAccess is not in the template"):
         bind(template, local_resources())
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEquals": {"ses:ApiVersion": "2"}},  # a key of the action that the request context does not model
+        {"StringLike": {"aws:userid": "AROA*"}},
+        {"StringEquals": {"aws:SourceIp": "10.0.0.1"}},  # a global key we do not model
+    ],
+)
+def test_a_condition_on_a_key_the_request_does_not_model_fails_the_call(emu: Emulator, condition: Any) -> None:
+    install(emu, allow("ses:GetEmailIdentity", "*", Condition=condition))
+    with emu.acting_as("fn"), pytest.raises(Unsupported):
+        boto3.client("sesv2").get_email_identity(EmailIdentity="acme.example")
+
+
+def test_a_key_of_another_service_reads_as_absent() -> None:
+    # dynamodb:GetItem has no kms:ViaService: the key is absent, so StringEquals does not hold.
+    from local.emulator.iam.access import _Context
+
+    context = _Context({"aws:securetransport": "true"}, "dynamodb:GetItem")
+    assert "kms:viaservice" not in context and "aws:securetransport" in context
+    with pytest.raises(Unsupported, match="dynamodb:leadingkeys"):
+        _ = "dynamodb:leadingkeys" in context
