@@ -2,8 +2,9 @@
 subscription per approver (filtered to that approver's messages), the HMAC signing secret, and
 the link API (API Gateway, throttled, logged without query strings).
 
-Used by every workflow that waits for a person: ``allow(state_machine)`` lets the callback resume
-that state machine's tasks (states:SendTaskSuccess/Failure on its ARN only).
+The callback resumes the waiting tasks (states:SendTaskSuccess/Failure): the Service Authorization
+Reference lists no resource type and no condition key for them, so only ``Resource: "*"`` matches
+(a grant on the state machine ARNs is AccessDenied); the unguessable task token is the capability.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 from mailwarden.contracts.topics import APPROVAL_DECISIONS, APPROVAL_REQUESTS, APPROVER_ATTRIBUTE, TOPICS
 
@@ -125,8 +125,20 @@ class Approvals(Construct):
 
         for fn in (request_fn, callback_fn):
             self.secret.grant_read(fn)
-        assert request_fn.role is not None
+        assert request_fn.role is not None and callback_fn.role is not None
         self.grant_publish(request_fn.role, self.requests_topic)
+        callback_fn.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=["*"])
+        )
+        acknowledge(
+            callback_fn.role,
+            "IAM5",
+            "states:SendTaskSuccess/SendTaskFailure support no resource-level permissions and no condition keys "
+            "(Service Authorization Reference): only '*' matches. The task token, unguessable and known only to "
+            "the approval record, is what limits them to the task waiting for this decision.",
+            "Resource::*",
+            children=True,
+        )
 
     def grant_publish(self, role: iam.IRole, topic: sns.ITopic) -> None:
         """sns:Publish on one of these topics, and the key SNS encrypts it with. Explicit rather than
@@ -147,10 +159,6 @@ class Approvals(Construct):
         self.key.grant(iam.ServicePrincipal("sns.amazonaws.com"), "kms:GenerateDataKey", "kms:Decrypt")
         queue = dead_letter_queue(self, "DecisionDeliveryDlq", what="SNS redrive for decisions", key=self.key)
         return queue
-
-    def allow(self, state_machine: sfn.IStateMachine, callback_fn: lambda_.IFunction) -> None:
-        """Let the callback resume tasks of ``state_machine`` (and no other)."""
-        state_machine.grant_task_response(callback_fn)
 
     @property
     def base_url(self) -> str:

@@ -29,7 +29,7 @@ class StackConfig(BaseModel):
     mail_from_watch_schedule: str = Field("rate(5 minutes)", alias="mailFromWatchSchedule")
     partner_reconcile_schedule: str = Field("rate(1 hour)", alias="partnerReconcileSchedule")
     health_schedule: str = Field("rate(5 minutes)", alias="healthSchedule")  # the census behind the alarms
-    # Where the Partner Central API is called (and the region in its connection-preferences ARNs).
+    # Where the Partner Central API is called.
     partner_central_region: str = Field("us-east-1", alias="partnerCentralRegion", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     # The MAIL FROM API's token issuer (OIDC / OAuth 2.0: Cognito, Okta, Entra ID, ...). Without one, every
     # request is refused (500, logged) until it is configured.

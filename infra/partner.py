@@ -1,23 +1,39 @@
 """Least-privilege access to Partner Central connection preferences: the two actions Mailwarden
-uses, on the connection-preferences ARN of each catalog the policy lists, nothing else."""
+uses, for the catalogs the policy lists, nothing else.
+
+The Service Authorization Reference lists no resource type for partnercentral:GetConnectionPreferences
+and UpdateConnectionPreferences, only the ``partnercentral:Catalog`` condition key: a grant on catalog
+ARNs never matches (AccessDenied on the first call). The grant is therefore ``Resource: "*"``,
+scoped by ``StringEquals partnercentral:Catalog`` to the listed catalogs.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
 from .functions import MailwardenFunction
+from .nag import acknowledge
 
 ACTIONS = ["partnercentral:GetConnectionPreferences", "partnercentral:UpdateConnectionPreferences"]
 
 
-def connection_preferences_arn(fn: MailwardenFunction, region: str, catalog: str) -> str:
-    stack = Stack.of(fn)
-    return f"arn:{stack.partition}:partnercentral:{region}:{stack.account}:catalog/{catalog}/connection-preferences"
-
-
-def grant_partner(fn: MailwardenFunction, region: str, catalogs: list[str]) -> None:
+def grant_partner(fn: MailwardenFunction, catalogs: list[str]) -> None:
     """Nothing is granted while the policy lists no catalog (the function then reads nothing)."""
-    if catalogs:
-        arns = [connection_preferences_arn(fn, region, c) for c in catalogs]
-        fn.role.add_to_policy(iam.PolicyStatement(actions=ACTIONS, resources=arns))
+    if not catalogs:
+        return
+    fn.role.add_to_policy(
+        iam.PolicyStatement(
+            actions=ACTIONS,
+            resources=["*"],
+            conditions={"StringEquals": {"partnercentral:Catalog": sorted(catalogs)}},
+        )
+    )
+    acknowledge(
+        fn.role,
+        "IAM5",
+        "partnercentral:Get/UpdateConnectionPreferences support no resource-level permissions (Service "
+        "Authorization Reference): '*', limited by the partnercentral:Catalog condition to the catalogs the "
+        "policy lists.",
+        "Resource::*",
+        children=True,
+    )

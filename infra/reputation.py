@@ -47,17 +47,20 @@ class KillSwitch(Construct):
 
 
 def grant_reputation(fn: MailwardenFunction, *, writes: bool) -> None:
-    """Read (and optionally write) SES reputation entities: per-tenant actions on tenant ARNs; the
-    two list actions support no resource-level permissions."""
+    """Read (and optionally write) SES reputation entities: per-tenant actions, and the listing of
+    reputation entities (it requires the ``tenant`` resource type), on this account's and region's
+    tenant ARNs. ListRecommendations takes only an optional ``identity`` resource type and the calls
+    name none: it must be granted on '*'."""
     stack = Stack.of(fn)
     tenants = stack.format_arn(service="ses", resource="tenant", resource_name="*")
     policies = stack.format_arn(service="ses", account="aws", resource="reputation-policy", resource_name="*")
     fn.role.add_to_policy(
-        iam.PolicyStatement(actions=["ses:GetReputationEntity", "ses:ListTagsForResource"], resources=[tenants])
+        iam.PolicyStatement(
+            actions=["ses:GetReputationEntity", "ses:ListTagsForResource", "ses:ListReputationEntities"],
+            resources=[tenants],
+        )
     )
-    fn.role.add_to_policy(
-        iam.PolicyStatement(actions=["ses:ListReputationEntities", "ses:ListRecommendations"], resources=["*"])
-    )
+    fn.role.add_to_policy(iam.PolicyStatement(actions=["ses:ListRecommendations"], resources=["*"]))
     if writes:
         fn.role.add_to_policy(
             iam.PolicyStatement(
@@ -68,9 +71,9 @@ def grant_reputation(fn: MailwardenFunction, *, writes: bool) -> None:
     acknowledge(
         fn.role,
         "IAM5",
-        "Tenants (reputation entities) are created at run time: per-entity actions are limited to this "
-        "account's and region's tenant ARNs and SES's managed reputation policies; ListReputationEntities and "
-        "ListRecommendations support no resource-level permissions.",
+        "Tenants (reputation entities) are created at run time: per-entity actions and ListReputationEntities "
+        "are limited to this account's and region's tenant ARNs and SES's managed reputation policies; "
+        "ListRecommendations names no resource (its only resource type, identity, is optional) so it takes '*'.",
         {"regex": "/^Resource::arn:<AWS::Partition>:ses:.*:tenant/\\*$/g"},
         {"regex": "/^Resource::arn:<AWS::Partition>:ses:.*:aws:reputation-policy/\\*$/g"},
         "Resource::*",

@@ -128,7 +128,6 @@ class MailwardenStack(Stack):
             "Workflows",
             functions=self.functions,
             approvals=self.approvals,
-            callback=APPROVAL_CALLBACK.name,
             log_retention_days=config.log_retention_days,
         )
         self.routing = EventRouting(
@@ -256,7 +255,7 @@ class MailwardenStack(Stack):
 
     def _grant_partner(self, catalogs: list[str]) -> None:
         fn = self.functions[PARTNER_CONNECTIONS.name]
-        grant_partner(fn, self.config.partner_central_region, catalogs)
+        grant_partner(fn, catalogs)
         self.kill_switch.allow_read(fn)
         self._grant_table(fn, GUARD.name, ["GetItem", "PutItem"])
         self._grant_table(fn, AUDIT.name, ["PutItem"])

@@ -26,20 +26,18 @@ class Workflows(Construct):
         *,
         functions: dict[str, MailwardenFunction],
         approvals: Approvals,
-        callback: str,
         log_retention_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
         self.state_machines: dict[str, sfn.StateMachine] = {}
         for spec in WORKFLOWS:
-            self.state_machines[spec.name] = self._build(spec, functions, approvals, callback, log_retention_days)
+            self.state_machines[spec.name] = self._build(spec, functions, approvals, log_retention_days)
 
     def _build(
         self,
         spec: WorkflowSpec,
         functions: dict[str, MailwardenFunction],
         approvals: Approvals,
-        callback: str,
         log_retention_days: int,
     ) -> sfn.StateMachine:
         construct_id = "".join(p.title() for p in spec.name.split("-"))
@@ -65,8 +63,6 @@ class Workflows(Construct):
         )
         for f in spec.functions:
             functions[f].function.grant_invoke(machine)
-        if spec.uses_approvals:
-            approvals.allow(machine, functions[callback].function)
         acknowledge(
             machine,
             "IAM5",

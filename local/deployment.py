@@ -13,7 +13,8 @@ import secrets
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,12 @@ from mailwarden.contracts.topics import (
 from mailwarden.contracts.workflows import WORKFLOWS, substitute
 from mailwarden.policy import parse_policy
 
+from . import synthesized
 from .emulator import Emulator, sandbox
+from .emulator.iam import Access
 from .emulator.lambda_context import FakeLambdaContext
 from .issuer import READ_SCOPE, WRITE_SCOPE, LocalIssuer
+from .stack_iam import LocalResources, bind
 
 BUS_NAME = "mailwarden-local"
 DLQ_NAME = "mailwarden-local-dlq"
@@ -56,6 +60,11 @@ KILL_SWITCH = f"/{PREFIX}/kill-switch"
 REPO_POLICY = Path(__file__).resolve().parent.parent / "policy" / "mailwarden.yaml"
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def _iam_default() -> bool:
+    """IAM by execution is on unless ``MAILWARDEN_LOCAL_IAM=off`` (it needs the synthesized stack)."""
+    return os.environ.get("MAILWARDEN_LOCAL_IAM", "on").lower() not in ("off", "0", "false")
 
 
 class InjectedCrash(RuntimeError):
@@ -113,6 +122,7 @@ class LocalDeployment:
     async_failures: list[dict[str, Any]] = field(default_factory=list)  # on-failure records sent to the DLQ
     gateway_latencies: list[float] = field(default_factory=list)  # virtual seconds of each API request
     invocations: list[sandbox.Invocation] = field(default_factory=list)  # every function invocation
+    iam: bool = field(default_factory=_iam_default)  # authorize every call as the synthesized stack's roles
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -135,11 +145,42 @@ class LocalDeployment:
         self.set_policy(self.policy if self.policy is not None else REPO_POLICY.read_text())
 
     def set_policy(self, text: str) -> None:
-        """Deploy a policy file (validated and normalized, as the stack does); warm functions reload."""
+        """Deploy a policy file (validated and normalized, as the stack does); warm functions reload.
+        As a redeploy would, it also installs the IAM of the stack synthesized with this policy."""
         Path(self.policy_file).write_text(parse_policy(text, "policy").normalized())
         from mailwarden import wiring
 
         wiring.reset()
+        if self.iam:
+            self.install_iam(synthesized.template(text))
+
+    @property
+    def access(self) -> Access:
+        """IAM by execution: ``denials``, ``remove_statement``, ``disabled()`` (local/emulator/iam)."""
+        return self.emu.access
+
+    def install_iam(self, template: dict[str, Any]) -> None:
+        """Every function's and state machine's role policies from ``template``, resolved to this
+        deployment's resources, and the resources' policies (local/stack_iam.py)."""
+        local = LocalResources(
+            region=self.emu.region,
+            account=self.emu.account,
+            tables=self.tables,
+            topics=self.topics,
+            dlq_url=self.dlq_url,
+            bus_name=BUS_NAME,
+            state_machines=self.state_machines,
+            state_machine_roles={w.name: self.state_machine_role(w.name) for w in WORKFLOWS},
+            functions={f.name: self.function_name(f.name) for f in FUNCTIONS},
+            function_roles={f.name: self.function_role(f.name) for f in FUNCTIONS},
+            kill_switch=KILL_SWITCH,
+            secret_arn=self.secret_arn,
+            keys={"Approvals/Key": self.approvals_key_arn, "MailboxExports/Key": self.export_key_arn},
+            export_bucket=self.export_bucket,
+            export_role_arn=self.export_role_arn,
+        )
+        iam = bind(template, local)
+        self.emu.access.install(iam.roles, iam.resource_policies, iam.key_policies, iam.keys)
 
     def outputs(self) -> dict[str, str]:
         """What the stack's CloudFormation outputs would say for this deployment (the CLI reads them)."""
@@ -211,6 +252,10 @@ class LocalDeployment:
         return name
 
     def _build_messaging(self) -> None:
+        # The stack's approvals key encrypts the topics and the signing secret; here it only decides
+        # IAM (who may use it), locally nothing is encrypted.
+        kms = self.emu.client("kms")
+        self.approvals_key_arn = kms.create_key(Description="approvals")["KeyMetadata"]["Arn"]
         sns = self.emu.client("sns")
         for topic in TOPICS:
             self.topics[topic.name] = sns.create_topic(Name=f"{PREFIX}-{topic.name}")["TopicArn"]
@@ -254,6 +299,12 @@ class LocalDeployment:
     def function_name(self, function: str) -> str:
         return f"{PREFIX}-{function}"
 
+    def function_role(self, function: str) -> str:
+        return f"arn:aws:iam::{self.emu.account}:role/{PREFIX}-fn-{function}"
+
+    def state_machine_role(self, workflow: str) -> str:
+        return f"arn:aws:iam::{self.emu.account}:role/{PREFIX}-{workflow}"
+
     def crash_after(self, step: str, times: int = 1) -> None:
         """The next ``times`` runs of workflow step ``step`` die after doing their work (before they
         return), as a Lambda killed mid-flight would: Step Functions sees an unhandled error."""
@@ -281,7 +332,7 @@ class LocalDeployment:
             self.state_machines[wf.name] = sfn.create_state_machine(
                 name=f"{PREFIX}-{wf.name}",
                 definition=definition,
-                roleArn=f"arn:aws:iam::{self.emu.account}:role/{PREFIX}-{wf.name}",
+                roleArn=self.state_machine_role(wf.name),
             )["stateMachineArn"]
 
     def bus_name(self, route: Route) -> str:
@@ -359,7 +410,17 @@ class LocalDeployment:
             # in place (a key's value is the same for every function). Removing them afterwards races
             # with Step Functions' threads, which read the environment while creating clients.
             os.environ.update(self.env_for(spec))
-            return self.handler(function)(event, context)
+            with self._as(function):
+                return self.handler(function)(event, context)
+
+    @contextmanager
+    def _as(self, function: str) -> Iterator[None]:
+        """The function's calls are made with its role (authorized, when IAM is installed)."""
+        if not self.iam:
+            yield
+            return
+        with self.emu.acting_as(function):
+            yield
 
     def invoke_async(self, function: str, event: dict[str, Any]) -> Any:
         """An asynchronous invocation (what EventBridge rules, Scheduler and SNS make): the result, or

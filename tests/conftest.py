@@ -28,11 +28,71 @@ os.environ.update(
 
 from local.deployment import LocalDeployment
 from local.emulator import Emulator, emulated_aws
+from local.emulator.iam import LEDGER
 from local.emulator.lambda_context import FakeLambdaContext
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "samples"
 TEST_APPROVERS = ["Ops-Lead@example.com", "security@example.com"]
+
+
+# ---------------------------------------------------------------------------- IAM by execution
+# Every test fails if a function's call was denied (AccessDenied from its role's policies) or made an
+# AWS call the IAM emulation has no mapping for, unless it is marked ``access_denied`` (it causes one on
+# purpose and asserts it). MAILWARDEN_IAM_REPORT=<file> writes the session's totals there (bench/).
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_IAM_EXPECTED] = 0
+
+
+_IAM_EXPECTED = pytest.StashKey[int]()
+_IAM_SEEN = pytest.StashKey[tuple[int, int]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Any:
+    item.stash[_IAM_SEEN] = (len(LEDGER.denials), len(LEDGER.unmapped))  # fixtures (module ones too) count
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    try:
+        result = yield
+    except BaseException:
+        _iam_problems(item)  # the test failed anyway: its report shows them
+        raise
+    problems = _iam_problems(item)
+    if problems:
+        pytest.fail("IAM by execution:\n  " + "\n  ".join(problems), pytrace=False)
+    return result
+
+
+def _iam_problems(item: pytest.Item) -> list[str]:
+    denials_at, unmapped_at = item.stash.get(_IAM_SEEN, (0, 0))
+    denials, unmapped = LEDGER.denials[denials_at:], LEDGER.unmapped[unmapped_at:]
+    expected = item.get_closest_marker("access_denied") is not None
+    if expected:
+        item.config.stash[_IAM_EXPECTED] += len(denials)
+    problems = [f"AWS call without an IAM mapping: {u}" for u in unmapped]
+    problems += [] if expected else [f"AccessDenied: {d}" for d in denials]
+    if problems:
+        item.add_report_section("call", "iam", "\n".join(problems))
+    return problems
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    report = os.environ.get("MAILWARDEN_IAM_REPORT")
+    if report:
+        expected = session.config.stash.get(_IAM_EXPECTED, 0)
+        totals = {
+            "denied_calls": len(LEDGER.denials) - expected,  # limits.iam.denied_calls: 0 for the shipped roles
+            "deliberately_denied_calls": expected,  # tests marked access_denied (a statement removed, ...)
+            "unmapped_calls": len(LEDGER.unmapped),
+            "evaluated_calls": LEDGER.evaluated,
+        }
+        Path(report).write_text(json.dumps(totals, indent=2) + "\n")
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,7 @@ from moto import mock_aws
 
 from .control import Control
 from .core import INTERNAL_AGENT, Dispatcher
+from .iam import Access, capture_params, state_machine_roles
 from .lambda_ import LambdaService
 from .limits import SQS_MESSAGE_LIMIT
 from .partnercentral import PartnerCentral
@@ -87,9 +88,12 @@ def _route53_after_call(parsed: Any = None, model: Any = None, **_: Any) -> None
 
 
 def _install_hook() -> None:
+    """Ours in botocore's built-in handlers: the ``before-send`` dispatcher, and the capture of each
+    call's parameters for IAM (``before-parameter-build``; the request context carries them on)."""
     handlers = botocore.handlers.BUILTIN_HANDLERS
-    ours = (_MOTO_STUBBER, _hook, _route53_after_call)
+    ours = (_MOTO_STUBBER, _hook, _route53_after_call, capture_params)
     handlers[:] = [h for h in handlers if not (len(h) > 1 and h[1] in ours)]
+    handlers.append(("before-parameter-build", capture_params))
     handlers.append(("before-send", _hook))
     for operation in ("ChangeResourceRecordSets", "GetChange"):
         handlers.append((f"after-call.route-53.{operation}", _route53_after_call))
@@ -112,7 +116,13 @@ class Emulator:
         self.lambdas = LambdaService(self)
         self.route53 = Route53Guard(self)
         self.dispatcher = Dispatcher(self, [self.sesv2, self.workmail, self.partnercentral, self.lambdas])
+        self.access = Access(account)  # IAM by execution: the local deployment installs the roles
         self._clients: dict[str, Any] = {}
+
+    def acting_as(self, principal: str) -> Any:
+        """Context manager: this thread's calls inside it are ``principal``'s (a role the local
+        deployment installed: a function name, or a role ARN) and are authorized as IAM would."""
+        return self.access.acting_as(principal)
 
     def client(self, name: str) -> Any:
         """A boto3 client for the emulator's and the local harness's own use (emitting events,
@@ -174,6 +184,7 @@ def emulated_aws(
         stack.callback(sfn_log.setLevel, sfn_log.level)
         sfn_log.setLevel(logging.CRITICAL)
         emu = Emulator(clock, region, DEFAULT_ACCOUNT)
+        stack.enter_context(state_machine_roles(emu.access))
         if ses_rate is not None:
             emu.dispatcher.set_rate_limit("sesv2", ses_rate)
         previous_clock = set_default_clock(clock)

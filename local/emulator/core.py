@@ -231,6 +231,13 @@ class Dispatcher:
             check_deadline(self.emulator.clock)  # a stopped Lambda sandbox sends nothing
         with self._lock:
             (self.internal_calls if internal else self.calls)[f"{service_id}.{op_name}"] += 1
+        if not internal and self.emulator.access.current() is not None:
+            op = model_for_service_id(service_id).operation_model(op_name)
+            denied = self.emulator.access.deny(service_id, op, request)
+            if denied is not None:
+                response, code = denied
+                self.count(f"{service_id}.{op_name}:{code}")
+                return response
         service = self.services.get(service_id)
         if service is None or op_name not in service.handlers:
             too_large = limits.check(service_id, op_name, request)

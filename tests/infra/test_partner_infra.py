@@ -1,5 +1,5 @@
 """Partner Central in the synthesized template: the reconcile schedule and operator rule, the
-widening workflow, and grants limited to the two actions on the catalogs the policy lists."""
+widening workflow, and grants limited to the two actions for the catalogs the policy lists."""
 
 from __future__ import annotations
 
@@ -41,15 +41,14 @@ def managed() -> Any:
 
 
 def test_the_function_may_read_and_update_only_the_listed_catalogs_preferences(managed: Any) -> None:
+    """The actions have no resource types (only the partnercentral:Catalog key): '*' plus the condition."""
     (statement,) = partner_statements(managed)
     assert sorted(statement["Action"]) == [
         "partnercentral:GetConnectionPreferences",
         "partnercentral:UpdateConnectionPreferences",
     ]
-    arns = json.dumps(statement["Resource"])
-    assert ":partnercentral:eu-west-1:" in arns
-    assert "catalog/AWS/connection-preferences" in arns and "catalog/Sandbox/connection-preferences" in arns
-    assert "*" not in arns
+    assert statement["Resource"] == "*"
+    assert statement["Condition"] == {"StringEquals": {"partnercentral:Catalog": ["AWS", "Sandbox"]}}
 
 
 def test_a_policy_without_catalogs_grants_no_partner_central_access(synth: Any) -> None:

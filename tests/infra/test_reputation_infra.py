@@ -43,6 +43,10 @@ def test_guard_functions_get_only_what_they_use(synth: Any) -> None:
             assert action in text, (role, action)
         assert REPUTATION_REINSTATE_WORKFLOW.name in text
         assert "dynamodb:DeleteItem" not in json.dumps(statements(t, "ReputationReconcileRole"))
+        (listing,) = [s for s in statements(t, role) if "ses:ListReputationEntities" in s["Action"]]
+        assert "tenant/*" in json.dumps(listing["Resource"]), "ListReputationEntities requires the tenant type"
+        (star,) = [s for s in statements(t, role) if s["Resource"] == "*" and "ses:ListRecommendations" in s["Action"]]
+        assert star["Action"] == "ses:ListRecommendations"  # alone on '*' (it names no resource)
     trigger = json.dumps(statements(t, "ReputationTriggerRole"))
     assert "states:ListExecutions" in trigger and REPUTATION_RECONCILE_WORKFLOW.name in trigger
     assert "ses:" not in trigger

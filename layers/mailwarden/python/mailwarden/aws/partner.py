@@ -43,9 +43,10 @@ class PartnerCentralPreferences:
             if code == "AccessDeniedException":
                 raise AccessDenied(
                     f"partnercentral:{action} was denied for catalog {catalog}. Mailwarden's partner_connections role "
-                    f"needs partnercentral:{action} on the catalog's connection-preferences ARN; the stack grants it, "
-                    "so look for a service control policy, a permissions boundary, or an account not linked to "
-                    f"Partner Central. AWS said: {message}"
+                    f"needs partnercentral:{action} on Resource '*' with the condition partnercentral:Catalog = "
+                    f"{catalog}; the stack grants it for the catalogs the policy lists, so look for a catalog missing "
+                    "from the deployed policy, a service control policy, a permissions boundary, or an account not "
+                    f"linked to Partner Central. AWS said: {message}"
                 ) from err
             if code == "ValidationException":
                 raise Rejected(f"Partner Central refused {action} for catalog {catalog}: {message}") from err

@@ -1,0 +1,34 @@
+"""JSON documents in S3 (decommission plans and reports): the bucket's default encryption (SSE-KMS
+with the stack's key) applies; a missing document is ``NotFound``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import NotFound
+from .errors import code_of, translate
+
+
+class S3Documents:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def put(self, key: str, document: Any) -> None:
+        body = json.dumps(document, default=str).encode()
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        except ClientError as err:
+            raise translate(err) from err
+
+    def get(self, key: str) -> Any:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as err:
+            if code_of(err) in ("NoSuchKey", "404"):
+                raise NotFound(f"s3://{self.bucket}/{key} does not exist") from err
+            raise translate(err) from err
+        return json.loads(body)
