@@ -50,7 +50,7 @@ from .routing import EventRouting
 from .schedules import Schedule
 from .storage import Tables
 from .workflows import Workflows
-from .workmail import OFFBOARD_WRITES, READS, RESTORE_WRITES, MailboxExports, grant_workmail
+from .workmail import OFFBOARD_WRITES, READS, RESTORE_WRITES, MailboxExports, grant_documents, grant_workmail
 
 
 class MailwardenStack(Stack):
@@ -130,6 +130,7 @@ class MailwardenStack(Stack):
             approvals=self.approvals,
             log_retention_days=config.log_retention_days,
         )
+        self._grant_decommission()
         self.routing = EventRouting(
             self,
             "Routing",
@@ -273,6 +274,29 @@ class MailwardenStack(Stack):
         self._grant_table(fn, MAIL_FROM.name, ["Scan"])
         self.kill_switch.allow_read(fn)
 
+    def _grant_decommission(self) -> None:
+        """The decommission's Distributed Map reads its users from S3 and runs one child execution per
+        user (StartExecution on itself; Describe/Stop on its executions), as Step Functions documents."""
+        machine = self.workflows.state_machines[WORKMAIL_DECOMMISSION_WORKFLOW.name]
+        grant_documents(self.exports, machine.role, ["GetObject"], ["kms:Decrypt"])
+        arn = state_machine_arn(self, WORKMAIL_DECOMMISSION_WORKFLOW.name)
+        machine.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[arn]))
+        executions = arn.replace(":stateMachine:", ":execution:")
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[f"{executions}/*", f"{executions}:*"],
+            )
+        )
+        acknowledge(
+            machine.role,
+            "IAM5",
+            "The Distributed Map's child executions are named by Step Functions at run time: Describe/Stop are "
+            "limited to this workflow's own executions (<execution ARN prefix>/* and :*).",
+            {"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*workmail-decommission[/:]\\*$/g"},
+            children=True,
+        )
+
     def _grant_workmail(self) -> None:
         trigger = self.functions[WORKMAIL_TRIGGER.name]
         steps = self.functions[WORKMAIL_OFFBOARD.name]
@@ -282,7 +306,9 @@ class MailwardenStack(Stack):
         for fn in (trigger, steps):
             self._grant_table(fn, OFFBOARDING.name, ["GetItem", "PutItem"])
             self._grant_table(fn, AUDIT.name, ["PutItem"])
+        self._grant_table(steps, OFFBOARDING.name, ["Query"])  # a decommission's per-user results
         self.exports.role.grant_pass_role(steps.role)
+        grant_documents(self.exports, steps.role, ["PutObject", "GetObject"], ["kms:GenerateDataKey", "kms:Decrypt"])
         machines = [
             state_machine_arn(self, w.name) for w in (WORKMAIL_OFFBOARD_WORKFLOW, WORKMAIL_DECOMMISSION_WORKFLOW)
         ]

@@ -69,6 +69,8 @@ class Workflows(Construct):
             "Step Functions log delivery and X-Ray actions support no resource-level permissions; "
             "lambda:InvokeFunction is granted on this workflow's own functions and their versions (<arn>:*) "
             "only.",
+            "Resource::*",
+            {"regex": "/^Resource::<.*Function.*\\.Arn>:\\*$/g"},
             children=True,
         )
         return machine

@@ -13,6 +13,7 @@ from .functions import MailwardenFunction
 from .nag import acknowledge
 
 EXPORT_PREFIX = "mailbox-exports"
+DOCUMENTS_PREFIX = "decommissions"  # plans and reports the workflow steps keep (mailwarden.workmail.offboarding)
 
 READS = [
     "DescribeUser",
@@ -111,6 +112,25 @@ class MailboxExports(Construct):
             {"regex": "/^Resource::<.*Bucket.*\\.Arn>/mailbox-exports/\\*$/g"},
             children=True,
         )
+
+
+def grant_documents(exports: MailboxExports, role: iam.IRole, actions: list[str], key_actions: list[str]) -> None:
+    """``s3:<actions>`` on the decommission documents (``decommissions/*`` of the export bucket) and the
+    bucket key's ``key_actions`` (the bucket encrypts with the export key)."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=[f"s3:{a}" for a in actions], resources=[exports.bucket.arn_for_objects(f"{DOCUMENTS_PREFIX}/*")]
+        )
+    )
+    role.add_to_principal_policy(iam.PolicyStatement(actions=key_actions, resources=[exports.key.key_arn]))
+    acknowledge(
+        role,
+        "IAM5",
+        "Decommission documents are named by request id at run time: access is limited to the decommissions/ "
+        "prefix of the one export bucket.",
+        {"regex": f"/^Resource::<.*Bucket.*\\.Arn>/{DOCUMENTS_PREFIX}/\\*$/g"},
+        children=True,
+    )
 
 
 def organizations(scope: Construct) -> str:

@@ -308,7 +308,14 @@ def bind(template: dict[str, Any], local: LocalResources) -> StackIam:
         if kind == "AWS::KMS::Key" and own:
             out.key_policies[own] = resolver.resolve(props["KeyPolicy"])
         key = props.get("KmsMasterKeyId") or props.get("KmsKeyId")
-        if own and key and kind in ("AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::SecretsManager::Secret"):
+        if kind == "AWS::S3::Bucket":  # the bucket's default encryption (SSE-KMS): S3 uses it for the caller
+            rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [{}])
+            key = rules[0].get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
+        if (
+            own
+            and key
+            and kind in ("AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::S3::Bucket")
+        ):
             key_arn = str(resolver.resolve(key))
             if key_arn.startswith("arn:aws:kms:"):  # not alias/aws/<service>, an AWS managed key
                 out.keys[own] = key_arn

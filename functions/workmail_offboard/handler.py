@@ -58,17 +58,35 @@ class DecommissionPlan(_Step):
     request: dict[str, Any]
 
 
+class DecommissionMember(_Step):
+    """The last step of one user's child execution in a decommission: its outcome, kept per user."""
+
+    step: Literal["decommission-member"]
+    decommissionId: str = Field(pattern=_ID)
+    requestId: str = Field(pattern=_ID)
+    user: str = Field(min_length=1)
+    outcome: str = Field(min_length=1)
+    error: str = ""
+    cause: str = ""
+
+
 class DecommissionDone(_Step):
     step: Literal["decommission-done"]
     decommissionId: str = Field(pattern=_ID)
     organizationId: str = Field(min_length=1)
     outcome: Literal["completed", "rejected", "expired"]
-    results: list[dict[str, Any]]
 
 
 StepInput = TypeAdapter(
     Annotated[
-        Snapshot | ForRequest | ExportStatus | Delete | Kept | DecommissionPlan | DecommissionDone,
+        Snapshot
+        | ForRequest
+        | ExportStatus
+        | Delete
+        | Kept
+        | DecommissionPlan
+        | DecommissionMember
+        | DecommissionDone,
         Field(discriminator="step"),
     ]
 )
@@ -103,7 +121,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return o.kept(step.requestId, step.outcome)
         case DecommissionPlan():
             decommission = parsed(DecommissionRequest, step.request, "workmail_offboard")
-            return o.decommission_plan(str(decommission.request_id), decommission)
+            return o.decommission_plan(str(decommission.request_id), decommission, keep_items=True)
+        case DecommissionMember():
+            result = {"requestId": step.requestId, "outcome": step.outcome, "error": step.error, "cause": step.cause}
+            return o.decommission_member(step.decommissionId, step.user, result)
         case DecommissionDone():
-            return o.decommission_done(step.decommissionId, step.organizationId, step.outcome, step.results)
+            return o.decommission_done(step.decommissionId, step.organizationId, step.outcome)
     raise MalformedEvent(f"unknown step {event.get('step')!r}")

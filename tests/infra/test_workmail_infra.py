@@ -66,10 +66,23 @@ def test_the_decommission_map_runs_at_most_ten_users_at_a_time_after_one_batch_a
     _, t = synth
     definition = _definition(t, "-workmail-decommission")
     states = definition["States"]
-    assert states["OffboardUsers"]["MaxConcurrency"] == EXPORT_CONCURRENCY == 10
+    users = states["OffboardUsers"]
+    assert users["MaxConcurrency"] == EXPORT_CONCURRENCY == 10
     assert states["ApproveBatch"]["Next"] == "OffboardUsers"
-    inner = states["OffboardUsers"]["ItemProcessor"]["States"]
+    # each user is a child execution of a Distributed Map: its history and state are its own
+    assert users["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert users["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"  # the users never enter the state
+    assert users["ResultPath"] is None and users["ToleratedFailurePercentage"] == 100
+    inner = users["ItemProcessor"]["States"]
     assert "UserApproveDelete" not in inner and inner["UserConfirmDisabled"]["Next"] == "UserDelete"
+    ends = [n for n, st in inner.items() if st.get("Next") == "UserRecord"]
+    assert sorted(ends) == sorted(
+        ["UserDeleted", "UserRejected", "UserExportFailed", "UserExportTimedOut", "UserNotDisabled"]
+        + ["UserDeleteRefused", "UserFailed"]
+    )
+    assert inner["UserRecorded"] == {"Type": "Succeed", "OutputPath": "$.recorded.result"}
+    granted = json.dumps(statements(t, "WorkflowsWorkmailDecommissionRole"))
+    assert "states:StartExecution" in granted and "decommissions/*" in granted and "kms:Decrypt" in granted
     single = _definition(t, "-workmail-offboard")["States"]
     assert single["ConfirmDisabled"]["Next"] == "ApproveDelete" and single["ApproveDelete"]["Next"] == "Delete"
     assert single["StartExport"]["Next"] == "WaitForExport" and single["WaitForExport"]["Next"] == "PollExport"

@@ -13,6 +13,14 @@ from local.deployment import LocalDeployment
 from tests.approval_support import awaiting, decide
 from tests.workmail_support import Org, acme, audit, executions, exports, offboard, outcomes, request
 
+
+def audit_org(deployment: LocalDeployment, org: Org) -> list[dict]:
+    from mailwarden.aws.audit import DynamoAuditTrail
+
+    trail = DynamoAuditTrail(deployment.emu.client("dynamodb"), deployment.tables["audit"], deployment.emu.clock)
+    return trail.entries(f"workmail:{org.id}")
+
+
 STEPS = ("snapshot", "export-start", "export-status", "strip", "deregister", "confirm-disabled", "delete")
 
 
@@ -227,10 +235,35 @@ def test_an_organization_decommission_plans_then_offboards_every_unprotected_use
     done = deployment.finished(started["execution"], timeout=120)
     assert done["status"] == "SUCCEEDED"
     summary = json.loads(done["output"])["summary"]["result"]
-    assert summary["outcomes"] == {"deleted": 23} and summary["users"] == 23
+    assert summary["outcomes"] == {"deleted": 23} and summary["users"] == 23 and summary["notDeletedCount"] == 0
     assert {org.state(n) for n in org.users if n.startswith("user")} == {"DELETED"}
     assert org.state("administrator") == org.state("ops") == "ENABLED"
     assert deployment.emu.control.max_concurrent_exports(org.id) == 10
-    assert len(exports(deployment)) == 23
+    assert len([k for k in exports(deployment) if k.startswith("mailbox-exports/")]) == 23
     # 3 waves of 10 exports of 300 s (polled every 60 s): the makespan on the virtual clock.
     assert deployment.emu.clock.time() - start == 900
+    # the report in S3 names every user's outcome
+    bucket, key = summary["report"].removeprefix("s3://").split("/", 1)
+    report = json.loads(deployment.emu.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert sorted(r["email"] for r in report["results"]) == sorted(org.email(f"user{i:02d}") for i in range(23))
+    assert {r["outcome"] for r in report["results"]} == {"deleted"}
+
+
+def test_a_decommission_names_every_user_that_did_not_finish_and_why(deployment):
+    org = Org(deployment, deployment.emu.control.add_organization("globex", "globex.example.com"), "globex.example.com")
+    for i in range(12):
+        org.user(f"user{i:02d}")
+    deployment.emu.control.fail_next_export(org.id, "Access denied to the S3 bucket")
+    detail = {"organizationId": org.id, "requestedBy": "it@example.com", "reason": "WorkMail ends 2027-03-31"}
+    [started] = request(deployment, OperatorDetailType.DECOMMISSION_REQUESTED, detail)
+    decide(deployment, awaiting(deployment, started["execution"]))
+    done = deployment.finished(started["execution"], timeout=120)
+    assert done["status"] == "SUCCEEDED"  # one user's failure never stops the others
+    summary = json.loads(done["output"])["summary"]["result"]
+    assert summary["outcomes"] == {"deleted": 11, "export-failed": 1}
+    [kept] = summary["notDeleted"]
+    assert kept["outcome"] == "export-failed" and org.state(
+        next(n for n, u in org.users.items() if u == kept["user"])
+    ) == ("ENABLED")
+    record = next(e for e in audit_org(deployment, org) if e["outcome"] == "completed")
+    assert record["detail"]["notDeletedCount"] == 1 and record["detail"]["notDeleted"][0]["user"] == kept["user"]

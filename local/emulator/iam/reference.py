@@ -30,6 +30,7 @@ SERVICES = (
     "lambda",
     "partnercentral",
     "route53",
+    "s3",
     "secretsmanager",
     "ses",
     "sns",

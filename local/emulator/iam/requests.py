@@ -204,6 +204,20 @@ def _sns_publish(r: Request) -> Iterator[Check]:
     yield from _kms(r, topic, "sns", "GenerateDataKey", "Decrypt")
 
 
+# ---------------------------------------------------------------------------- S3
+
+
+@maps("s3", "PutObject", "GetObject", "HeadObject")
+def _s3_object(r: Request) -> Iterator[Check]:
+    """An object; HeadObject is authorized as s3:GetObject. A bucket whose default encryption is
+    SSE-KMS with a customer managed key makes S3 use the key for the caller."""
+    bucket = r.params["Bucket"]
+    yield from _on(
+        r, "GetObject" if r.operation == "HeadObject" else r.operation, r.arn("s3", "object", bucket, r.params["Key"])
+    )
+    yield from _kms(r, f"arn:aws:s3:::{bucket}", "s3", "GenerateDataKey" if r.operation == "PutObject" else "Decrypt")
+
+
 # ---------------------------------------------------------------------------- SSM, Secrets Manager
 
 

@@ -19,6 +19,7 @@ from .aws import clients
 from .aws.approvals import DynamoApprovalStore
 from .aws.audit import DynamoAuditTrail
 from .aws.dlq import DeadLetters
+from .aws.documents import S3Documents
 from .aws.events import EventPublisher
 from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKillSwitch
 from .aws.mailfrom import DynamoMailFromStore, Route53Dns, SesMailFrom
@@ -187,7 +188,8 @@ class OffboardDeps:
     settings: WorkmailSettings
 
 
-def _offboarding(settings: WorkmailSettings) -> Offboarding:
+def _offboarding(settings: WorkmailSettings, *, documents: bool = False) -> Offboarding:
+    """``documents``: the workflow steps keep decommission plans and reports in the export bucket."""
     clock = default_clock()
     dynamodb = clients.client("dynamodb")
     return Offboarding(
@@ -203,13 +205,14 @@ def _offboarding(settings: WorkmailSettings) -> Offboarding:
             "prefix": "mailbox-exports",
         },
         clock=clock,
+        documents=S3Documents(clients.client("s3"), settings.export_bucket) if documents else None,
     )
 
 
 @_deps
 def workmail_offboard() -> OffboardDeps:
     settings = WorkmailSettings.from_env()
-    return OffboardDeps(_offboarding(settings), settings)
+    return OffboardDeps(_offboarding(settings, documents=True), settings)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ..clock import Clock, iso
 from ..contracts.tables import RETENTION_SECONDS
 from ..errors import Conflict, ExportSlotsBusy, NotFound, UnknownOrganization
 from ..workmail.model import Grant, Snapshot, User
+from .dynamo import query_all
 from .errors import code_of, translate
 
 PAGE = 100
@@ -271,6 +272,32 @@ class DynamoOffboardingStore:
             self.client.put_item(TableName=self.table, Item=item)
         except ClientError as err:
             raise translate(err) from err
+
+    def _member_key(self, decommission_id: str, user_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"DECOMMISSION#{decommission_id}"}, "sk": {"S": f"USER#{user_id}"}}
+
+    def record_member(self, decommission_id: str, user_id: str, result: dict[str, Any]) -> None:
+        """One user's end in a decommission (a re-run's result replaces the earlier one)."""
+        item = {
+            **self._member_key(decommission_id, user_id),
+            "result": {"S": json.dumps(result, default=str)},
+            "purge_at": {"N": str(int(self.clock.time()) + RETENTION_SECONDS)},
+        }
+        try:
+            self.client.put_item(TableName=self.table, Item=item)
+        except ClientError as err:
+            raise translate(err) from err
+
+    def members(self, decommission_id: str) -> dict[str, dict[str, Any]]:
+        """user id -> its recorded result, for every user of the decommission that has one."""
+        rows = query_all(
+            self.client,
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :user)",
+            ExpressionAttributeValues={":pk": {"S": f"DECOMMISSION#{decommission_id}"}, ":user": {"S": "USER#"}},
+            ConsistentRead=True,
+        )
+        return {r["sk"]["S"].removeprefix("USER#"): json.loads(r["result"]["S"]) for r in rows}
 
     def latest(self, organization_id: str, user_id: str) -> Snapshot | None:
         try:

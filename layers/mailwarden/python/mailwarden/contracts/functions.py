@@ -97,9 +97,10 @@ WORKMAIL_TRIGGER = FunctionSpec(
 WORKMAIL_OFFBOARD = FunctionSpec(
     name="workmail_offboard",
     description="Offboarding and decommission workflow steps: snapshot, export start/poll, strip, deregister, "
-    "confirm DISABLED, delete, kept-deregistered, decommission plan and summary; each idempotent.",
+    "confirm DISABLED, delete, kept-deregistered, decommission plan, per-user result and summary; each "
+    "idempotent.",
     env=_WORKMAIL_ENV,
-    clients=_WORKMAIL_CLIENTS,
+    clients=(*_WORKMAIL_CLIENTS, "s3"),
     timeout_seconds=300,
 )
 

@@ -317,19 +317,15 @@ def _wm(step: str, payload: dict[str, Any], next_state: str, result_path: str, *
 
 def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, Any]:
     """One user's offboarding states (names prefixed with ``p``). Alone: ends in Succeed/Fail and
-    asks for approval before DeleteUser. In a decommission Map: the batch was approved already,
-    and every end is a result (``{"user", "outcome"}``) so one user's failure never stops the others."""
+    asks for approval before DeleteUser. In a decommission (a child execution of its Distributed
+    Map): the batch was approved already, and every end is the user's outcome, recorded per user
+    (``decommission-member``) so one user's failure never stops the others and the summary names it."""
     rid = {"requestId.$": "$.requestId"}
 
     def end(name: str, outcome: str, error: str, cause: str) -> dict[str, Any]:
         if in_map:
-            return {
-                name: {
-                    "Type": "Pass",
-                    "Parameters": {"user.$": "$.user", "outcome": outcome, "error": error},
-                    "End": True,
-                }
-            }
+            result = {"outcome": outcome, "error": error, "cause": cause}
+            return {name: {"Type": "Pass", "Parameters": result, "ResultPath": "$.result", "Next": f"{p}Record"}}
         if outcome == "deleted":
             return {name: {"Type": "Succeed"}}
         return {name: {"Type": "Fail", "Error": error, "Cause": cause}}
@@ -431,14 +427,21 @@ def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, A
     if in_map:
         states[f"{p}Failed"] = {
             "Type": "Pass",
-            "Parameters": {
-                "user.$": "$.user",
-                "outcome": "failed",
-                "error.$": "$.failure.Error",
-                "cause.$": "$.failure.Cause",
-            },
-            "End": True,
+            "Parameters": {"outcome": "failed", "error.$": "$.failure.Error", "cause.$": "$.failure.Cause"},
+            "ResultPath": "$.result",
+            "Next": f"{p}Record",
         }
+        record = {
+            "decommissionId.$": "$.decommissionId",
+            **rid,
+            "user.$": "$.user",
+            "outcome.$": "$.result.outcome",
+            "error.$": "$.result.error",
+            "cause.$": "$.result.cause",
+        }
+        states[f"{p}Record"] = _wm("decommission-member", record, f"{p}Recorded", "$.recorded")
+        # the child's output stays a few bytes: the outcomes are in DynamoDB, not in the parent's state
+        states[f"{p}Recorded"] = {"Type": "Succeed", "OutputPath": "$.recorded.result"}
     else:
         states |= approval_gate(
             f"{p}ApproveDelete",
@@ -465,21 +468,16 @@ def _offboard(timeout_seconds: int) -> dict[str, Any]:
 
 
 def _decommission(timeout_seconds: int) -> dict[str, Any]:
-    def done(outcome: str, nxt: str, results: str | None) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "decommissionId.$": "$.requestId",
-            "organizationId.$": "$.organizationId",
-            "outcome": outcome,
-        }
-        if results:
-            payload["results.$"] = results
-        else:
-            payload["results"] = []
+    def done(outcome: str, nxt: str) -> dict[str, Any]:
+        payload = {"decommissionId.$": "$.requestId", "organizationId.$": "$.organizationId", "outcome": outcome}
         return _wm("decommission-done", payload, nxt, "$.summary")
 
     return {
-        "Comment": "Decommission a WorkMail organization: plan every user (protected ones kept), one approval for the "
-        f"batch, then offboard {EXPORT_CONCURRENCY} users at a time (WorkMail's export limit), then a summary.",
+        "Comment": "Decommission a WorkMail organization: plan every user (protected ones kept; the users go to a "
+        "document in S3, not into this execution's state), one approval for the batch, then one child execution "
+        f"per user, {EXPORT_CONCURRENCY} at a time (WorkMail's export limit), each recording its outcome; then a "
+        "summary naming every user's outcome. Each user's history is its own (Distributed Map), so an "
+        "organization of any size fits Step Functions' 25,000 events and 256 KiB per state.",
         "StartAt": "Plan",
         "States": {
             "Plan": _wm(
@@ -492,10 +490,9 @@ def _decommission(timeout_seconds: int) -> dict[str, Any]:
             "RequestRejected": {"Type": "Fail", "Error": "Rejected", "Cause": "See the audit trail for the reason."},
             "AnyUsers": {
                 "Type": "Choice",
-                "Choices": [{"Variable": "$.plan.result.plan.offboard", "NumericEquals": 0, "Next": "NoUsers"}],
+                "Choices": [{"Variable": "$.plan.result.plan.offboard", "NumericEquals": 0, "Next": "Summary"}],
                 "Default": "ApproveBatch",
             },
-            "NoUsers": {"Type": "Pass", "Result": [], "ResultPath": "$.results", "Next": "Summary"},
             **approval_gate(
                 "ApproveBatch",
                 request_path="$.plan.result.approvalRequest",
@@ -506,10 +503,18 @@ def _decommission(timeout_seconds: int) -> dict[str, Any]:
             ),
             "OffboardUsers": {
                 "Type": "Map",
-                "Comment": f"At most {EXPORT_CONCURRENCY} users in flight: WorkMail's concurrent export limit.",
-                "ItemsPath": "$.plan.result.items",
+                "Comment": f"One child execution per user, at most {EXPORT_CONCURRENCY} in flight: WorkMail's "
+                "concurrent export limit. Every user ends in a recorded outcome, so no failure stops the others.",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Parameters": {"Bucket.$": "$.plan.result.items.bucket", "Key.$": "$.plan.result.items.key"},
+                },
                 "MaxConcurrency": EXPORT_CONCURRENCY,
+                "ToleratedFailurePercentage": 100.0,  # every user ends in a recorded outcome, failed or not
+                "Label": "users",
                 "ItemSelector": {
+                    "decommissionId.$": "$.requestId",
                     "requestId.$": "$$.Map.Item.Value.requestId",
                     "user.$": "$$.Map.Item.Value.user",
                     "organizationId.$": "$.organizationId",
@@ -519,17 +524,17 @@ def _decommission(timeout_seconds: int) -> dict[str, Any]:
                     "approvedBy.$": "$.approval.approver",
                 },
                 "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                     "StartAt": "UserSnapshot",
                     "States": _offboard_user("User", in_map=True, timeout_seconds=timeout_seconds),
                 },
-                "ResultPath": "$.results",
+                "ResultPath": None,
                 "Next": "Summary",
             },
-            "Summary": done("completed", "Done", "$.results"),
+            "Summary": done("completed", "Done"),
             "Done": {"Type": "Succeed"},
-            "BatchRejected": done("rejected", "WasRejected", None),
-            "BatchExpired": done("expired", "WasExpired", None),
+            "BatchRejected": done("rejected", "WasRejected"),
+            "BatchExpired": done("expired", "WasExpired"),
             **approval_failures("WasRejected", "WasExpired"),
         },
     }
@@ -545,7 +550,8 @@ WORKMAIL_OFFBOARD_WORKFLOW = WorkflowSpec(
 
 WORKMAIL_DECOMMISSION_WORKFLOW = WorkflowSpec(
     name="workmail-decommission",
-    description="Offboard every user of a WorkMail organization after one batch approval, 10 at a time.",
+    description="Offboard every user of a WorkMail organization after one batch approval: one child execution per "
+    "user, 10 at a time.",
     functions=(APPROVAL_REQUEST.name, WORKMAIL_OFFBOARD.name),
     uses_approvals=True,
     build=_decommission,

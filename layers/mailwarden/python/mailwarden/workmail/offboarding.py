@@ -28,16 +28,20 @@ from .model import (
     client_token,
     subject,
 )
-from .ports import Audit, Directory, Events, Store
+from .ports import Audit, Directory, Documents, Events, Store
 
 ACTOR = "mailwarden"
 PLAN_PREVIEW = 50  # users named in a decommission approval (the rest are counted)
+NAMED_IN_SUMMARY = 200  # users not deleted named in a decommission's summary record (the report names all)
 # An export still RUNNING this long after it started is given up on (the workflow's poll loop ends):
 # WorkMail allows one export per mailbox per 24 h, so waiting longer would not let a new one start.
 EXPORT_MAX_SECONDS = 24 * 3600
 # How long the workflow waits before looking at a running export again: every minute at first, then
 # a fifth of its age (a big mailbox takes hours), at most every 15 minutes.
 EXPORT_POLL_MIN, EXPORT_POLL_MAX = 60, 900
+
+
+DECOMMISSIONS = "decommissions"  # documents' key prefix: <id>/users.json (the plan), <id>/report.json
 
 
 def _epoch(timestamp: str) -> float:
@@ -60,6 +64,7 @@ class Offboarding:
         policy: WorkmailPolicy,
         export_target: dict[str, str],  # bucket, key (KMS ARN), role (ARN), prefix
         clock: Clock,
+        documents: Documents | None = None,  # decommission plans and reports (the workflow steps)
     ) -> None:
         self.directory = directory
         self.store = store
@@ -68,6 +73,7 @@ class Offboarding:
         self.policy = policy
         self.target = export_target
         self.clock = clock
+        self.documents = documents
 
     # ------------------------------------------------------------------ reporting
 
@@ -331,8 +337,14 @@ class Offboarding:
 
     # ------------------------------------------------------------------ organization decommission
 
-    def decommission_plan(self, decommission_id: str, request: DecommissionRequest) -> dict[str, Any]:
-        """Every user to offboard (and every user kept, with why), for a dry run or the approval."""
+    def decommission_plan(
+        self, decommission_id: str, request: DecommissionRequest, *, keep_items: bool = False
+    ) -> dict[str, Any]:
+        """Every user to offboard (and every user kept, with why), for a dry run or the approval.
+
+        ``keep_items`` (the workflow's step): the users go to a JSON document the workflow's
+        Distributed Map reads (``items``: bucket and key), never into the execution's state, whose
+        256 KiB would cap an organization at a few thousand users."""
         org = request.organization_id
         try:
             users = list(self.directory.users(org))
@@ -359,7 +371,7 @@ class Offboarding:
             if why:
                 kept.append({"user": u.email or u.name, "why": why})
             else:
-                items.append({"requestId": member_request_id(decommission_id, u.id), "user": u.id})
+                items.append({"requestId": member_request_id(decommission_id, u.id), "user": u.id, "email": u.email})
         export = self.policy.export_by_default if request.export is None else request.export
         named = {i["user"] for i in items[:PLAN_PREVIEW]}
         emails = [u.email or u.name for u in users if u.id in named]
@@ -378,8 +390,7 @@ class Offboarding:
             + (" after exporting each mailbox" if export else "")
             + f"; {len(kept)} kept (protected)."
         )
-        out = {
-            "items": items,
+        out: dict[str, Any] = {
             "export": export,
             "plan": plan,
             "approvalRequest": {
@@ -391,6 +402,11 @@ class Offboarding:
                 "plan": plan,
             },
         }
+        if keep_items:
+            assert self.documents is not None, "the workflow step keeps its users in a document"
+            key = f"{DECOMMISSIONS}/{decommission_id}/users.json"
+            self.documents.put(key, items)
+            out["items"] = {"bucket": self.documents.bucket, "key": key, "count": len(items)}
         outcome = "planned"
         self.audit.record(
             f"workmail:{org}", "workmail.decommission", outcome, request.requested_by, request.reason, plan
@@ -408,20 +424,47 @@ class Offboarding:
         )
         return out
 
-    def decommission_done(
-        self, decommission_id: str, org: str, outcome: str, results: list[dict[str, Any]]
-    ) -> dict[str, Any]:
-        """The progress summary: users per final outcome (``completed``) or why nothing ran."""
-        counts = dict(Counter(str(r.get("outcome", "unknown")) for r in results))
-        failed = [r for r in results if r.get("outcome") not in ("deleted",)]
-        summary = {"organizationId": org, "decommissionId": decommission_id, "users": len(results), "outcomes": counts}
+    def decommission_member(self, decommission_id: str, user_id: str, result: dict[str, Any]) -> dict[str, str]:
+        """One user's end in a decommission (its child execution's last step): kept per user."""
+        cause = str(result.get("cause") or "")
+        self.store.record_member(decommission_id, user_id, {**result, "cause": cause[:2000]})
+        return {"outcome": str(result.get("outcome"))}
+
+    def decommission_done(self, decommission_id: str, org: str, outcome: str) -> dict[str, Any]:
+        """The summary: every planned user's outcome (``unknown`` when its run left none), counted; the
+        full list in the report document, the users not deleted named in the audit record."""
+        planned: list[dict[str, Any]] = []
+        if outcome == "completed" and self.documents is not None:
+            planned = list(self.documents.get(f"{DECOMMISSIONS}/{decommission_id}/users.json"))
+        results = self.store.members(decommission_id) if planned else {}
+        users = [
+            {
+                "user": item["user"],
+                "email": item.get("email"),
+                **results.get(item["user"], {"outcome": "unknown", "error": "no result recorded: see its execution"}),
+            }
+            for item in planned
+        ]
+        counts = dict(Counter(str(u.get("outcome")) for u in users))
+        not_deleted = [u for u in users if u.get("outcome") != "deleted"]
+        summary: dict[str, Any] = {
+            "organizationId": org,
+            "decommissionId": decommission_id,
+            "users": len(users),
+            "outcomes": counts,
+        }
+        if self.documents is not None and planned:
+            key = f"{DECOMMISSIONS}/{decommission_id}/report.json"
+            report = {**summary, "outcome": outcome, "finishedAt": iso(self.clock.time()), "results": users}
+            self.documents.put(key, report)
+            summary["report"] = f"s3://{self.documents.bucket}/{key}"
         self.audit.record(
             f"workmail:{org}",
             "workmail.decommission",
             outcome,
             ACTOR,
-            f"{counts}",
-            {**summary, "notDeleted": failed[:100]},
+            ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "no users",
+            {**summary, "notDeleted": not_deleted[:NAMED_IN_SUMMARY], "notDeletedCount": len(not_deleted)},
         )
         self.events.publish(MailwardenDetailType.WORKMAIL_DECOMMISSION, {"outcome": outcome, **summary}, [])
-        return summary
+        return {**summary, "notDeleted": not_deleted[:PLAN_PREVIEW], "notDeletedCount": len(not_deleted)}
