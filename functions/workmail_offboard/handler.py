@@ -79,14 +79,7 @@ class DecommissionDone(_Step):
 
 StepInput = TypeAdapter(
     Annotated[
-        Snapshot
-        | ForRequest
-        | ExportStatus
-        | Delete
-        | Kept
-        | DecommissionPlan
-        | DecommissionMember
-        | DecommissionDone,
+        Snapshot | ForRequest | ExportStatus | Delete | Kept | DecommissionPlan | DecommissionMember | DecommissionDone,
         Field(discriminator="step"),
     ]
 )
