@@ -122,6 +122,10 @@ class LocalDeployment:
     async_failures: list[dict[str, Any]] = field(default_factory=list)  # on-failure records sent to the DLQ
     gateway_latencies: list[float] = field(default_factory=list)  # virtual seconds of each API request
     invocations: list[sandbox.Invocation] = field(default_factory=list)  # every function invocation
+    rule_arns: dict[str, str] = field(default_factory=dict)  # route rule id -> its rule's ARN
+    rule_dead_letters: dict[str, str] = field(default_factory=dict)  # rule ARN -> DLQ ARN (synthesized)
+    failing_deliveries: dict[str, list[str]] = field(default_factory=dict)  # rule id -> deliveries to fail
+    dropped_deliveries: list[dict[str, Any]] = field(default_factory=list)  # dead letters AWS would drop
     iam: bool = field(default_factory=_iam_default)  # authorize every call as the synthesized stack's roles
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -130,6 +134,7 @@ class LocalDeployment:
         self.sqs = self.emu.client("sqs")
         self.bus_arn = self.events.create_event_bus(Name=BUS_NAME)["EventBusArn"]
         self.dlq_url = self.sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
+        self.dlq_arn = f"arn:aws:sqs:{self.emu.region}:{self.emu.account}:{DLQ_NAME}"
         for route in ROUTES:
             self.queues[route.rule_id] = self._rule(route.rule_id, self.bus_name(route), route.pattern)
         self.tap_url = self._rule("LocalTap", BUS_NAME, {"source": [MAILWARDEN_SOURCE]})
@@ -178,9 +183,11 @@ class LocalDeployment:
             keys={"Approvals/Key": self.approvals_key_arn, "MailboxExports/Key": self.export_key_arn},
             export_bucket=self.export_bucket,
             export_role_arn=self.export_role_arn,
+            rules=self.rule_arns,
         )
         iam = bind(template, local)
-        self.emu.access.install(iam.roles, iam.resource_policies, iam.key_policies, iam.keys)
+        self.emu.access.install(iam.roles, iam.resource_policies, iam.key_policies, iam.keys, iam.encryption)
+        self.rule_dead_letters = iam.dead_letters
 
     def outputs(self) -> dict[str, str]:
         """What the stack's CloudFormation outputs would say for this deployment (the CLI reads them)."""
@@ -341,7 +348,8 @@ class LocalDeployment:
     def _rule(self, rule_id: str, bus: str, pattern: dict[str, Any]) -> str:
         url = self.sqs.create_queue(QueueName=f"rule-{rule_id}")["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.events.put_rule(Name=rule_id, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+        rule = self.events.put_rule(Name=rule_id, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+        self.rule_arns[rule_id] = str(rule["RuleArn"])
         self.events.put_targets(Rule=rule_id, EventBusName=bus, Targets=[{"Id": "fn", "Arn": arn}])
         return str(url)
 
@@ -487,6 +495,11 @@ class LocalDeployment:
                 for event in self._drain(self.queues[route.rule_id]):
                     # moto's SQS target omits the envelope's "account"; EventBridge always sets it.
                     event.setdefault("account", self.emu.account)
+                    if self.failing_deliveries.get(route.rule_id):
+                        self.failing_deliveries[route.rule_id].pop(0)
+                        result = self._delivery_failed(route, event)
+                        round_.append(Delivery(route.function, route.rule_id, event, result))
+                        continue
                     result = self.invoke_async(route.function, event)
                     round_.append(Delivery(route.function, route.rule_id, event, result))
             for function, url in self.subscription_queues.items():
@@ -499,6 +512,48 @@ class LocalDeployment:
             delivered.extend(round_)
         self.deliveries.extend(delivered)
         return delivered
+
+    def fail_deliveries(self, rule_id: str, times: int = 1, code: str = "Lambda.TooManyRequestsException") -> None:
+        """EventBridge cannot deliver the next ``times`` events of rule ``rule_id`` to its function (the
+        function throttled for the whole 24 h retry window, deleted, or its permission removed): it
+        sends each to the target's dead-letter queue, if its principal may write to that queue."""
+        self.failing_deliveries.setdefault(rule_id, []).extend([code] * times)
+
+    def _delivery_failed(self, route: Route, event: dict[str, Any]) -> dict[str, Any]:
+        """What EventBridge does with an event it could not deliver: into the target's dead-letter queue
+        (the synthesized rule's DeadLetterConfig) with the reason as message attributes, or, when
+        ``events.amazonaws.com`` may not write there (the queue policy, or a key it cannot use), dropped."""
+        rule_arn = self.rule_arns[route.rule_id]
+        dlq = self.rule_dead_letters.get(rule_arn, self.dlq_arn if not self.iam else None)
+        if dlq is None:
+            decision_reason = "the rule's target has no dead-letter queue"
+        elif self.iam:
+            decision = self.emu.access.service_delivery("events.amazonaws.com", dlq, rule_arn)
+            decision_reason = "" if decision.allowed else decision.reason
+        else:
+            decision_reason = ""
+        if decision_reason:
+            self.dropped_deliveries.append({"rule": route.rule_id, "event": event.get("id"), "reason": decision_reason})
+            self.emu.dispatcher.count("eventbridge.Delivery:dropped")
+            return {"status": "dropped", "reason": decision_reason}
+        assert dlq is not None
+        attributes = {
+            "RULE_ARN": rule_arn,
+            "TARGET_ARN": f"arn:aws:lambda:{self.emu.region}:{self.emu.account}:function:"
+            f"{self.function_name(route.function)}",
+            "ERROR_CODE": "RETRY_ATTEMPTS_EXHAUSTED",
+            "ERROR_MESSAGE": "Retry attempts exhausted: the function could not be invoked",
+        }
+        self.sqs.send_message(
+            QueueUrl=self._queue_url(dlq),
+            MessageBody=json.dumps(event),
+            MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        )
+        return {"status": "dead-lettered", "queue": dlq}
+
+    def _queue_url(self, arn: str) -> str:
+        *_, account, name = arn.split(":")
+        return str(self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
 
     def alerts(self) -> list[dict[str, Any]]:
         """Messages published to the operations-alert topic since the last call (SNS envelopes)."""

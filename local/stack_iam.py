@@ -47,6 +47,7 @@ class LocalResources:
     keys: dict[str, str]  # construct path of the key ("Approvals/Key") -> key ARN
     export_bucket: str
     export_role_arn: str
+    rules: dict[str, str] = field(default_factory=dict)  # route rule id -> rule ARN
 
 
 @dataclass
@@ -55,10 +56,18 @@ class StackIam:
     resource_policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # resource ARN -> document
     key_policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # key ARN -> document
     keys: dict[str, str] = field(default_factory=dict)  # resource ARN -> customer managed key ARN
+    # queue ARN -> how it is encrypted: "SSE-SQS", an AWS managed key's alias, a key ARN, or "none"
+    encryption: dict[str, str] = field(default_factory=dict)
+    dead_letters: dict[str, str] = field(default_factory=dict)  # rule ARN -> its target's dead-letter queue ARN
 
 
 def state_machine_principal(workflow: str) -> str:
     return f"sfn:{workflow}"
+
+
+def _rule_id(resource: dict[str, Any]) -> str:
+    """``Routing/<rule id>/Resource`` (infra/routing.py) -> the route's rule id."""
+    return _path(resource).removeprefix("Routing/")
 
 
 def _norm(name: str) -> str:
@@ -165,6 +174,9 @@ class _Resolver:
         elif kind == "AWS::KMS::Key" and _path(resource) in local.keys:
             arn = local.keys[_path(resource)]
             self._set(logical_id, arn.rsplit("/", 1)[-1], arn, Arn=arn, KeyId=arn.rsplit("/", 1)[-1])
+        elif kind == "AWS::Events::Rule" and _rule_id(resource) in local.rules:
+            arn = local.rules[_rule_id(resource)]
+            self._set(logical_id, arn.rsplit("/", 1)[-1], arn, Arn=arn)
         elif kind == "AWS::S3::Bucket" and _path(resource) == "MailboxExports/Bucket":
             arn = f"arn:aws:s3:::{local.export_bucket}"
             self._set(logical_id, local.export_bucket, arn, Arn=arn)
@@ -311,6 +323,16 @@ def bind(template: dict[str, Any], local: LocalResources) -> StackIam:
         if kind == "AWS::S3::Bucket":  # the bucket's default encryption (SSE-KMS): S3 uses it for the caller
             rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [{}])
             key = rules[0].get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
+        if own and kind == "AWS::SQS::Queue":
+            if props.get("SqsManagedSseEnabled"):
+                out.encryption[own] = "SSE-SQS"
+            else:
+                out.encryption[own] = str(resolver.resolve(key)) if key else "none"
+        if own and kind == "AWS::Events::Rule":
+            for target in props.get("Targets", []):
+                dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
+                if dead_letter:
+                    out.dead_letters[own] = str(resolver.resolve(dead_letter))
         if (
             own
             and key

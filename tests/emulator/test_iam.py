@@ -240,7 +240,9 @@ TOPIC = f"arn:aws:sns:{R}:alerts"
 MACHINE = f"arn:aws:states:{R}:stateMachine:m"
 EXECUTION = f"arn:aws:states:{R}:execution:m:run-1"
 QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/q"
-CUSTOMER_KEYS = {TOPIC: KEY, SECRET: KEY}
+BUCKET = "arn:aws:s3:::exports"
+CUSTOMER_KEYS = {TOPIC: KEY, SECRET: KEY, BUCKET: KEY}
+S3_KMS = (("kms:calleraccount", ACCOUNT), ("kms:viaservice", "s3.us-east-1.amazonaws.com"))
 SNS_KMS = (("kms:calleraccount", ACCOUNT), ("kms:viaservice", "sns.us-east-1.amazonaws.com"))
 
 CASES: list[tuple[str, str, dict[str, Any], list[Check]]] = [
@@ -320,6 +322,30 @@ CASES: list[tuple[str, str, dict[str, Any], list[Check]]] = [
     ("route53", "GetChange", {"Id": "/change/C1"}, [Check("route53:GetChange", "arn:aws:route53:::change/C1")]),
     ("route53", "ListHostedZones", {}, [Check("route53:ListHostedZones", "*")]),
     ("route53", "ListHostedZonesByName", {}, [Check("route53:ListHostedZonesByName", "*")]),
+    (
+        "s3",
+        "PutObject",
+        {"Bucket": "exports", "Key": "decommissions/d1/users.json"},
+        [
+            Check("s3:PutObject", f"{BUCKET}/decommissions/d1/users.json"),
+            Check("kms:GenerateDataKey", KEY, S3_KMS, implied=True),
+        ],
+    ),
+    (
+        "s3",
+        "GetObject",
+        {"Bucket": "exports", "Key": "decommissions/d1/users.json"},
+        [
+            Check("s3:GetObject", f"{BUCKET}/decommissions/d1/users.json"),
+            Check("kms:Decrypt", KEY, S3_KMS, implied=True),
+        ],
+    ),
+    (
+        "s3",
+        "HeadObject",
+        {"Bucket": "exports", "Key": "k"},
+        [Check("s3:GetObject", f"{BUCKET}/k"), Check("kms:Decrypt", KEY, S3_KMS, implied=True)],
+    ),
     ("secretsmanager", "DescribeSecret", {"SecretId": SECRET}, [Check("secretsmanager:DescribeSecret", SECRET)]),
     (
         "secretsmanager",

@@ -124,3 +124,41 @@ def test_eventbridge_sqs_sns_and_dynamodb_refuse_what_aws_refuses(deployment):
         emu.client("dynamodb").put_item(
             TableName=table, Item={"subject": {"S": "a"}, "at": {"S": "b"}, "pad": {"S": "x" * 410_000}}
         )
+
+
+def _undeliverable_offboarding(deployment: LocalDeployment) -> dict:
+    org = acme(deployment)
+    deployment.fail_deliveries("WorkmailRequests")  # EventBridge cannot invoke workmail_trigger this time
+    detail = {"organizationId": org.id, "user": "alice", "requestedBy": "hr", "reason": "leaver"}
+    (result,) = request(deployment, OperatorDetailType.OFFBOARD_REQUESTED, detail)
+    return dict(result)
+
+
+def test_a_failed_eventbridge_delivery_lands_in_the_dlq_the_stack_encrypts_with_sse_sqs(deployment):
+    assert deployment.emu.access.encryption[deployment.dlq_arn] == "SSE-SQS"  # read from the synthesized template
+    assert _undeliverable_offboarding(deployment)["status"] == "dead-lettered"
+    messages = deployment.emu.client("sqs").receive_message(
+        QueueUrl=deployment.dlq_url, MessageAttributeNames=["All"], MaxNumberOfMessages=10
+    )["Messages"]
+    (message,) = messages
+    assert json.loads(message["Body"])["detail-type"] == OperatorDetailType.OFFBOARD_REQUESTED
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["RULE_ARN"] == deployment.rule_arns["WorkmailRequests"]
+    assert attributes["ERROR_CODE"] == "RETRY_ATTEMPTS_EXHAUSTED" and deployment.dropped_deliveries == []
+
+
+def test_with_the_aws_managed_key_eventbridge_cannot_dead_letter_and_the_event_is_dropped(deployment):
+    from local import synthesized
+
+    template = json.loads(json.dumps(synthesized.template()))
+    (dlq,) = [
+        r for r in template["Resources"].values() if r["Metadata"]["aws:cdk:path"].endswith("/DeadLetters/Resource")
+    ]
+    dlq["Properties"].pop("SqsManagedSseEnabled")
+    dlq["Properties"]["KmsMasterKeyId"] = "alias/aws/sqs"  # the stack before issue 17
+    deployment.install_iam(template)
+    assert _undeliverable_offboarding(deployment)["status"] == "dropped"
+    assert deployment.dead_letters() == []
+    (dropped,) = deployment.dropped_deliveries
+    assert "alias/aws/sqs" in dropped["reason"] and dropped["rule"] == "WorkmailRequests"
+    assert deployment.emu.dispatcher.outcomes["eventbridge.Delivery:dropped"] == 1

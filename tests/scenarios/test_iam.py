@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mailwarden.errors import AccessDenied
 
 from local import synthesized
-from local.deployment import LocalDeployment
+from local.deployment import AsyncFailure, LocalDeployment
 from tests.approval_support import approval_request
 from tests.partner_support import policy, run
 from tests.workmail_support import acme, offboard
@@ -30,9 +29,15 @@ def test_removing_one_statement_makes_a_scenario_fail_with_access_denied(deploym
     assert deployment.access.denials == []
     removed = deployment.access.remove_statement("workmail_trigger", "dynamodb:PutItem", table_arn(deployment, "audit"))
     assert removed["Resource"] == table_arn(deployment, "audit")
-    with pytest.raises(AccessDenied, match="not authorized to perform: dynamodb:PutItem"):
-        offboard(deployment, org, "administrator")
-    (denial,) = deployment.access.denials
+    # EventBridge invokes asynchronously: Lambda tries three times, then the on-failure record goes to the DLQ
+    (failed,) = offboard(deployment, org, "administrator")
+    assert isinstance(failed, AsyncFailure) and failed.error_type == "AccessDenied" and failed.attempts == 3
+    assert "not authorized to perform: dynamodb:PutItem" in failed.error_message
+    (record,) = [m for m in deployment.dead_letters() if "requestContext" in m]  # beside the first refusal's
+    assert record["responsePayload"]["errorType"] == "AccessDenied"
+    denials = deployment.access.denials
+    assert len(denials) == 3 and len(set(denials)) == 1
+    denial = denials[0]
     assert (denial.principal, denial.operation, denial.action) == (
         "workmail_trigger",
         "dynamodb.PutItem",

@@ -115,6 +115,7 @@ class Access:
         self.resource_policies: dict[str, list[Statement]] = {}  # resource ARN -> statements
         self.key_policies: dict[str, list[Statement]] = {}  # KMS key ARN -> statements
         self.keys: dict[str, str] = {}  # resource ARN -> the customer managed key it is encrypted with
+        self.encryption: dict[str, str] = {}  # queue ARN -> "SSE-SQS" | AWS managed key alias | key ARN | "none"
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -126,8 +127,10 @@ class Access:
         resource_policies: Mapping[str, dict[str, Any]],
         key_policies: Mapping[str, dict[str, Any]],
         keys: Mapping[str, str],
+        encryption: Mapping[str, str] | None = None,
     ) -> None:
-        """Replace everything: ``roles`` as (name, ARN, statements); policies by resource ARN."""
+        """Replace everything: ``roles`` as (name, ARN, statements); policies by resource ARN;
+        ``encryption``: how each queue is encrypted (for deliveries by service principals)."""
         with self._lock:
             self.roles.clear()
             for name, arn, statements in roles:
@@ -136,6 +139,7 @@ class Access:
             self.resource_policies = {a: parse_document(d, resource_policy=True) for a, d in resource_policies.items()}
             self.key_policies = {a: parse_document(d, resource_policy=True) for a, d in key_policies.items()}
             self.keys = dict(keys)
+            self.encryption = dict(encryption or {})
 
     def role(self, principal: str) -> Role:
         try:
@@ -268,6 +272,34 @@ class Access:
         )
         role.decisions[key] = decision
         return decision
+
+    def service_delivery(self, service: str, queue: str, source_arn: str) -> Decision:
+        """Whether ``service`` (``events.amazonaws.com``, ``sns.amazonaws.com``: a service principal,
+        not a role of the account) may deliver a message from ``source_arn`` into ``queue``: the queue
+        policy must allow it, and it must be able to use the queue's key. SSE-SQS always can; an AWS
+        managed key (``alias/aws/sqs``) never can (no key policy can grant it to a service principal);
+        a customer managed key only if its key policy allows the service both key actions."""
+        context = {"aws:sourcearn": source_arn, "aws:sourceaccount": self.account, "aws:securetransport": "true"}
+
+        def grants(statements: Iterable[Statement], action: str, resource: str) -> tuple[bool, bool]:
+            hits = [s for s in statements if s.applies(action, resource, context)]
+            named = [
+                s for s in hits if s.principal is not None and (s.principal.everyone or service in s.principal.services)
+            ]
+            return any(s.effect == "Allow" for s in named), any(s.effect == "Deny" for s in named)
+
+        allowed, denied = grants(self.resource_policies.get(queue, []), "sqs:SendMessage", queue)
+        if denied or not allowed:
+            return Decision(False, f"the queue policy of {queue} does not let {service} send from {source_arn}")
+        key = self.encryption.get(queue, "none")
+        if key.startswith("alias/aws/"):
+            return Decision(False, f"{queue} is encrypted with the AWS managed key {key}, which {service} cannot use")
+        if key.startswith("arn:aws:kms:"):
+            for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                allowed, denied = grants(self.key_policies.get(key, []), action, key)
+                if denied or not allowed:
+                    return Decision(False, f"the key policy of {key} does not allow {service} {action}")
+        return Decision(True, "allowed")
 
     def _resource_policy(self, resource: str) -> list[Statement] | None:
         if resource in self.resource_policies:
