@@ -15,6 +15,7 @@ moto runs state machines (its ASL interpreter) in threads that wait in real time
 
 from __future__ import annotations
 
+import functools
 import threading
 import types
 from collections.abc import Iterator
@@ -22,11 +23,14 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
+import jsonpath_ng
+import jsonpath_ng.ext
 from mailwarden.clock import VirtualClock
 from moto.core.exceptions import AWSError
 from moto.stepfunctions.exceptions import InvalidToken
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.api import ExecutionStatus, SendTaskFailureOutput
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.program import program
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
@@ -39,6 +43,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeFailure,
     CallbackOutcomeSuccess,
 )
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution as execution_module
 
 POLL = 0.002  # real seconds between looks at the virtual clock
@@ -169,6 +174,10 @@ def virtual_stepfunctions(clock: VirtualClock) -> Iterator[None]:
     backend = parser_models.StepFunctionsParserBackend
     with ExitStack() as stack:
         stack.callback(closed.set)
+        # moto parses every JSONPath on every use (a fresh PLY parser each time: 90 % of a Pass
+        # state's cost); the parsed expressions are immutable, so each path is parsed once.
+        stack.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(4096)(jsonpath_ng.ext.parse)))
+        stack.enter_context(mock.patch.object(result_path, "parse", functools.lru_cache(4096)(jsonpath_ng.parse)))
         stack.enter_context(mock.patch.object(execute_state, "threading", threading_proxy))
         stack.enter_context(mock.patch.object(callback, "Event", event))
         # Threads an iteration starts (its program, each task) stay on the iteration's timeline.
