@@ -10,7 +10,10 @@ moto runs state machines (its ASL interpreter) in threads that wait in real time
   when the Map does: ten iterations each waiting 60 s cost 60 s of simulated time, as in AWS;
 * ``SendTaskSuccess`` / ``SendTaskFailure`` on a task that is closed (timed out, already answered,
   or whose execution ended) raise ``TaskTimedOut`` as AWS does; moto accepted them silently or
-  said ``InvalidToken``. An unknown token is still ``InvalidToken``.
+  said ``InvalidToken``. An unknown token is still ``InvalidToken``;
+* the platform limits (history events, payload sizes) are enforced (``sfn_limits``) and the API
+  pages histories like AWS (``sfn_api``); :class:`StepFunctionsRuntime` (``emu.stepfunctions``)
+  measures every execution.
 """
 
 from __future__ import annotations
@@ -46,7 +49,10 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution as execution_module
 
-POLL = 0.002  # real seconds between looks at the virtual clock
+from . import sfn_api, sfn_limits
+from .sfn_limits import POLL, StepFunctionsRuntime
+
+__all__ = ["POLL", "StepFunctionsRuntime", "TaskTimedOut", "virtual_stepfunctions"]
 
 
 class TaskTimedOut(AWSError):
@@ -158,6 +164,7 @@ def _stop(self: Any, stop_date: Any, error: str | None, cause: str | None, *, or
 
 
 def _send_task_success(self: Any, task_token: str, outcome: str) -> None:
+    sfn_api.check_task_output(outcome)
     _answer(self, task_token, CallbackOutcomeSuccess(callback_id=task_token, output=outcome))
 
 
@@ -167,8 +174,9 @@ def _send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any
 
 
 @contextmanager
-def virtual_stepfunctions(clock: VirtualClock) -> Iterator[None]:
-    closed = threading.Event()
+def virtual_stepfunctions(clock: VirtualClock) -> Iterator[StepFunctionsRuntime]:
+    runtime = StepFunctionsRuntime(clock)
+    closed = runtime.closed
     event = _virtual_event(clock, closed)
     threading_proxy = types.SimpleNamespace(**{**vars(threading), "Event": event})
     backend = parser_models.StepFunctionsParserBackend
@@ -215,4 +223,6 @@ def virtual_stepfunctions(clock: VirtualClock) -> Iterator[None]:
         )
         stack.enter_context(mock.patch.object(backend, "send_task_success", _send_task_success))
         stack.enter_context(mock.patch.object(backend, "send_task_failure", _send_task_failure))
-        yield
+        sfn_limits.install(stack, runtime)
+        sfn_api.install(stack, runtime)
+        yield runtime
