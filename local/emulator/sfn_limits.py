@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime
 import json
 import threading
+from collections import Counter
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, cast
 from unittest import mock
@@ -50,6 +51,8 @@ from moto.stepfunctions.parser.backend import execution_worker
 
 if TYPE_CHECKING:
     from mailwarden.clock import VirtualClock
+
+    from .sfn_children import Child
 
 POLL = 0.002  # real seconds between looks at the virtual clock
 HISTORY_LIMIT = 25_000
@@ -219,15 +222,20 @@ def close_tasks(pool: Any) -> None:
 class StepFunctionsRuntime:
     """What the local executor knows about its executions (``emu.stepfunctions``).
 
-    ``stats()`` measures every execution: ``{execution arn: {"events": n, "max_state_bytes": b}}``,
-    ``events`` being what ``GetExecutionHistory`` lists and ``max_state_bytes`` the largest payload
-    checked against the 256 KiB quota (execution input, state input after ``Parameters`` /
-    ``ItemSelector``, task result, state output)."""
+    ``stats()`` measures every execution, Distributed Map children and ``startExecution`` children
+    included: ``{execution arn: {"events": n, "max_state_bytes": b}}``, ``events`` being what
+    ``GetExecutionHistory`` lists and ``max_state_bytes`` the largest payload checked against the
+    256 KiB quota (execution input, state input after ``Parameters``/``ItemSelector``, task result,
+    state output). ``max_child_threads`` bounds the real threads one Distributed Map runs its
+    children in (its virtual concurrency is the Map's own)."""
 
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
         self.histories: dict[str, History] = {}
+        self.children: dict[str, Child] = {}  # Distributed Map children by execution ARN
+        self.max_child_threads = 32
         self.closed = threading.Event()  # the emulator closed: whatever still waits parks for good
+        self._parked: Counter[int] = Counter()
         self._lock = threading.Lock()
 
     def stats(self) -> dict[str, dict[str, int]]:
@@ -247,6 +255,20 @@ class StepFunctionsRuntime:
         if env is not None:
             env.set_error(history.failure)
             close_tasks(env.callback_pool_manager)
+
+    # A timeline waiting for a task token is "parked": only the outside world moves it on.
+    def park(self, box: list[float], delta: int) -> None:
+        with self._lock:
+            self._parked[id(box)] += delta
+
+    def parked(self, box: list[float]) -> bool:
+        return self._parked.get(id(box), 0) > 0
+
+    def pause(self) -> None:
+        """Wait a moment (real time) before looking again; once the emulator has closed, for good
+        (daemon threads of unfinished executions must not poll, nor call AWS with the mocks gone)."""
+        if self.closed.wait(POLL):
+            threading.Event().wait()
 
 
 def _environment(self: Any, *, original: Any, runtime: StepFunctionsRuntime) -> Any:

@@ -1,9 +1,11 @@
-"""Step Functions' platform limits in the local executor: 25,000 history events per execution and
-256 KiB payloads, measured as AWS measures them."""
+"""Step Functions' platform limits and scaling in the local executor: 25,000 history events per
+execution, 256 KiB payloads, Distributed Map children and startExecution.sync children, each on
+the virtual clock and each with a history of its own."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -15,6 +17,7 @@ from local.emulator import Emulator
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 HISTORY_CAUSE = "The execution reached the maximum number of history events (25000)."
+DISTRIBUTED = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}}
 
 
 def machine(emu: Emulator, name: str, definition: dict[str, Any]) -> str:
@@ -266,3 +269,300 @@ def test_a_task_token_answer_over_the_quota_is_refused_by_send_task_success(emu)
     done = finished(emu, execution)
     assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == {"s": "é" * 131_068}
     assert emu.stepfunctions.stats()[execution]["max_state_bytes"] == 262_144
+
+
+# --- Distributed Map: each item a child execution ---------------------------------------------
+
+
+def map_run(emu: Emulator, execution: str) -> dict[str, Any]:
+    sfn = emu.client("stepfunctions")
+    [listed] = sfn.list_map_runs(executionArn=execution)["mapRuns"]
+    return dict(sfn.describe_map_run(mapRunArn=listed["mapRunArn"]))
+
+
+def children(emu: Emulator, map_run_arn: str) -> list[dict[str, Any]]:
+    pages = emu.client("stepfunctions").get_paginator("list_executions").paginate(mapRunArn=map_run_arn)
+    return [e for page in pages for e in page["executions"]]
+
+
+def test_a_distributed_map_runs_each_item_as_a_child_with_its_own_history(emu):
+    # the items that killed the inline Map above, 2,000 of them: each child has 20 events
+    execution, done = run(
+        emu,
+        "distributed",
+        map_state({**DISTRIBUTED, **passes(9)}, ItemsPath="$.items"),
+        {"items": [{"n": i} for i in range(2000)]},
+    )
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"]) == [{"n": i} for i in range(2000)]
+    parent = [e["type"] for e in history(emu, execution)]
+    assert parent == [
+        "ExecutionStarted",
+        "MapStateEntered",
+        "MapStateStarted",
+        "MapRunStarted",
+        "MapRunSucceeded",
+        "MapStateSucceeded",
+        "MapStateExited",
+        "ExecutionSucceeded",
+    ]
+    run_ = map_run(emu, execution)
+    assert run_["status"] == "SUCCEEDED" and run_["maxConcurrency"] == 0
+    assert run_["itemCounts"]["total"] == run_["itemCounts"]["succeeded"] == 2000
+    assert run_["executionCounts"]["succeeded"] == 2000 and run_["executionCounts"]["running"] == 0
+    stats = emu.stepfunctions.stats()
+    kids = [arn for arn in stats if arn != execution]
+    assert len(kids) == 2000 and {stats[arn]["events"] for arn in kids} == {20}
+    assert stats[execution]["events"] == 8
+    # a child is an execution AWS-style: its ARN names the Map Run, and the API shows it
+    sfn = emu.client("stepfunctions")
+    listed = children(emu, run_["mapRunArn"])
+    assert len(listed) == 2000 and {c["status"] for c in listed} == {"SUCCEEDED"}
+    child = listed[0]["executionArn"]
+    assert child.startswith("arn:aws:states:us-east-1:123456789012:execution:distributed/")
+    described = sfn.describe_execution(executionArn=child)
+    assert described["status"] == "SUCCEEDED" and json.loads(described["input"]) == json.loads(described["output"])
+    events = history(emu, child)
+    assert [e["type"] for e in events][:2] == ["ExecutionStarted", "PassStateEntered"]
+    assert events[-1]["type"] == "ExecutionSucceeded" and len(events) == stats[child]["events"]
+
+
+def test_max_concurrency_bounds_the_running_children_and_the_makespan_is_virtual(emu):
+    wait_child = {**DISTRIBUTED, "StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+    fleet = machine(emu, "fleet", map_state(wait_child, ItemsPath="$.items", MaxConcurrency=10))
+    started = emu.clock.time()
+    execution = start(emu, fleet, {"items": [{"s": 300}] * 1000})
+    assert finished(emu, execution)["status"] == "SUCCEEDED"
+    assert emu.clock.time() - started == 1000 / 10 * 300  # ceil(n / c) x the child's 5 minutes
+    run_ = map_run(emu, execution)
+    assert run_["maxConcurrency"] == 10 and run_["executionCounts"]["succeeded"] == 1000
+    spans = [(c["startDate"].timestamp(), c["stopDate"].timestamp()) for c in children(emu, run_["mapRunArn"])]
+    edges = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])  # an end before a start at a tie
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    assert peak == 10
+
+    # children start as slots free in virtual time: the 300 s item on one slot, three 100 s on the other
+    uneven = machine(emu, "uneven", map_state(wait_child, ItemsPath="$.items", MaxConcurrency=2))
+    started = emu.clock.time()
+    assert (
+        finished(emu, start(emu, uneven, {"items": [{"s": s} for s in (300, 100, 100, 100)]}))["status"] == "SUCCEEDED"
+    )
+    assert emu.clock.time() - started == 300
+
+
+def test_failed_children_are_tolerated_up_to_the_threshold_and_beyond_it_the_map_fails(emu):
+    child = {
+        **DISTRIBUTED,
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.bad", "BooleanEquals": True, "Next": "Bad"}],
+                "Default": "Good",
+            },
+            "Bad": {"Type": "Fail", "Error": "Item.Bad", "Cause": "a bad item"},
+            "Good": {"Type": "Pass", "End": True},
+        },
+    }
+    items = {"items": [{"bad": i in (0, 1), "i": i} for i in range(10)]}
+
+    _, done = run(emu, "tolerant", map_state(child, ItemsPath="$.items", ToleratedFailurePercentage=20), items)
+    assert done["status"] == "SUCCEEDED"
+    output = json.loads(done["output"])
+    assert output[2:] == items["items"][2:]
+    assert [(o["Status"], o["Error"], o["Cause"]) for o in output[:2]] == [("FAILED", "Item.Bad", "a bad item")] * 2
+    assert json.loads(output[0]["Input"]) == items["items"][0]
+
+    catch = [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]
+    strict = map_state(child, ItemsPath="$.items", ToleratedFailurePercentage=10, Catch=catch)
+    strict["States"]["Caught"] = {"Type": "Pass", "End": True}
+    _, done = run(emu, "strict", strict, items)
+    assert done["status"] == "SUCCEEDED"  # a Map Run's failure is an ordinary error: States.ALL catches it
+    assert json.loads(done["output"])["Error"] == "States.ExceedToleratedFailureThreshold"
+
+    one_at_a_time = map_state(child, ItemsPath="$.items", ToleratedFailureCount=1, MaxConcurrency=1)
+    execution, done = run(emu, "count", one_at_a_time, items)
+    assert (done["status"], done["error"]) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    counts = map_run(emu, execution)["itemCounts"]
+    assert (counts["failed"], counts["succeeded"], counts["pending"], counts["total"]) == (2, 0, 8, 10)
+    assert [e["type"] for e in last_events(emu, execution, 3)] == ["ExecutionFailed", "MapStateFailed", "MapRunFailed"]
+
+
+def test_a_child_past_25000_events_fails_alone_against_its_own_history(emu):
+    loop = map_state({**DISTRIBUTED, **counting_loop()}, ItemsPath="$.items", ToleratedFailureCount=1)
+    execution, done = run(emu, "loops", loop, {"items": [{"n": 6300}, {"n": 2}]})
+    assert done["status"] == "SUCCEEDED"
+    failed, passed = json.loads(done["output"])
+    assert (failed["Status"], failed["Error"], failed["Cause"]) == ("FAILED", "States.Runtime", HISTORY_CAUSE)
+    assert passed == {"i": 2, "n": 2}
+    stats = emu.stepfunctions.stats()
+    assert stats[failed["ExecutionArn"]]["events"] == 25_000
+    assert stats[execution]["events"] == 8
+
+
+def test_item_reader_and_result_writer_use_s3(emu):
+    s3 = boto3.client("s3")
+    for bucket in ("items", "results"):
+        s3.create_bucket(Bucket=bucket)
+    items = [{"user": f"u{i}", "bad": i == 3} for i in range(25)]
+    s3.put_object(Bucket="items", Key="batch.json", Body=json.dumps(items).encode())
+    child = {
+        **DISTRIBUTED,
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.bad", "BooleanEquals": True, "Next": "Bad"}],
+                "Default": "Done",
+            },
+            "Bad": {"Type": "Fail", "Error": "Item.Bad"},
+            "Done": {"Type": "Pass", "Parameters": {"done.$": "$.user"}, "End": True},
+        },
+    }
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "items", "Key.$": "$.key"},
+    }
+    writer = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "results", "Prefix": "runs"}}
+    definition = map_state(child, ItemReader=reader, ResultWriter=writer, ToleratedFailureCount=1, MaxConcurrency=5)
+    execution, done = run(emu, "from-s3", definition, {"key": "batch.json"})
+    assert done["status"] == "SUCCEEDED"
+    output = json.loads(done["output"])
+    run_id = output["MapRunArn"].rsplit(":", 1)[1]
+    assert output["ResultWriterDetails"] == {"Bucket": "results", "Key": f"runs/{run_id}/manifest.json"}
+    manifest = json.loads(s3.get_object(Bucket="results", Key=f"runs/{run_id}/manifest.json")["Body"].read())
+    assert manifest["MapRunArn"] == output["MapRunArn"] and manifest["DestinationBucket"] == "results"
+    assert [f["Key"] for f in manifest["ResultFiles"]["SUCCEEDED"]] == [f"runs/{run_id}/SUCCEEDED_0.json"]
+    succeeded = json.loads(s3.get_object(Bucket="results", Key=f"runs/{run_id}/SUCCEEDED_0.json")["Body"].read())
+    assert sorted(json.loads(r["Output"])["done"] for r in succeeded) == sorted(f"u{i}" for i in range(25) if i != 3)
+    [failed] = json.loads(s3.get_object(Bucket="results", Key=f"runs/{run_id}/FAILED_0.json")["Body"].read())
+    assert (failed["Status"], failed["Error"], json.loads(failed["Input"])) == ("FAILED", "Item.Bad", items[3])
+    assert map_run(emu, execution)["itemCounts"]["resultsWritten"] == 25
+
+    _, done = run(emu, "missing", definition, {"key": "nowhere.json"})
+    assert (done["status"], done["error"]) == ("FAILED", "States.ItemReaderFailed")
+
+
+def test_children_run_lambda_tasks_retries_and_task_tokens_on_their_own_timelines(emu):
+    attempts: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def flaky(event: dict[str, Any]) -> dict[str, Any]:
+        with lock:
+            attempts[event["i"]] = attempts.get(event["i"], 0) + 1
+            if event["i"] == 5:
+                raise ValueError("item 5 is broken")
+            if attempts[event["i"]] == 1:
+                raise RuntimeError("first call fails")
+        return {"i": event["i"]}
+
+    tokens: list[tuple[int, str]] = []
+    emu.lambdas.register("flaky", flaky)
+    emu.lambdas.register("ask", lambda event: tokens.append((event["i"], event["token"])))
+    child = {
+        **DISTRIBUTED,
+        "StartAt": "Work",
+        "States": {
+            "Work": {
+                **task("flaky", ResultSelector={"i.$": "$.Payload.i"}, Next="Ask"),
+                "Parameters": {"FunctionName": "flaky", "Payload": {"i.$": "$.i"}},
+                "Retry": [{"ErrorEquals": ["RuntimeError"], "IntervalSeconds": 60, "MaxAttempts": 1}],
+                "Catch": [{"ErrorEquals": ["ValueError"], "ResultPath": "$.error", "Next": "Ask"}],
+            },
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "ask", "Payload": {"i.$": "$.i", "token.$": "$$.Task.Token"}},
+                "ResultPath": "$.answer",
+                "End": True,
+            },
+        },
+    }
+    started = emu.clock.time()
+    execution = start(
+        emu,
+        machine(emu, "asks", map_state(child, ItemsPath="$.items", MaxConcurrency=3)),
+        {"items": [{"i": i} for i in range(6)]},
+    )
+    sfn = boto3.client("stepfunctions")
+    for wave in (1, 2):
+        wait_for(lambda wave=wave: len(tokens) == 3 * wave)
+        time.sleep(0.1)
+        assert len(tokens) == 3 * wave  # the three slots are taken by children waiting for an answer
+        for i, token in tokens[3 * (wave - 1) :]:
+            sfn.send_task_success(taskToken=token, output=json.dumps({"answer": i * 10}))
+    done = finished(emu, execution)
+    assert done["status"] == "SUCCEEDED"
+    output = json.loads(done["output"])
+    assert [o["answer"] for o in output] == [{"answer": i * 10} for i in range(6)]
+    assert output[5]["error"]["Error"] == "ValueError" and "error" not in output[4]  # caught in its child
+    assert attempts == {**dict.fromkeys(range(5), 2), 5: 1}
+    assert emu.clock.time() - started == 2 * 60  # two waves, each child retrying after 60 s
+
+
+# --- the virtual clock: Parallel, inline Map, startExecution.sync ----------------------------
+
+
+def test_inline_map_iterations_and_parallel_branches_run_on_timelines_of_their_own(emu):
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}}}
+    for concurrency, seconds, makespan in ((0, [300] * 10, 300), (2, [300, 100, 100, 100], 300), (10, [60] * 95, 600)):
+        started = emu.clock.time()
+        _, done = run(
+            emu,
+            f"inline-{concurrency}",
+            map_state(waiting, ItemsPath="$.items", MaxConcurrency=concurrency),
+            {"items": [{"s": s} for s in seconds]},
+        )
+        assert done["status"] == "SUCCEEDED"
+        assert emu.clock.time() - started == makespan
+
+    branches = {"Type": "Parallel", "Branches": [waiting, waiting], "End": True}
+    started = emu.clock.time()
+    _, done = run(
+        emu, "parallel", {"StartAt": "Both", "States": {"Both": {**branches, "Parameters": {"s.$": "$.s"}}}}, {"s": 250}
+    )
+    assert done["status"] == "SUCCEEDED" and emu.clock.time() - started == 250
+
+
+def test_start_execution_sync_runs_the_child_on_the_virtual_clock_with_its_own_history(emu):
+    child = machine(
+        emu,
+        "child",
+        {
+            "StartAt": "Work",
+            "States": {
+                "Work": {"Type": "Wait", "Seconds": 600, "Next": "Done"},
+                "Done": {"Type": "Pass", "Parameters": {"x.$": "$.x", "done": True}, "End": True},
+            },
+        },
+    )
+    call = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution.sync:2",
+        "Parameters": {"StateMachineArn": child, "Input": {"x.$": "$.x"}},
+        "End": True,
+    }
+    started = emu.clock.time()
+    parent, done = run(emu, "parent", {"StartAt": "Call", "States": {"Call": call}}, {"x": 7})
+    assert done["status"] == "SUCCEEDED"
+    result = json.loads(done["output"])
+    assert result["Output"] == {"x": 7, "done": True} and result["Status"] == "SUCCEEDED"
+    assert emu.clock.time() - started == 600
+    stats = emu.stepfunctions.stats()
+    assert stats[result["ExecutionArn"]]["events"] == len(history(emu, result["ExecutionArn"])) == 6
+    assert stats[parent]["events"] == len(history(emu, parent))
+
+    # three children started from a Map's iterations run side by side: 600 s, not 1,800
+    started = emu.clock.time()
+    fan = map_state({"StartAt": "Call", "States": {"Call": call}}, ItemsPath="$.items")
+    _, done = run(emu, "fan", fan, {"items": [{"x": 1}, {"x": 2}, {"x": 3}]})
+    assert [r["Output"]["x"] for r in json.loads(done["output"])] == [1, 2, 3]
+    assert emu.clock.time() - started == 600
+
+    # the parent's clock runs with its child's: a 300 s task timeout ends a 600 s child's wait
+    _, done = run(emu, "impatient", {"StartAt": "Call", "States": {"Call": {**call, "TimeoutSeconds": 300}}}, {"x": 1})
+    assert (done["status"], done["error"]) == ("FAILED", "States.Timeout")
