@@ -49,7 +49,7 @@ from .protocol import ApiError
 from .route53 import Route53Guard
 from .sandbox import SandboxClock
 from .sesv2 import SesV2
-from .stepfunctions import virtual_stepfunctions
+from .stepfunctions import StepFunctionsRuntime, virtual_stepfunctions
 from .workmail import WorkMail
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -105,8 +105,9 @@ _install_hook()
 class Emulator:
     """State and control for one ``emulated_aws()`` context."""
 
-    def __init__(self, clock: SandboxClock, region: str, account: str) -> None:
+    def __init__(self, clock: SandboxClock, region: str, account: str, stepfunctions: StepFunctionsRuntime) -> None:
         self.clock = clock
+        self.stepfunctions = stepfunctions  # the Step Functions executor's measurements (stats())
         self.region = region
         self.account = account
         self.control = Control(self)
@@ -178,12 +179,12 @@ def emulated_aws(
         stack.enter_context(_seeded_retry_jitter(random.Random(seed)))
         config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
         stack.enter_context(mock_aws(config=config))  # type: ignore[call-overload]
-        stack.enter_context(virtual_stepfunctions(clock))
+        stepfunctions = stack.enter_context(virtual_stepfunctions(clock))
         # moto's ASL interpreter logs every caught task error (a rejection, a timeout) at ERROR.
         sfn_log = logging.getLogger("moto.stepfunctions.parser")
         stack.callback(sfn_log.setLevel, sfn_log.level)
         sfn_log.setLevel(logging.CRITICAL)
-        emu = Emulator(clock, region, DEFAULT_ACCOUNT)
+        emu = Emulator(clock, region, DEFAULT_ACCOUNT, stepfunctions)
         stack.enter_context(state_machine_roles(emu.access))
         if ses_rate is not None:
             emu.dispatcher.set_rate_limit("sesv2", ses_rate)

@@ -9,7 +9,7 @@
 
 moto already enforces SNS's 256 KiB per message (``InvalidParameter``) and DynamoDB's 400 KB per
 item (``ValidationException``); Lambda's payload limits are in ``sandbox``, Step Functions' in
-``stepfunctions``.
+``sfn_limits``.
 """
 
 from __future__ import annotations

@@ -6,15 +6,23 @@ moto runs state machines (its ASL interpreter) in threads that wait in real time
   passes the deadline: a test advances 72 hours instantly and the task times out;
 * ``Wait`` states and ``Retry`` intervals sleep on the virtual clock (they advance it, like
   botocore's own back-off does), so long workflows finish in milliseconds;
-* a ``Map`` state's iterations run on timelines of their own (``VirtualClock.fork``) that start
-  when the Map does: ten iterations each waiting 60 s cost 60 s of simulated time, as in AWS;
+* a ``Parallel`` state's branches and a ``Map`` state's items run on timelines of their own
+  (``VirtualClock.fork``) that start when the state does, and the state ends when its latest one
+  does; items take the Map's ``MaxConcurrency`` slots in the order the slots free in virtual time
+  (``sfn_children.Slots``): ten iterations each waiting 60 s cost 60 s, a hundred at
+  ``MaxConcurrency`` 10 cost 600 s, as in AWS;
 * ``SendTaskSuccess`` / ``SendTaskFailure`` on a task that is closed (timed out, already answered,
   or whose execution ended) raise ``TaskTimedOut`` as AWS does; moto accepted them silently or
-  said ``InvalidToken``. An unknown token is still ``InvalidToken``.
+  said ``InvalidToken``. An unknown token is still ``InvalidToken``;
+* the platform limits (history events, payload sizes) are enforced (``sfn_limits``), Distributed
+  Maps run their items as child executions and ``startExecution.sync`` waits for its child on the
+  virtual clock (``sfn_children``), the API shows them and pages histories like AWS (``sfn_api``);
+  :class:`StepFunctionsRuntime` (``emu.stepfunctions``) measures every execution.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import types
 from collections.abc import Iterator
@@ -22,15 +30,19 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
+import jsonpath_ng
+import jsonpath_ng.ext
 from mailwarden.clock import VirtualClock
 from moto.core.exceptions import AWSError
 from moto.stepfunctions.exceptions import InvalidToken
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.api import ExecutionStatus, SendTaskFailureOutput
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.program import program
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import inline_iteration_component
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branch_worker, branches_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.eval.callback import callback
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
@@ -39,9 +51,13 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeFailure,
     CallbackOutcomeSuccess,
 )
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution as execution_module
 
-POLL = 0.002  # real seconds between looks at the virtual clock
+from . import sfn_api, sfn_children, sfn_limits
+from .sfn_limits import POLL, StepFunctionsRuntime
+
+__all__ = ["POLL", "StepFunctionsRuntime", "TaskTimedOut", "virtual_stepfunctions"]
 
 
 class TaskTimedOut(AWSError):
@@ -52,13 +68,24 @@ class TaskTimedOut(AWSError):
     STATUS = 400
 
 
-def _virtual_event(clock: VirtualClock, closed: threading.Event) -> type[threading.Event]:
+def _virtual_event(clock: VirtualClock, closed: threading.Event, runtime: StepFunctionsRuntime | None = None) -> Any:
     class VirtualEvent(threading.Event):
         """``wait(timeout)`` measures ``timeout`` on the virtual clock. Once the emulator has
         closed, time stops: executions still waiting park without polling (daemon threads) rather
-        than time out and call AWS with the mocks gone."""
+        than time out and call AWS with the mocks gone. With ``runtime``, the waiting timeline is
+        marked parked (a task-token wait: only an answer from outside ends it early)."""
 
         def wait(self, timeout: float | None = None) -> bool:
+            box = clock.timeline() if runtime is not None else None
+            if box is not None and runtime is not None:
+                runtime.park(box, 1)
+            try:
+                return self._wait(timeout)
+            finally:
+                if box is not None and runtime is not None:
+                    runtime.park(box, -1)
+
+        def _wait(self, timeout: float | None) -> bool:
             if timeout is None:
                 return super().wait()
             deadline = clock.time() + timeout
@@ -72,40 +99,53 @@ def _virtual_event(clock: VirtualClock, closed: threading.Event) -> type[threadi
     return VirtualEvent
 
 
-def _timeline_thread(clock: VirtualClock, *, fork: bool) -> Any:
+_launched = threading.local()  # the timelines a Parallel state's thread has forked so far
+
+
+def timeline_thread(clock: VirtualClock, *, fork: bool) -> Any:
     """``threading.Thread`` on a virtual timeline. ``fork``: a new one starting at the launching
-    thread's time (a Map worker). Otherwise the launcher's own timeline, shared (a helper thread
-    the launcher waits for: an iteration's program, a task), so time spent there counts there."""
+    thread's time (a Parallel branch, whose state ends where its branches do: ``_fan_out``; a Map
+    worker, which then runs each item on its slot's timeline). Otherwise the launcher's own
+    timeline, shared (a helper thread the launcher waits for: an iteration's program, a task), so
+    time spent there counts there."""
 
     def thread(target: Any = None, **kwargs: Any) -> threading.Thread:  # moto passes keywords only
         start, box = clock.time(), clock.timeline()
-        if not fork and box is None:
+        if box is None and not fork:
             return threading.Thread(target=target, **kwargs)
+        if fork:
+            box = [start]
+            boxes = getattr(_launched, "boxes", None)
+            if boxes is not None:
+                boxes.append(box)
 
         def run(*a: Any, **kw: Any) -> None:
-            if fork:
-                clock.fork(start)
-            else:
-                clock.adopt(box)
+            clock.adopt(box)
             try:
                 target(*a, **kw)
             finally:
-                clock.fork(None)
+                clock.adopt(None)
 
         return threading.Thread(target=run, **kwargs)
 
     return thread
 
 
-def _map_body(self: Any, env: Any, *, clock: VirtualClock, original: Any) -> None:
-    """Launch every worker of a Map at the same virtual instant (the Map's start), however long the
-    real-time loop that starts them takes; afterwards the Map's thread is at the latest worker's time."""
-    box = clock.timeline()
-    clock.fork(clock.time())
+def _fan_out(self: Any, env: Any, *, clock: VirtualClock, original: Any) -> None:
+    """Launch every branch of a Parallel state at the same virtual instant (the state's start),
+    however long the real-time loop that starts them takes; afterwards the state's thread is at
+    its latest branch's time (their timelines are final once the state has its results)."""
+    box, outer = clock.timeline(), getattr(_launched, "boxes", None)
+    start = clock.time()
+    clock.fork(start)
+    boxes: list[list[float]] = []
+    _launched.boxes = boxes
     try:
         original(self, env)
     finally:
+        _launched.boxes = outer
         clock.adopt(box)
+        clock.join(max((b[0] for b in boxes), default=start))
 
 
 def _callback_wait(self: Any, timeout: float | None = None) -> CallbackOutcome | None:
@@ -153,6 +193,7 @@ def _stop(self: Any, stop_date: Any, error: str | None, cause: str | None, *, or
 
 
 def _send_task_success(self: Any, task_token: str, outcome: str) -> None:
+    sfn_api.check_task_output(outcome)
     _answer(self, task_token, CallbackOutcomeSuccess(callback_id=task_token, output=outcome))
 
 
@@ -162,29 +203,34 @@ def _send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any
 
 
 @contextmanager
-def virtual_stepfunctions(clock: VirtualClock) -> Iterator[None]:
-    closed = threading.Event()
+def virtual_stepfunctions(clock: VirtualClock) -> Iterator[StepFunctionsRuntime]:
+    runtime = StepFunctionsRuntime(clock)
+    closed = runtime.closed
     event = _virtual_event(clock, closed)
     threading_proxy = types.SimpleNamespace(**{**vars(threading), "Event": event})
     backend = parser_models.StepFunctionsParserBackend
     with ExitStack() as stack:
         stack.callback(closed.set)
+        # moto parses every JSONPath on every use (a fresh PLY parser each time: 90 % of a Pass
+        # state's cost); the parsed expressions are immutable, so each path is parsed once.
+        stack.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(4096)(jsonpath_ng.ext.parse)))
+        stack.enter_context(mock.patch.object(result_path, "parse", functools.lru_cache(4096)(jsonpath_ng.parse)))
         stack.enter_context(mock.patch.object(execute_state, "threading", threading_proxy))
-        stack.enter_context(mock.patch.object(callback, "Event", event))
+        stack.enter_context(mock.patch.object(callback, "Event", _virtual_event(clock, closed, runtime)))
         # Threads an iteration starts (its program, each task) stay on the iteration's timeline.
-        inheriting = _timeline_thread(clock, fork=False)
+        inheriting = timeline_thread(clock, fork=False)
         stack.enter_context(mock.patch.object(execute_state, "Thread", inheriting))
         program_threading = types.SimpleNamespace(**{**vars(threading), "Thread": inheriting})
         stack.enter_context(mock.patch.object(program, "threading", program_threading))
-        map_threading = types.SimpleNamespace(**{**vars(threading), "Thread": _timeline_thread(clock, fork=True)})
-        stack.enter_context(mock.patch.object(inline_iteration_component, "threading", map_threading))
-        component = inline_iteration_component.InlineIterationComponent
-        original_body = component._eval_body
+        forking = types.SimpleNamespace(**{**vars(threading), "Thread": timeline_thread(clock, fork=True)})
+        stack.enter_context(mock.patch.object(inline_iteration_component, "threading", forking))
+        stack.enter_context(mock.patch.object(branch_worker, "threading", forking))
+        original_branches = branches_decl.BranchesDecl._eval_body
         stack.enter_context(
             mock.patch.object(
-                component,
+                branches_decl.BranchesDecl,
                 "_eval_body",
-                lambda self, env: _map_body(self, env, clock=clock, original=original_body),
+                functools.partialmethod(_fan_out, clock=clock, original=original_branches),
             )
         )
         stack.enter_context(mock.patch.object(callback.CallbackEndpoint, "wait", _callback_wait))
@@ -206,4 +252,7 @@ def virtual_stepfunctions(clock: VirtualClock) -> Iterator[None]:
         )
         stack.enter_context(mock.patch.object(backend, "send_task_success", _send_task_success))
         stack.enter_context(mock.patch.object(backend, "send_task_failure", _send_task_failure))
-        yield
+        sfn_limits.install(stack, runtime)
+        sfn_children.install(stack, runtime)
+        sfn_api.install(stack, runtime)
+        yield runtime

@@ -93,6 +93,16 @@ class VirtualClock:
         """Run the calling thread on another thread's timeline (a helper thread it waits for)."""
         self._timeline.box = box
 
+    def join(self, at: float) -> None:
+        """The calling thread waited for work that ended at ``at`` on another timeline: its own
+        timeline (or the shared one) moves there if it is behind, without counting as a sleep."""
+        with self._lock:
+            box = self.timeline()
+            if box is not None:
+                box[0] = max(box[0], at)
+                at = box[0]
+            self._epoch = max(self._epoch, at)
+
     def advance(self, delta: timedelta | float) -> datetime:
         seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
         if seconds < 0:

@@ -511,7 +511,7 @@ def _decommission(timeout_seconds: int) -> dict[str, Any]:
                     "Parameters": {"Bucket.$": "$.plan.result.items.bucket", "Key.$": "$.plan.result.items.key"},
                 },
                 "MaxConcurrency": EXPORT_CONCURRENCY,
-                "ToleratedFailurePercentage": 100.0,  # every user ends in a recorded outcome, failed or not
+                "ToleratedFailurePercentage": 100,  # every user ends in a recorded outcome, failed or not
                 "Label": "users",
                 "ItemSelector": {
                     "decommissionId.$": "$.requestId",
