@@ -8,9 +8,8 @@ import json
 import pytest
 from mailwarden.aws.audit import DynamoAuditTrail
 from mailwarden.clock import default_clock
-from mailwarden.errors import Unavailable
 
-from local.deployment import LocalDeployment
+from local.deployment import AsyncFailure, LocalDeployment
 from tests.approval_support import awaiting, decide
 from tests.partner_support import GET, UPDATE, policy, reported, run, state, widenings
 
@@ -231,8 +230,10 @@ def test_throttling_and_server_errors_are_retried_and_a_lasting_outage_fails_the
     partner.emu.control.clear_faults()
     partner.emu.control.other_writer("AWS", "ALLOW_ALL")
     partner.emu.control.inject("partnercentral-account", "UpdateConnectionPreferences", error_rate=1.0)
-    with pytest.raises(Unavailable):  # Lambda retries the invocation; the run is idempotent
-        run(partner)
+    failed = partner.tick("partner-reconcile")  # Lambda tries the invocation 3 times; the run is idempotent
+    assert isinstance(failed, AsyncFailure) and (failed.error_type, failed.attempts) == ("Unavailable", 3)
+    (record,) = [m for m in partner.dead_letters() if m.get("requestContext", {}).get("condition")]
+    assert record["responsePayload"]["errorType"] == "Unavailable"  # the stack's on-failure destination
     assert state(partner)[0] == "ALLOW_ALL"
     partner.emu.control.clear_faults()
     assert run(partner)["outcome"] == "applied"
