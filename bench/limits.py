@@ -3,7 +3,10 @@
 * ``limits.mail_from_put``: a PUT /mail-from-attributes while Route 53 keeps the change PENDING for
   120 s, through API Gateway's 29-second integration timeout;
 * ``limits.reconcile_100k_tags``: a reconcile of 100,000 tenants whose tier rule selects by tag (every
-  tenant's tags are a paced SES call), every invocation inside reputation_reconcile's 900 s timeout.
+  tenant's tags are a paced SES call), every invocation inside reputation_reconcile's 900 s timeout;
+* ``limits.iam``: the whole test suite with IAM by execution (every call a function or a workflow
+  makes evaluated as the synthesized stack's roles allow): AccessDenied for the shipped roles;
+* ``limits.decommission_1000`` is measured with the WorkMail figures (``bench/workmail.py``): one run.
 """
 
 from __future__ import annotations
@@ -11,7 +14,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
@@ -96,8 +103,19 @@ def reconcile_tags(n: int = 100_000, tagged: float = 0.1, flagged: float = 0.02)
     }
 
 
+def iam_over_the_suite() -> dict[str, Any]:
+    """Run ``make test``'s suite with MAILWARDEN_IAM_REPORT: the session's IAM totals."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "iam.json"
+        env = {**os.environ, "MAILWARDEN_IAM_REPORT": str(report)}
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, env=env, check=True)
+        totals = json.loads(report.read_text())
+    return {f"limits.iam.{k}": v for k, v in totals.items()}
+
+
 def all_figures() -> dict[str, Any]:
-    return {**mail_from_put(), **reconcile_tags()}
+    return {**mail_from_put(), **reconcile_tags(), **iam_over_the_suite()}
 
 
 if __name__ == "__main__":

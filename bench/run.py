@@ -109,6 +109,12 @@ def bench_workmail() -> dict[str, Any]:
     return all_figures()
 
 
+def bench_limits() -> dict[str, Any]:
+    from bench.limits import all_figures
+
+    return all_figures()
+
+
 def bench_partner() -> dict[str, Any]:
     from bench.partner import all_figures
 
@@ -126,6 +132,7 @@ BENCHES: list[Callable[[], dict[str, Any]]] = [
     bench_workmail,
     bench_mail_from,
     bench_partner,
+    bench_limits,
     *(lambda spec=spec: bench_cold_init(spec) for spec in FUNCTIONS),
 ]
 

@@ -3,6 +3,7 @@ memberships, and a 1,000-user organization decommission on the virtual clock."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import Counter
@@ -70,6 +71,8 @@ def per_user() -> dict[str, Any]:
 
 
 def decommission(users: int = 1000) -> dict[str, Any]:
+    """A decommission of ``users`` users with mailbox exports, through its trigger, its approval and its
+    workflow (a Distributed Map: one child execution per user): every platform limit enforced."""
     with emulated_aws() as emu:
         d = LocalDeployment(emu)
         org, _, _ = _org(d, "bigcorp", users)
@@ -84,16 +87,41 @@ def decommission(users: int = 1000) -> dict[str, Any]:
         states = Counter(m.state for m in emu.workmail.orgs[org].members.values())
         calls = sum(v for k, v in (Counter(emu.calls) - before).items() if k.startswith("workmail."))
         peak = emu.control.max_concurrent_exports(org)
-    return {
+        stats = emu.stepfunctions.stats()
+        summary = json.loads(done.get("output") or "{}").get("summary", {}).get("result", {})
+        stopped = sum(i.stopped for i in d.invocations)
+        denied = len(d.access.denials)
+    lower = -(-users // 10) * 300 / 3600
+    history = max(v["events"] for v in stats.values())
+    figures = {
         "workmail.decommission.users": users,
         "workmail.decommission.status": done["status"],
         "workmail.decommission.deleted": states["DELETED"],
         "workmail.decommission.users_lost": users - states["DELETED"],
         "workmail.decommission.max_concurrent_exports": peak,
         "workmail.decommission.simulated_hours": round(simulated / 3600, 2),
-        "workmail.decommission.lower_bound_hours": round(-(-users // 10) * 300 / 3600, 2),
+        "workmail.decommission.lower_bound_hours": round(lower, 2),
         "workmail.decommission.workmail_calls_per_user": round(calls / users, 2),
         "workmail.decommission.wall_seconds": round(wall, 1),
+    }
+    key = f"limits.decommission_{users}"
+    return {
+        **figures,
+        f"{key}.status": done["status"],
+        f"{key}.users_deleted": states["DELETED"],
+        f"{key}.users_lost": users - states["DELETED"],
+        f"{key}.users_named_in_summary": sum(summary.get("outcomes", {}).values()),
+        f"{key}.max_history_events": history,
+        f"{key}.history_events_limit": 25_000,
+        f"{key}.parent_history_events": stats[started["execution"]]["events"],
+        f"{key}.executions": len(stats),
+        f"{key}.max_state_bytes": max(v["max_state_bytes"] for v in stats.values()),
+        f"{key}.state_bytes_limit": 262_144,
+        f"{key}.simulated_hours": round(simulated / 3600, 2),
+        f"{key}.lower_bound_hours": round(lower, 2),
+        f"{key}.max_concurrent_exports": peak,
+        f"{key}.invocations_stopped_by_timeout": stopped,
+        f"{key}.access_denied": denied,
     }
 
 
@@ -102,7 +130,5 @@ def all_figures() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    import json
-
     print(json.dumps(per_user(), indent=1))
     print(json.dumps(decommission(int(os.environ.get("USERS", "100"))), indent=1))
