@@ -113,6 +113,7 @@ class SesV2(EmulatedService):
     def __init__(self, emulator: Any) -> None:
         super().__init__(emulator)
         self.tenants: dict[str, Tenant] = {}
+        self._by_arn: dict[str, Tenant] = {}  # the same tenants by ARN (tag lookups are per ARN)
         self.entities: dict[str, Entity] = {}
         self.findings: list[Finding] = []
         self.identities: dict[str, Identity] = {}
@@ -168,6 +169,7 @@ class SesV2(EmulatedService):
         arn = f"arn:aws:ses:{self.region}:{self.emulator.account}:tenant/{name}/{tid}"
         tenant = Tenant(name, tid, arn, now, list(tags or []))
         self.tenants[name] = tenant
+        self._by_arn[arn] = tenant
         self.entities[arn] = Entity(
             arn, self.policy_arn("standard"), StatusRecord("ENABLED", None, now), StatusRecord("ENABLED", None, now)
         )
@@ -237,6 +239,7 @@ class SesV2(EmulatedService):
     def delete_tenant(self, p: dict[str, Any]) -> dict[str, Any]:
         t = self.tenant(p["TenantName"])
         del self.tenants[t.name]
+        self._by_arn.pop(t.arn, None)
         self.entities.pop(t.arn, None)
         self._sorted_refs = None
         return {}
@@ -328,9 +331,8 @@ class SesV2(EmulatedService):
     # ------------------------------------------------------------------ tags (tenants, identities)
 
     def _tags_of(self, arn: str) -> list[dict[str, str]]:
-        for t in self.tenants.values():
-            if t.arn == arn:
-                return t.tags
+        if arn in self._by_arn:
+            return self._by_arn[arn].tags
         if ":identity/" in arn and arn.rsplit("/", 1)[-1] in self.identities:
             return self.identities[arn.rsplit("/", 1)[-1]].tags
         raise ApiError("NotFoundException", f"Resource {arn} does not exist.", status=404)
