@@ -5,7 +5,7 @@ State transitions that matter to offboarding:
 * a user is created DISABLED; ``RegisterToWorkMail`` makes it ENABLED with a primary email;
 * ``DeregisterFromWorkMail`` makes it DISABLED (mailbox kept 30 days, aliases kept);
 * ``DeleteUser`` on an ENABLED user raises ``EntityStateException``; afterwards the user is DELETED
-  and further changes raise ``EntityStateException``;
+  and further changes (a second DeleteUser too) raise ``EntityStateException``;
 * mailbox export jobs: at most 10 RUNNING per organization and one per mailbox per 24 hours
   (``LimitExceededException``); a job completes ``export_seconds`` of virtual time after it starts
   and writes its archive to the S3 bucket (which must exist), or fails if it does not.
@@ -106,10 +106,15 @@ class WorkMail(EmulatedService):
         m = org.members.get(entity_id)
         if m is None:
             # WorkMail also accepts an email address or a user name as an identifier.
-            m = next((x for x in org.members.values() if entity_id in (x.email, x.name)), None)
+            m = self.named(org, entity_id, by_email=True)
         if m is None or (kinds and m.kind not in kinds):
             raise ApiError("EntityNotFoundException", f"Entity {entity_id} not found in {org.org_id}.")
         return m
+
+    def named(self, org: Organization, name: str, *, by_email: bool = False) -> Member | None:
+        """The entity called ``name`` (or with that email): a live one first, else a deleted one."""
+        found = [x for x in org.members.values() if name == x.name or (by_email and name == x.email)]
+        return min(found, key=lambda x: x.state == "DELETED", default=None)
 
     def live(self, m: Member) -> Member:
         if m.state == "DELETED":
@@ -338,12 +343,17 @@ class WorkMail(EmulatedService):
 
     @operation("DeleteUser")
     def delete_user(self, p: dict[str, Any]) -> dict[str, Any]:
+        """``UserId`` is the user id or the user name (the model says so; not the email). The model
+        lists no EntityNotFoundException for DeleteUser: what AWS answers for an unknown user is not
+        documented, so we follow the model and answer the closest error it lists,
+        InvalidParameterException; a deleted user is in the wrong state (EntityStateException)."""
         org = self.org(p["OrganizationId"])
-        m = org.members.get(p["UserId"])
+        ident = p["UserId"]
+        m = org.members.get(ident) or self.named(org, ident)
         if m is None or m.kind != "USER":
-            raise ApiError("EntityNotFoundException", f"User {p['UserId']} not found.")  # not modelled: 400
+            raise self.invalid(f"UserId {ident} is not a user of {org.org_id}.")
         if m.state == "DELETED":
-            raise ApiError("EntityNotFoundException", f"User {m.id} was already deleted.")
+            raise ApiError("EntityStateException", f"User {m.id} is already deleted.")
         if m.state != "DISABLED":
             raise ApiError("EntityStateException", f"User {m.id} must be DISABLED (deregistered) before deletion.")
         m.state = "DELETED"

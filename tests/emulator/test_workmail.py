@@ -37,8 +37,28 @@ def test_user_lifecycle_register_deregister_delete(wm, org):
     assert d["State"] == "DISABLED" and "DisabledDate" in d
     wm.delete_user(OrganizationId=org, UserId=uid)
     assert wm.describe_user(OrganizationId=org, UserId=uid)["State"] == "DELETED"
-    with pytest.raises(wm.exceptions.EntityNotFoundException):
+    with pytest.raises(wm.exceptions.EntityStateException, match="already deleted"):  # modelled; no EntityNotFound
         wm.delete_user(OrganizationId=org, UserId=uid)
+
+
+def test_delete_user_takes_the_user_name_and_answers_only_modelled_errors(wm, org):
+    uid = user(wm, org, "dave")
+    wm.deregister_from_work_mail(OrganizationId=org, EntityId=uid)
+    with pytest.raises(wm.exceptions.InvalidParameterException):  # an email is not a DeleteUser identifier
+        wm.delete_user(OrganizationId=org, UserId="dave@corp.example.com")
+    wm.delete_user(OrganizationId=org, UserId="dave")  # the model: "the UserId or Username"
+    assert wm.describe_user(OrganizationId=org, UserId=uid)["State"] == "DELETED"
+    with pytest.raises(wm.exceptions.EntityStateException):
+        wm.delete_user(OrganizationId=org, UserId="dave")
+    with pytest.raises(wm.exceptions.InvalidParameterException, match="not a user"):
+        wm.delete_user(OrganizationId=org, UserId="nobody")
+    gid = wm.create_group(OrganizationId=org, Name="sales")["GroupId"]
+    with pytest.raises(wm.exceptions.InvalidParameterException):
+        wm.delete_user(OrganizationId=org, UserId=gid)
+    again = user(wm, org, "dave", register=False)  # the name is free again; by name: the live user
+    assert wm.describe_user(OrganizationId=org, UserId="dave")["UserId"] == again
+    wm.delete_user(OrganizationId=org, UserId="dave")
+    assert wm.describe_user(OrganizationId=org, UserId=again)["State"] == "DELETED"
 
 
 def test_unknown_organization_and_entity_raise_documented_errors(wm, org):

@@ -4,6 +4,7 @@ each against the emulated WorkMail: the normal path and each failure."""
 from __future__ import annotations
 
 import pytest
+from mailwarden.aws.workmail import WorkMailDirectory
 from mailwarden.errors import DeleteRefused, MalformedEvent, NotYetDisabled, Rejected
 
 from local.deployment import LocalDeployment
@@ -129,3 +130,18 @@ def test_a_malformed_step_fails_the_task_with_the_reason(deployment):
             "snapshot",
             request={"requestId": "r", "organizationId": "m-" + "0" * 32, "user": "x", "requestedBy": "a"},
         )
+
+
+def test_the_adapter_treats_every_deleteuser_answer_for_a_gone_user_as_already_deleted(deployment, org):
+    """DeleteUser's model has no EntityNotFound: a user deleted meanwhile answers EntityStateException,
+    an unknown one InvalidParameterException here (AWS may differ): DescribeUser decides."""
+    directory = WorkMailDirectory(org.wm)
+    org.wm.deregister_from_work_mail(OrganizationId=org.id, EntityId=org.users["alice"])
+    assert directory.delete_user(org.id, org.users["alice"]) is True
+    assert directory.delete_user(org.id, org.users["alice"]) is False  # EntityStateException: already deleted
+    assert directory.delete_user(org.id, "12345678-1234-1234-1234-123456789012") is False  # unknown: nothing to do
+    assert deployment.emu.dispatcher.outcomes["workmail.DeleteUser:EntityStateException"] == 1
+    assert deployment.emu.dispatcher.outcomes["workmail.DeleteUser:InvalidParameterException"] == 1
+    with pytest.raises(DeleteRefused, match="ENABLED again"):  # registered again between DescribeUser and DeleteUser
+        directory.delete_user(org.id, org.users["bob"])
+    assert org.state("bob") == "ENABLED"
