@@ -174,6 +174,12 @@ class SesV2(EmulatedService):
         self._sorted_refs = None
         return tenant
 
+    def page_size_within(self, p: dict[str, Any], low: int, high: int) -> None:
+        """The bounds an operation's documentation gives its PageSize where the model has none."""
+        size = p.get("PageSize")
+        if size is not None and not low <= size <= high:
+            raise self.invalid(f"PageSize must be between {low} and {high}, got {size}.")
+
     def entity_wire(self, e: Entity, impacts: dict[str, str] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
             "ReputationEntityReference": e.reference,
@@ -361,6 +367,7 @@ class SesV2(EmulatedService):
             raise self.invalid("Filter supports at most two keys: STATUS with IMPACT, or STATUS with TYPE.")
         keys = {"TYPE": "type", "IMPACT": "impact", "STATUS": "status", "RESOURCE_ARN": "resource_arn"}
         rows = [f.wire() for f in self.findings if all(getattr(f, keys[k]) == v for k, v in flt.items())]
+        self.page_size_within(p, 1, 100)  # documented ("at least 1, and can be no more than 100"), not modelled
         page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=100)
         return {"Recommendations": page, "NextToken": token}
 
@@ -386,6 +393,7 @@ class SesV2(EmulatedService):
             {"IdentityType": i.kind, "IdentityName": i.name, "SendingEnabled": True, "VerificationStatus": "SUCCESS"}
             for i in sorted(self.identities.values(), key=lambda i: i.name)
         ]
+        self.page_size_within(p, 0, 1000)  # documented ("at least 0, and can be no more than 1000"), not modelled
         page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=1000)
         return {"EmailIdentities": page, "NextToken": token}
 

@@ -8,7 +8,9 @@ State transitions that matter to offboarding:
   and further changes (a second DeleteUser too) raise ``EntityStateException``;
 * mailbox export jobs: at most 10 RUNNING per organization and one per mailbox per 24 hours
   (``LimitExceededException``); a job completes ``export_seconds`` of virtual time after it starts
-  and writes its archive to the S3 bucket (which must exist), or fails if it does not.
+  and writes its archive to the S3 bucket (which must exist), or fails if it does not;
+  ``ListMailboxExportJobs`` lists the jobs started in the last seven days (``DescribeMailboxExportJob``
+  still finds older ones).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .protocol import ApiError
 
 EXPORT_CONCURRENCY = 10
 EXPORT_COOLDOWN = timedelta(hours=24)
+EXPORT_LISTED_FOR = timedelta(days=7)  # ListMailboxExportJobs: "started ... within the last seven days"
 MAILBOX_RETENTION = timedelta(days=30)
 
 
@@ -574,8 +577,10 @@ class WorkMail(EmulatedService):
 
     @operation("ListMailboxExportJobs")
     def list_exports(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Jobs started in the last seven days only (the operation's documentation)."""
         org = self.org(p["OrganizationId"])
         self.settle_exports(org)
+        since = self.clock.now() - EXPORT_LISTED_FOR
         rows = [
             {
                 "JobId": j.job_id,
@@ -588,6 +593,7 @@ class WorkMail(EmulatedService):
                 "EndTime": j.end,
             }
             for j in org.exports.values()
+            if j.start >= since
         ]
         page, token = self.page(rows, p, size_key="MaxResults", default=25, maximum=25)
         return {"Jobs": page, "NextToken": token}

@@ -149,6 +149,19 @@ def test_list_recommendations_filters_and_enforces_allowed_key_pairs(ses, emu):
         ses.list_recommendations(Filter={"TYPE": "SPF", "IMPACT": "LOW", "STATUS": "OPEN"})
 
 
+@pytest.mark.parametrize(
+    ("operation", "low", "high"), [("list_recommendations", 1, 100), ("list_email_identities", 0, 1000)]
+)
+def test_page_sizes_outside_the_documented_bounds_are_refused(ses, operation, low, high):
+    """The models give these PageSizes no range; the API reference does (1-100, 0-1000)."""
+    call = getattr(ses, operation)
+    for size in (low, high):
+        call(PageSize=size)
+    for size in (low - 1, high + 1):
+        with pytest.raises(ses.exceptions.BadRequestException, match=f"between {low} and {high}"):
+            call(PageSize=size)
+
+
 def test_tenant_resources_associate_only_existing_identities(ses):
     tenant(ses)
     ses.create_email_identity(EmailIdentity="example.com")

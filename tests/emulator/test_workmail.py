@@ -154,3 +154,22 @@ def test_export_fails_when_the_bucket_does_not_exist(wm, org, emu):
     emu.clock.advance(301)
     out = wm.describe_mailbox_export_job(OrganizationId=org, JobId=job)
     assert out["State"] == "FAILED" and "missing" in out["ErrorInfo"]
+
+
+def test_list_mailbox_export_jobs_lists_only_the_last_seven_days(wm, org, emu):
+    boto3.client("s3").create_bucket(Bucket="exports")
+    args = dict(
+        OrganizationId=org,
+        RoleArn="arn:aws:iam::123456789012:role/export",
+        KmsKeyArn="arn:aws:kms:us-east-1:123456789012:key/k",
+        S3BucketName="exports",
+        S3Prefix="wm",
+    )
+    old = wm.start_mailbox_export_job(ClientToken="old", EntityId=user(wm, org, "old"), **args)["JobId"]
+    emu.clock.advance(6 * 86400)
+    new = wm.start_mailbox_export_job(ClientToken="new", EntityId=user(wm, org, "new"), **args)["JobId"]
+    listed = lambda: [j["JobId"] for j in wm.list_mailbox_export_jobs(OrganizationId=org)["Jobs"]]  # noqa: E731
+    assert sorted(listed()) == sorted([old, new])
+    emu.clock.advance(86400 + 1)  # the first job started more than seven days ago
+    assert listed() == [new]
+    assert wm.describe_mailbox_export_job(OrganizationId=org, JobId=old)["State"] == "COMPLETED"
