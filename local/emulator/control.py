@@ -152,6 +152,12 @@ class Control:
             e.ses = StatusRecord(status, cause, self.emu.clock.now())
         self._status_event(e, "AWS_MANAGED", e.ses)
 
+    def update_in_progress(self, reference: str, seconds: float = 60.0) -> None:
+        """Another writer (the console, another tool) has updated the entity and SES is still applying
+        it: for ``seconds`` of virtual time both Update* calls on it answer ConflictException."""
+        with self._ses.state_lock:
+            self.entity(reference).busy_until = self.emu.clock.now() + timedelta(seconds=seconds)
+
     def set_policy(self, reference: str, tier: str) -> None:
         if tier not in POLICIES:
             raise ValueError(tier)

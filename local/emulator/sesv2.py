@@ -8,6 +8,8 @@ Semantics (seeds 000/001, shared/reference/FACTS.md):
   DISABLED), else ENABLED; updating the customer status never touches the SES-managed one;
 * the entity's managed policy decides what SES does on a finding: ``none`` records only,
   ``standard`` pauses on HIGH impact, ``strict`` pauses on any finding (see ``Control``);
+* the two updates answer only the errors their models list: BadRequestException for an unknown
+  entity, ConflictException while another writer's update of the entity is still being applied;
 * a MAIL FROM domain starts PENDING and turns SUCCESS once Route 53 holds the MX and SPF records,
   FAILED after 72 hours without them.
 """
@@ -45,6 +47,7 @@ class Entity:
     policy: str
     customer: StatusRecord
     ses: StatusRecord
+    busy_until: datetime | None = None  # another writer's update SES is still applying (ConflictException)
 
     @property
     def aggregate(self) -> str:
@@ -134,6 +137,27 @@ class SesV2(EmulatedService):
         if entity_type != "RESOURCE" or reference not in self.entities:
             raise ApiError("NotFoundException", f"Reputation entity {reference} does not exist.", status=404)
         return self.entities[reference]
+
+    def writable(self, p: dict[str, Any]) -> Entity:
+        """The entity an Update* call names. Neither update models NotFoundException (only
+        TooManyRequests, BadRequest, Conflict): what AWS answers for an unknown entity is not
+        documented, so we follow the model and answer BadRequestException."""
+        reference = p["ReputationEntityReference"]
+        if p["ReputationEntityType"] != "RESOURCE" or reference not in self.entities:
+            raise self.invalid(f"Reputation entity {reference} does not exist.")
+        return self.entities[reference]
+
+    def not_busy(self, e: Entity) -> None:
+        """ConflictException while another update of the same entity is still being applied. The
+        model lists ConflictException for both updates without saying when; this is the meaning of an
+        AWS 409 (the request conflicts with an operation in progress on the resource), triggered by
+        ``control.update_in_progress``."""
+        if e.busy_until is not None and self.clock.now() < e.busy_until:
+            raise ApiError(
+                "ConflictException",
+                f"Another update of reputation entity {e.reference} is in progress; try again later.",
+                status=409,
+            )
 
     def tenant(self, name: str) -> Tenant:
         if name not in self.tenants:
@@ -318,16 +342,18 @@ class SesV2(EmulatedService):
 
     @operation("UpdateReputationEntityCustomerManagedStatus")
     def update_customer_status(self, p: dict[str, Any]) -> dict[str, Any]:
-        e = self.entity(p["ReputationEntityType"], p["ReputationEntityReference"])
+        e = self.writable(p)
+        self.not_busy(e)
         e.customer = StatusRecord(p["SendingStatus"], "Status manually updated.", self.clock.now())
         return {}
 
     @operation("UpdateReputationEntityPolicy")
     def update_policy(self, p: dict[str, Any]) -> dict[str, Any]:
-        e = self.entity(p["ReputationEntityType"], p["ReputationEntityReference"])
+        e = self.writable(p)
         policy = p["ReputationEntityPolicy"]
         if policy not in {self.policy_arn(t) for t in POLICIES}:
             raise self.invalid(f"{policy} is not a reputation policy ARN.")
+        self.not_busy(e)
         e.policy = policy
         return {}
 

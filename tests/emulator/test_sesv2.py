@@ -90,6 +90,38 @@ def test_policy_update_accepts_only_managed_policy_arns(ses):
         )
 
 
+def test_updates_answer_only_their_modelled_errors(ses, emu):
+    """Both updates model TooManyRequests, BadRequest and Conflict: no NotFound for an unknown entity;
+    Conflict while another writer's update of the entity is still being applied."""
+    arn = tenant(ses)
+    strict = "arn:aws:ses:us-east-1:aws:reputation-policy/strict"
+    unknown = arn.replace("acme-marketing", "gone")
+    with pytest.raises(ses.exceptions.BadRequestException, match="does not exist"):
+        ses.update_reputation_entity_customer_managed_status(
+            ReputationEntityType="RESOURCE", ReputationEntityReference=unknown, SendingStatus="DISABLED"
+        )
+    with pytest.raises(ses.exceptions.BadRequestException, match="does not exist"):
+        ses.update_reputation_entity_policy(
+            ReputationEntityType="RESOURCE", ReputationEntityReference=unknown, ReputationEntityPolicy=strict
+        )
+    emu.control.update_in_progress(arn, seconds=30)
+    with pytest.raises(ses.exceptions.ConflictException) as exc:
+        ses.update_reputation_entity_customer_managed_status(
+            ReputationEntityType="RESOURCE", ReputationEntityReference=arn, SendingStatus="DISABLED"
+        )
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    with pytest.raises(ses.exceptions.ConflictException):
+        ses.update_reputation_entity_policy(
+            ReputationEntityType="RESOURCE", ReputationEntityReference=arn, ReputationEntityPolicy=strict
+        )
+    assert entity(ses, arn)["CustomerManagedStatus"]["Status"] == "ENABLED"  # nothing written
+    emu.clock.advance(30)
+    ses.update_reputation_entity_policy(
+        ReputationEntityType="RESOURCE", ReputationEntityReference=arn, ReputationEntityPolicy=strict
+    )
+    assert entity(ses, arn)["ReputationManagementPolicy"] == strict
+
+
 def test_list_reputation_entities_paginates_in_pages_of_at_most_100_and_filters(ses, emu):
     arns = [tenant(ses, f"t{i:03d}") for i in range(250)]
     pages = list(ses.get_paginator("list_reputation_entities").paginate())
