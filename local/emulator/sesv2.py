@@ -10,22 +10,23 @@ Semantics (seeds 000/001, shared/reference/FACTS.md):
   ``standard`` pauses on HIGH impact, ``strict`` pauses on any finding (see ``Control``);
 * the two updates answer only the errors their models list: BadRequestException for an unknown
   entity, ConflictException while another writer's update of the entity is still being applied;
-* a MAIL FROM domain starts PENDING and turns SUCCESS once Route 53 holds the MX and SPF records,
-  FAILED after 72 hours without them.
+* a new identity is unverified: a domain turns SUCCESS once Route 53 holds its DKIM records, an email
+  address once its owner follows the link; a MAIL FROM domain starts PENDING and turns SUCCESS once
+  its identity is verified and Route 53 holds the MX and SPF records, FAILED after 72 hours without
+  (``dns_checks``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .core import EmulatedService, operation
 from .protocol import ApiError
 
 POLICIES = ("none", "standard", "strict")
-MAIL_FROM_WINDOW = timedelta(hours=72)
 
 
 @dataclass
@@ -92,10 +93,22 @@ class Finding:
 
 @dataclass
 class Identity:
+    """An email identity; ``verification`` is its VerificationStatus (``dns_checks`` moves it)."""
+
     name: str
     kind: str  # EMAIL_ADDRESS | DOMAIN
     created: datetime
     tags: list[dict[str, str]]
+    tokens: list[str] = field(default_factory=list)  # Easy DKIM tokens, or the BYODKIM selector
+    dkim_origin: str = "AWS_SES"  # AWS_SES (Easy DKIM) | EXTERNAL (BYODKIM)
+    key_length: str = "RSA_2048_BIT"
+    configuration_set: str | None = None
+    verification: str = "PENDING"
+    verification_since: datetime = field(default=datetime.min)  # start of the PENDING / TEMPORARY_FAILURE window
+    last_checked: datetime | None = None
+    last_success: datetime | None = None
+    error: str | None = None  # VerificationInfo.ErrorType while not verified
+    confirmed: bool = False  # an email address: its owner followed the verification link
     mail_from_domain: str | None = None
     mail_from_status: str | None = None
     behavior_on_mx_failure: str = "USE_DEFAULT_VALUE"
@@ -104,6 +117,28 @@ class Identity:
     @property
     def domain(self) -> str:
         return self.name.split("@", 1)[1] if self.kind == "EMAIL_ADDRESS" else self.name
+
+    @property
+    def verified(self) -> bool:
+        return self.verification == "SUCCESS"
+
+    def dkim(self) -> dict[str, Any]:
+        """``DkimAttributes``: an email address is not DKIM-signed on its own (NOT_STARTED)."""
+        if self.kind == "EMAIL_ADDRESS":
+            return {"SigningEnabled": False, "Status": "NOT_STARTED", "Tokens": []}
+        out: dict[str, Any] = {
+            "SigningEnabled": True,
+            "Status": self.verification,
+            "Tokens": list(self.tokens),
+            "SigningAttributesOrigin": self.dkim_origin,
+        }
+        if self.dkim_origin == "AWS_SES":
+            out |= {
+                "CurrentSigningKeyLength": self.key_length,
+                "NextSigningKeyLength": self.key_length,
+                "LastKeyGenerationTimestamp": self.created,
+            }
+        return out
 
 
 class SesV2(EmulatedService):
@@ -406,22 +441,46 @@ class SesV2(EmulatedService):
 
     @operation("CreateEmailIdentity")
     def create_identity(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A new identity is unverified (PENDING). A domain gets three Easy DKIM tokens to publish as
+        CNAMEs (or, with DkimSigningAttributes' selector and private key, BYODKIM: a TXT at the
+        selector); an email address waits for its owner to follow the link SES mails."""
         name = p["EmailIdentity"]
         if name in self.identities:
             raise ApiError("AlreadyExistsException", f"Email identity {name} already exists.")
         kind = "EMAIL_ADDRESS" if "@" in name else "DOMAIN"
-        self.identities[name] = Identity(name, kind, self.clock.now(), list(p.get("Tags", [])))
-        return {"IdentityType": kind, "VerifiedForSendingStatus": True}
+        now = self.clock.now()
+        i = Identity(name, kind, now, list(p.get("Tags", [])), verification_since=now)
+        i.configuration_set = p.get("ConfigurationSetName")
+        signing = p.get("DkimSigningAttributes") or {}
+        if kind == "DOMAIN":
+            if signing.get("DomainSigningSelector") and signing.get("DomainSigningPrivateKey"):
+                i.dkim_origin, i.tokens = "EXTERNAL", [signing["DomainSigningSelector"]]
+            else:
+                i.key_length = signing.get("NextSigningKeyLength", "RSA_2048_BIT")
+                seed = f"{name}{now.timestamp()}"
+                i.tokens = [hashlib.sha1(f"{seed}/{n}".encode()).hexdigest()[:32] for n in range(3)]
+        elif signing:
+            raise self.invalid("DkimSigningAttributes apply to domain identities only.")
+        self.identities[name] = i
+        return {"IdentityType": kind, "VerifiedForSendingStatus": False, "DkimAttributes": i.dkim()}
 
     @operation("ListEmailIdentities")
     def list_identities(self, p: dict[str, Any]) -> dict[str, Any]:
-        rows = [
-            {"IdentityType": i.kind, "IdentityName": i.name, "SendingEnabled": True, "VerificationStatus": "SUCCESS"}
-            for i in sorted(self.identities.values(), key=lambda i: i.name)
-        ]
         self.page_size_within(p, 0, 1000)  # documented ("at least 0, and can be no more than 1000"), not modelled
-        page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=1000)
-        return {"EmailIdentities": page, "NextToken": token}
+        names, token = self.page(sorted(self.identities), p, size_key="PageSize", default=100, maximum=1000)
+        rows = []
+        for name in names:  # SES's DNS check of the identities on this page only
+            i = self.identities[name]
+            self.emulator.control.check_identities(name)
+            rows.append(
+                {
+                    "IdentityType": i.kind,
+                    "IdentityName": i.name,
+                    "SendingEnabled": i.verified,
+                    "VerificationStatus": i.verification,
+                }
+            )
+        return {"EmailIdentities": rows, "NextToken": token}
 
     @operation("DeleteEmailIdentity")
     def delete_identity(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -432,14 +491,22 @@ class SesV2(EmulatedService):
     @operation("GetEmailIdentity")
     def get_identity(self, p: dict[str, Any]) -> dict[str, Any]:
         i = self.identity(p["EmailIdentity"])
-        self.emulator.control.check_mail_from(i.name)
+        self.emulator.control.check_mail_from(i.name)  # checks the identity first
+        info: dict[str, Any] = {"LastCheckedTimestamp": i.last_checked, "LastSuccessTimestamp": i.last_success}
+        if not i.verified and i.error:
+            info["ErrorType"] = i.error
+        if i.kind == "DOMAIN":
+            info["SOARecord"] = self.emulator.control.dns.soa(i.domain)
         out: dict[str, Any] = {
             "IdentityType": i.kind,
-            "VerifiedForSendingStatus": True,
-            "VerificationStatus": "SUCCESS",
+            "VerifiedForSendingStatus": i.verified,
+            "VerificationStatus": i.verification,
+            "VerificationInfo": info,
+            "DkimAttributes": i.dkim(),
             "FeedbackForwardingStatus": True,
             "Tags": i.tags,
             "Policies": {},
+            "ConfigurationSetName": i.configuration_set,
         }
         if i.mail_from_domain:
             out["MailFromAttributes"] = {

@@ -41,6 +41,7 @@ class SesMailFrom:
             domain=(attrs.get("MailFromDomain") or "").rstrip(".").lower() or None,
             status=SesStatus(status) if status else None,
             behavior=attrs.get("BehaviorOnMxFailure"),
+            verification=out.get("VerificationStatus"),
         )
 
     def set_mail_from(self, identity: str, domain: str, behavior: str) -> None:
