@@ -81,7 +81,7 @@ class WorkMail(EmulatedService):
     validation_error = "InvalidParameterException"
     throttle_error = "ThrottlingException"
     throttle_status = 400
-    internal_error = "InternalServerError"
+    internal_error = "InternalFailure"  # a common error; WorkMail models no 5xx of its own
     token_error = "InvalidParameterException"
 
     def __init__(self, emulator: Any) -> None:
@@ -524,7 +524,9 @@ class WorkMail(EmulatedService):
         for job in org.exports.values():
             if job.client_token == p["ClientToken"]:
                 return {"JobId": job.job_id}  # idempotent retry
-        m = self.live(self.member(org, p["EntityId"], "USER", "RESOURCE"))
+        m = self.member(org, p["EntityId"], "USER", "RESOURCE")
+        if m.state == "DELETED":  # the model lists no EntityStateException here: nothing left to export
+            raise ApiError("EntityNotFoundException", f"Entity {m.id} is deleted; it has no mailbox to export.")
         if len(self.running_at(org, self.clock.now())) >= EXPORT_CONCURRENCY:
             raise ApiError("LimitExceededException", f"At most {EXPORT_CONCURRENCY} concurrent export jobs.")
         now = self.clock.now()
