@@ -40,3 +40,16 @@ def test_reads_of_what_does_not_exist_are_empty(emu, api):
     assert api.get(gone) is None
     assert api.tags(gone) == {}
     assert api.findings(gone) == []
+
+
+def test_the_mail_from_write_maps_its_modelled_errors_to_the_callers_400(emu):
+    from mailwarden.aws.mailfrom import SesMailFrom
+    from mailwarden.mailfrom.model import InvalidRequest
+
+    emu.control.rate_limit("sesv2", None)
+    ses = SesMailFrom(boto3.client("sesv2"))
+    with pytest.raises(InvalidRequest, match="no email identity"):  # NotFoundException: deleted meanwhile
+        ses.set_mail_from("gone.example", "mail.gone.example", "USE_DEFAULT_VALUE")
+    boto3.client("sesv2").create_email_identity(EmailIdentity="acme.example")
+    with pytest.raises(InvalidRequest, match="SES refused MAIL FROM domain 'mail.other.org'"):  # BadRequestException
+        ses.set_mail_from("acme.example", "mail.other.org", "USE_DEFAULT_VALUE")

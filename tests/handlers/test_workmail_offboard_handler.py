@@ -145,3 +145,31 @@ def test_the_adapter_treats_every_deleteuser_answer_for_a_gone_user_as_already_d
     with pytest.raises(DeleteRefused, match="ENABLED again"):  # registered again between DescribeUser and DeleteUser
         directory.delete_user(org.id, org.users["bob"])
     assert org.state("bob") == "ENABLED"
+
+
+def test_every_error_the_adapters_workmail_calls_model_becomes_a_domain_error(deployment):
+    """Each WorkMail operation the adapter calls, each error its model lists: a domain error, so the
+    offboarding is right whichever one AWS sends (InvalidParameterException, a bad request of ours,
+    stays visible as it is; DeleteUser reads it)."""
+    import ast
+    from pathlib import Path
+
+    from botocore import xform_name
+    from botocore.exceptions import ClientError
+    from mailwarden.aws import workmail as adapter
+    from mailwarden.errors import MailwardenError
+
+    model = deployment.emu.workmail.model
+    source = Path(adapter.__file__).read_text()
+    names = {n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    names |= {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute)}
+    called = sorted(op for op in model.operation_names if xform_name(op) in names)
+    assert len(called) >= 15 and "DeleteUser" in called and "StartMailboxExportJob" in called
+    for op in called:
+        for shape in model.operation_model(op).error_shapes:
+            err = ClientError({"Error": {"Code": shape.name, "Message": "m"}}, op)
+            mapped = adapter._error(err)
+            if shape.name == "InvalidParameterException":
+                assert mapped is err
+            else:
+                assert isinstance(mapped, MailwardenError), (op, shape.name, mapped)

@@ -16,7 +16,16 @@ from botocore.exceptions import ClientError
 
 from ..clock import Clock, iso
 from ..contracts.tables import RETENTION_SECONDS
-from ..errors import Conflict, DeleteRefused, ExportSlotsBusy, NotFound, UnknownOrganization
+from ..errors import (
+    AccessDenied,
+    Conflict,
+    DeleteRefused,
+    ExportSlotsBusy,
+    NotFound,
+    Rejected,
+    Unavailable,
+    UnknownOrganization,
+)
 from ..workmail.model import Grant, Snapshot, User
 from .dynamo import query_all
 from .errors import code_of, translate
@@ -24,9 +33,21 @@ from .errors import code_of, translate
 PAGE = 100
 _NOT_FOUND = {"EntityNotFoundException", "OrganizationNotFoundException", "ResourceNotFoundException"}
 _STATE = {"EntityStateException", "OrganizationStateException", "EntityAlreadyRegisteredException"}
+# What WorkMail refuses for good (nothing is changed): the reason is the message.
+_REFUSED = {
+    "UnsupportedOperationException",  # a write to a read-only directory
+    "EmailAddressInUseException",
+    "MailDomainNotFoundException",
+    "MailDomainStateException",
+    "NameAvailabilityException",
+    "ReservedNameException",
+    "LimitExceededException",  # StartMailboxExportJob reads it first (ExportSlotsBusy / the recent export)
+}
 
 
 def _error(err: ClientError) -> Exception:
+    """The domain error for every error the called operations model (InvalidParameterException, a bad
+    request of ours, stays a ClientError: DeleteUser reads it, anything else is a bug to see)."""
     code = code_of(err)
     message = err.response.get("Error", {}).get("Message", code)
     if code in ("OrganizationNotFoundException", "OrganizationStateException"):
@@ -35,6 +56,12 @@ def _error(err: ClientError) -> Exception:
         return NotFound(f"{code}: {message}")
     if code in _STATE:
         return Conflict(f"{code}: {message}")
+    if code in _REFUSED:
+        return Rejected(f"WorkMail refused it ({code}): {message}")
+    if code == "DirectoryUnavailableException":
+        return Unavailable(f"{code}: {message}")  # transient: the workflow step retries
+    if code == "DirectoryServiceAuthenticationFailedException":
+        return AccessDenied(f"{code}: {message}")
     return translate(err)
 
 
