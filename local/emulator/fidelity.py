@@ -43,8 +43,13 @@ COMMON_ERRORS: dict[str, str] = {
             "ValidationError",
         )
     },
-    # the XML services (Route 53, SNS, SQS) answer throttling as "Throttling"
+    # the XML and query services (Route 53, S3, SQS) answer throttling as "Throttling"...
     "Throttling": "botocore/data/_retry.json, definition 'throttling' (code Throttling, HTTP 400)",
+    # ... and a denied request as "AccessDenied" (what IAM by execution answers for them, iam/access.py)
+    "AccessDenied": (
+        "the XML/query services' access error, 403: e.g. Route 53's raw <Code>AccessDenied</Code> "
+        "(github.com/pcorliss/ruby_route_53/issues/16), S3's Error Responses"
+    ),
 }
 
 # (service id, operation, code) -> why it is answered although the model does not list it.
