@@ -148,6 +148,8 @@ def test_every_error_code_the_emulator_can_answer_is_modelled_common_or_a_docume
     }
     assert report["errors_checked"] == sum(len(c) for c in report["raise_sites"].values()) > 56 * 3
     assert fidelity.MOTO_FAULT_CODES <= set(fidelity.COMMON_ERRORS)  # what fault injection answers for moto
+    figures = f"{report['operations']} operations, {report['errors_checked']} (operation, code) pairs"
+    assert figures in (ROOT / "README.md").read_text().replace("\n  ", " "), "README's fidelity figures are stale"
 
 
 @pytest.mark.parametrize("key", sorted(CALLS))
