@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from local.dns_automation import publish_dkim
-from local.emulator import Emulator
+from local.emulator import Emulator, fidelity
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -719,8 +719,22 @@ def invalid_request(w: World, key: str) -> Trigger:
     return _malformed_body(key)
 
 
+def _iam_denied(key: str) -> Trigger:
+    """The call made by a principal whose role grants nothing (IAM by execution denies it)."""
+
+    def trigger(w: World) -> Any:
+        w.emu.access.install([("nobody", f"arn:aws:iam::{ACCOUNT}:role/nobody", [])], {}, {}, {})
+        with w.emu.access.acting_as("nobody"):
+            return call(w, key)
+
+    return trigger
+
+
 def generic_trigger(w: World, key: str, code: str, service: Any) -> Trigger | None:
     """The trigger of a code every operation of ``service`` (an EmulatedService) can answer."""
+    service_id, op = service.model.service_id.hyphenize(), key.split(".", 1)[1]
+    if code in fidelity.iam_denials().get((service_id, op), set()):
+        return _iam_denied(key)
     if code == service.throttle_error:
         return _fault(key, "throttle_rate")
     if code == service.internal_error:

@@ -163,8 +163,9 @@ def raise_sites(services: Iterable[Any]) -> dict[tuple[str, str], set[str]]:
 
     For each emulated operation: what its handler and the helpers it calls raise, and what the
     dispatcher adds for any operation (validation, throttling, injected faults). For Route 53's
-    ChangeResourceRecordSets: the guard's checks. For every moto-backed operation the fault
-    injection's throttling / InternalFailure and, for EventBridge PutEvents, the size limit.
+    ChangeResourceRecordSets: the guard's checks; for EventBridge PutEvents, the size limit; for
+    every operation IAM by execution maps, its AccessDenied. (Fault injection on moto-backed
+    operations answers ``MOTO_FAULT_CODES``, all common errors.)
     """
     from .route53 import Route53Guard  # here: protocol.py imports this module, route53.py imports protocol.py
 
@@ -178,6 +179,28 @@ def raise_sites(services: Iterable[Any]) -> dict[tuple[str, str], set[str]]:
     guard = _class_codes(Route53Guard)
     out[("route-53", "ChangeResourceRecordSets")] = set().union(*guard.values())
     out[("eventbridge", "PutEvents")] = {"ValidationException"}
+    for key, denied in iam_denials().items():
+        out[key] = out.get(key, set()) | denied
+    return out
+
+
+def iam_denials() -> dict[tuple[str, str], set[str]]:
+    """What IAM by execution answers a denied call with, for every operation it maps: the service's
+    access error (``iam.access.access_denied_error``), and its KMS one where the mapping implies a
+    key check."""
+    import botocore.session
+
+    from .iam import requests
+    from .iam.access import access_denied_error
+
+    session = botocore.session.get_session()
+    out: dict[tuple[str, str], set[str]] = {}
+    for (client, op_name), (_, mapper) in requests._MAPPERS.items():  # the mapped operations, read-only
+        op = session.get_service_model(client).operation_model(op_name)
+        codes = {access_denied_error(op)[0]}
+        if "_kms(" in inspect.getsource(mapper):
+            codes.add(access_denied_error(op, kms=True)[0])
+        out[(op.service_model.service_id.hyphenize(), op_name)] = codes
     return out
 
 
