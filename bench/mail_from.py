@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 from local.deployment import LocalDeployment
+from local.dns_automation import publish_dkim
 from local.emulator import emulated_aws
 
 WRITES = ("sesv2.PutEmailIdentityMailFromAttributes", "route-53.ChangeResourceRecordSets")
@@ -21,6 +22,7 @@ def _case(d: LocalDeployment, domain: str, zone: bool, setup: Any = None) -> dic
     ses.create_email_identity(EmailIdentity=domain)
     if zone:
         zone_id = r53.create_hosted_zone(Name=domain, CallerReference=domain)["HostedZone"]["Id"]
+        publish_dkim(ses, r53, domain)  # the DNS automation: the identity gets verified, as in AWS
         if setup:
             setup(r53, zone_id)
     return _put(d, domain)

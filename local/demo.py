@@ -26,6 +26,7 @@ import yaml
 from mailwarden.aws import clients
 
 from local.deployment import REPO_POLICY, LocalDeployment
+from local.dns_automation import publish_dkim
 from local.emulator import Emulator, emulated_aws
 
 
@@ -371,8 +372,12 @@ def scenario_mail_from(demo: Demo) -> None:
     into an existing SPF record), the watcher seeing SES turn SUCCESS; a CNAME conflict refused."""
     d = demo.deployment
     r53 = d.emu.client("route53")
-    d.emu.client("sesv2").create_email_identity(EmailIdentity="initech.example")
+    ses = d.emu.client("sesv2")
+    ses.create_email_identity(EmailIdentity="initech.example")
     zone = r53.create_hosted_zone(Name="initech.example", CallerReference="demo")["HostedZone"]["Id"]
+    verification = ses.get_email_identity(EmailIdentity="initech.example")["VerificationStatus"]
+    publish_dkim(ses, r53, "initech.example")
+    demo.log(f"New SES identity initech.example ({verification}); the DNS automation publishes its 3 DKIM CNAMEs")
     existing = {"Name": "bounce.initech.example", "Type": "TXT", "TTL": 300}
     existing["ResourceRecords"] = [{"Value": '"v=spf1 include:_spf.google.com -all"'}, {"Value": '"site=42"'}]
     conflict = {"Name": "mail.initech.example", "Type": "CNAME", "TTL": 300}
@@ -406,7 +411,8 @@ def scenario_mail_from(demo: Demo) -> None:
         status = d.api("GET", "/mail-from-attributes/initech.example").json()["mailFromDomainStatus"]
         if status == "SUCCESS":
             break
-    demo.log(f"GET /mail-from-attributes/initech.example -> {status}")
+    verification = ses.get_email_identity(EmailIdentity="initech.example")["VerificationStatus"]
+    demo.log(f"GET /mail-from-attributes/initech.example -> {status} (identity {verification})")
     demo.figures.update(
         mail_from_status=status,
         mail_from_writes_per_put=writes,

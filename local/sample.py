@@ -1,12 +1,13 @@
 """The sample estate ``mailwarden --local`` starts from: the repository's policy (managing Partner
 Central's Sandbox catalog too), four SES tenants (one with an open HIGH bounce finding), a WorkMail
-organization with three users, and an identity with its hosted zone for MAIL FROM."""
+organization with three users, and an identity with its hosted zone (and DKIM records) for MAIL FROM."""
 
 from __future__ import annotations
 
 from mailwarden.aws import clients
 
 from .deployment import REPO_POLICY, LocalDeployment
+from .dns_automation import publish_dkim
 
 TENANTS = ("acme-marketing", "acme-transactional", "globex-billing", "initech-sales")
 ORGANIZATION = "acme-corp"
@@ -31,5 +32,6 @@ def seed_estate(d: LocalDeployment) -> dict[str, str]:
     control.add_users(org, *USERS, "administrator")
     clients.client("sesv2").create_email_identity(EmailIdentity=IDENTITY)
     d.emu.client("route53").create_hosted_zone(Name=IDENTITY, CallerReference="sample")
+    publish_dkim(d.emu.client("sesv2"), d.emu.client("route53"), IDENTITY)  # the DNS automation: SES verifies it
     d.emu.clock.advance(1)
     return {"organization": org, "identity": IDENTITY, **arns}

@@ -27,7 +27,7 @@ os.environ.update(
 )
 
 from local.deployment import LocalDeployment
-from local.emulator import Emulator, emulated_aws
+from local.emulator import Emulator, emulated_aws, fidelity
 from local.emulator.iam import LEDGER
 from local.emulator.lambda_context import FakeLambdaContext
 
@@ -133,6 +133,18 @@ def reset_powertools() -> Iterator[None]:
     cold_start.is_cold_start = True
     yield
     metrics.clear_metrics()
+
+
+@pytest.fixture(autouse=True)
+def emulator_answers_as_modelled() -> Iterator[None]:
+    """No test passes in which the emulator answered an error the operation's model does not list
+    (nor a common or documented known one), or was asked for an operation it does not implement
+    (``local.emulator.fidelity``): code that passes here must not meet a different answer in AWS."""
+    fidelity.drain()
+    yield
+    notes = fidelity.drain()
+    if notes:
+        pytest.fail("the emulator deviated from the service models:\n" + "\n".join(notes), pytrace=False)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Helpers for the MAIL FROM tests: an identity in SES, a hosted zone in Route 53, records read back."""
+"""Helpers for the MAIL FROM tests: an identity in SES (verified the way its owner or a DNS automation
+would), a hosted zone in Route 53, records read back."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from mailwarden.mailfrom.records import txt_text
 
 from local.deployment import LocalDeployment
+from local.dns_automation import publish_dkim
 
 REGION = "us-east-1"
 MX = f"10 feedback-smtp.{REGION}.amazonses.com"
@@ -14,15 +16,29 @@ SPF = "v=spf1 include:amazonses.com ~all"
 
 
 def identity(d: LocalDeployment, name: str = "example.com") -> None:
+    """A new SES identity: unverified until its owner follows SES's link (an email address) or the DNS
+    automation has published its DKIM CNAMEs (a domain: now if a zone owns it, else when one is made)."""
     d.emu.client("sesv2").create_email_identity(EmailIdentity=name)
+    if "@" in name:
+        d.emu.control.confirm_email_identity(name)
+    else:
+        dkim(d, name)
     d.emu.clock.advance(1)  # SES allows one management call per second
 
 
-def zone(d: LocalDeployment, name: str = "example.com", *, private: bool = False) -> str:
+def dkim(d: LocalDeployment, *identities: str) -> dict[str, str]:
+    """The DNS automation: DKIM CNAMEs of ``identities`` (default: all) into the zones owning them."""
+    return publish_dkim(d.emu.client("sesv2"), d.emu.client("route53"), *identities)
+
+
+def zone(d: LocalDeployment, name: str = "example.com", *, private: bool = False, with_dkim: bool = True) -> str:
+    """A hosted zone; the DNS automation then publishes the DKIM CNAMEs of the identities it owns."""
     extra: dict[str, Any] = {}
     if private:
         extra = {"VPC": {"VPCRegion": REGION, "VPCId": "vpc-1"}, "HostedZoneConfig": {"PrivateZone": True}}
     out = d.emu.client("route53").create_hosted_zone(Name=name, CallerReference=f"ref-{name}-{private}", **extra)
+    if with_dkim:
+        dkim(d)
     return str(out["HostedZone"]["Id"].rsplit("/", 1)[-1])
 
 

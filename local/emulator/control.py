@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .dns_checks import PublicDns, SesDnsChecks
 from .protocol import ApiError
-from .sesv2 import MAIL_FROM_WINDOW, POLICIES, Entity, Finding, StatusRecord
+from .sesv2 import POLICIES, Entity, Finding, StatusRecord
 
 if TYPE_CHECKING:
     from . import Emulator
@@ -40,6 +41,12 @@ class Control:
         self.emu = emulator
         self.emitted: list[EmittedEvent] = []
         self.emit_events = True
+        self.checks = SesDnsChecks(emulator)
+
+    @property
+    def dns(self) -> PublicDns:
+        """Public DNS as SES resolves it: Route 53's public hosted zones."""
+        return self.checks.dns
 
     @property
     def _ses(self) -> Any:
@@ -152,51 +159,42 @@ class Control:
             e.ses = StatusRecord(status, cause, self.emu.clock.now())
         self._status_event(e, "AWS_MANAGED", e.ses)
 
+    def update_in_progress(self, reference: str, seconds: float = 60.0) -> None:
+        """Another writer (the console, another tool) has updated the entity and SES is still applying
+        it: for ``seconds`` of virtual time both Update* calls on it answer ConflictException."""
+        with self._ses.state_lock:
+            self.entity(reference).busy_until = self.emu.clock.now() + timedelta(seconds=seconds)
+
     def set_policy(self, reference: str, tier: str) -> None:
         if tier not in POLICIES:
             raise ValueError(tier)
         self.entity(reference).policy = self._ses.policy_arn(tier)
 
-    # ------------------------------------------------------------------ MAIL FROM verification
+    # ------------------------------------------------------------------ identity and MAIL FROM verification
 
-    def _records_in_route53(self, domain: str) -> bool:
-        r53 = self.emu.client("route53")
-        zones = r53.list_hosted_zones()["HostedZones"]
-        owner = max(
-            (z for z in zones if f"{domain}.".endswith("." + z["Name"]) or f"{domain}." == z["Name"]),
-            key=lambda z: len(z["Name"]),
-            default=None,
-        )
-        if owner is None:
-            return False
-        sets = r53.list_resource_record_sets(
-            HostedZoneId=owner["Id"], StartRecordName=domain, StartRecordType="MX", MaxItems="10"
-        )["ResourceRecordSets"]
-        here = [s for s in sets if s["Name"].rstrip(".") == domain]
-        mx = [r["Value"] for s in here if s["Type"] == "MX" for r in s.get("ResourceRecords", [])]
-        txt = [r["Value"] for s in here if s["Type"] == "TXT" for r in s.get("ResourceRecords", [])]
-        spf = [v.replace('" "', "").strip('"') for v in txt if v.strip('"').startswith("v=spf1")]
-        want_mx = f"10 feedback-smtp.{self.emu.region}.amazonses.com"
-        return mx == [want_mx] and len(spf) == 1 and "include:amazonses.com" in spf[0].split()
+    def check_identities(self, identity: str | None = None) -> dict[str, str]:
+        """Run SES's verification check for one identity (or all): their VerificationStatus
+        (domains: the DKIM records in Route 53; email addresses: the link followed; ``dns_checks``)."""
+        names = [identity] if identity else list(self._ses.identities)
+        return {n: self.checks.identity(self._ses.identities[n]) for n in names if n in self._ses.identities}
+
+    def confirm_email_identity(self, address: str) -> None:
+        """The owner of ``address`` follows the verification link SES mailed (within 24 h it counts)."""
+        self._ses.identity(address).confirmed = True
 
     def check_mail_from(self, identity: str | None = None) -> dict[str, str]:
-        """Run SES's MAIL FROM check for one identity (or all): SUCCESS when Route 53 holds the
-        records, TEMPORARY_FAILURE when they vanish after SUCCESS, FAILED after 72 h without them."""
+        """Run SES's MAIL FROM check for one identity (or all): SUCCESS once the identity is verified
+        and Route 53 holds the records, TEMPORARY_FAILURE when they vanish after SUCCESS, FAILED after
+        72 h without them."""
         out = {}
-        names = [identity] if identity else list(self._ses.identities)
-        for name in names:
+        for name in [identity] if identity else list(self._ses.identities):
             i = self._ses.identities.get(name)
-            if i is None or not i.mail_from_domain or i.mail_from_status == "FAILED":
+            if i is None:
                 continue
-            ok = self._records_in_route53(i.mail_from_domain)
-            now = self.emu.clock.now()
-            if ok and i.mail_from_status != "SUCCESS":
-                i.mail_from_status, i.mail_from_set_at = "SUCCESS", now
-            elif not ok and i.mail_from_status == "SUCCESS":
-                i.mail_from_status, i.mail_from_set_at = "TEMPORARY_FAILURE", now
-            elif not ok and i.mail_from_set_at and now - i.mail_from_set_at >= MAIL_FROM_WINDOW:
-                i.mail_from_status = "FAILED"
-            out[name] = i.mail_from_status
+            if not i.mail_from_domain:
+                self.checks.identity(i)
+                continue
+            out[name] = str(self.checks.mail_from(i))
         return out
 
     def before_route53_change(self, edit: Callable[[], None]) -> None:

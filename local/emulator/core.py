@@ -19,7 +19,7 @@ import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.model import ServiceModel
 
-from . import limits
+from . import fidelity, limits
 from .protocol import ApiError, error_response, error_status, paginate, parse_request, success_response, validate
 from .sandbox import check_deadline
 
@@ -239,6 +239,8 @@ class Dispatcher:
                 self.count(f"{service_id}.{op_name}:{code}")
                 return response
         service = self.services.get(service_id)
+        if service is not None and op_name not in service.handlers:
+            fidelity.note_unimplemented(service_id, op_name)
         if service is None or op_name not in service.handlers:
             too_large = limits.check(service_id, op_name, request)
             if too_large is not None:
@@ -253,7 +255,7 @@ class Dispatcher:
         try:
             if not internal:
                 self._admit(service, service_id, op_name)
-            params = parse_request(op, request)
+            params = parse_request(op, request, service.validation_error)
             problems = validate(op.input_shape, params)
             if problems:
                 raise service.invalid("; ".join(problems), Reason="REQUEST_VALIDATION_FAILED")

@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from botocore.awsrequest import AWSResponse
 from botocore.model import OperationModel, Shape, StructureShape
 
+from . import fidelity
+
 
 class ApiError(Exception):
     """A documented service error: code (the modelled exception name), message, HTTP status."""
@@ -88,8 +90,9 @@ def _from_json(shape: Shape, value: Any) -> Any:
     return value
 
 
-def parse_request(op: OperationModel, request: Any) -> dict[str, Any]:
-    """Recover the caller's parameters from a serialized botocore request."""
+def parse_request(op: OperationModel, request: Any, invalid: str = "ValidationException") -> dict[str, Any]:
+    """Recover the caller's parameters from a serialized botocore request; a request that cannot be
+    one of ``op``'s answers ``invalid`` (the service's validation error)."""
     shape = op.input_shape
     if shape is None:
         return {}
@@ -103,7 +106,7 @@ def parse_request(op: OperationModel, request: Any) -> dict[str, Any]:
     try:
         payload = json.loads(body) if body and not blob_payload else {}
     except ValueError as exc:
-        raise ApiError("SerializationException", f"body is not JSON: {exc}") from exc
+        raise ApiError(invalid, f"body is not JSON: {exc}") from exc
     protocol = op.metadata["protocol"]
     if protocol == "json":
         return dict(_from_json(shape, payload))
@@ -114,7 +117,7 @@ def parse_request(op: OperationModel, request: Any) -> dict[str, Any]:
     url = urlsplit(request.url)
     match = _template_regex(op.http["requestUri"]).match(url.path)
     if match is None:
-        raise ApiError("BadRequestException", f"path {url.path} does not match {op.name}")
+        raise ApiError(invalid, f"path {url.path} does not match {op.name}")
     query = parse_qs(url.query, keep_blank_values=True)
     headers = {k.lower(): v for k, v in request.headers.items()}
     assert isinstance(shape, StructureShape)
@@ -260,6 +263,7 @@ def success_response(op: OperationModel, url: str, result: Any) -> AWSResponse:
 
 
 def error_response(op: OperationModel, url: str, error: ApiError) -> AWSResponse:
+    fidelity.note_error(op, error.code)  # every error the emulator answers must be one AWS may answer
     if op.metadata["protocol"] in ("rest-xml", "query"):
         return _xml_error_response(url, error)
     body: dict[str, Any] = {"message": error.message, "Message": error.message, **error.fields}

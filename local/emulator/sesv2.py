@@ -8,22 +8,25 @@ Semantics (seeds 000/001, shared/reference/FACTS.md):
   DISABLED), else ENABLED; updating the customer status never touches the SES-managed one;
 * the entity's managed policy decides what SES does on a finding: ``none`` records only,
   ``standard`` pauses on HIGH impact, ``strict`` pauses on any finding (see ``Control``);
-* a MAIL FROM domain starts PENDING and turns SUCCESS once Route 53 holds the MX and SPF records,
-  FAILED after 72 hours without them.
+* the two updates answer only the errors their models list: BadRequestException for an unknown
+  entity, ConflictException while another writer's update of the entity is still being applied;
+* a new identity is unverified: a domain turns SUCCESS once Route 53 holds its DKIM records, an email
+  address once its owner follows the link; a MAIL FROM domain starts PENDING and turns SUCCESS once
+  its identity is verified and Route 53 holds the MX and SPF records, FAILED after 72 hours without
+  (``dns_checks``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .core import EmulatedService, operation
 from .protocol import ApiError
 
 POLICIES = ("none", "standard", "strict")
-MAIL_FROM_WINDOW = timedelta(hours=72)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Entity:
     policy: str
     customer: StatusRecord
     ses: StatusRecord
+    busy_until: datetime | None = None  # another writer's update SES is still applying (ConflictException)
 
     @property
     def aggregate(self) -> str:
@@ -89,10 +93,22 @@ class Finding:
 
 @dataclass
 class Identity:
+    """An email identity; ``verification`` is its VerificationStatus (``dns_checks`` moves it)."""
+
     name: str
     kind: str  # EMAIL_ADDRESS | DOMAIN
     created: datetime
     tags: list[dict[str, str]]
+    tokens: list[str] = field(default_factory=list)  # Easy DKIM tokens, or the BYODKIM selector
+    dkim_origin: str = "AWS_SES"  # AWS_SES (Easy DKIM) | EXTERNAL (BYODKIM)
+    key_length: str = "RSA_2048_BIT"
+    configuration_set: str | None = None
+    verification: str = "PENDING"
+    verification_since: datetime = field(default=datetime.min)  # start of the PENDING / TEMPORARY_FAILURE window
+    last_checked: datetime | None = None
+    last_success: datetime | None = None
+    error: str | None = None  # VerificationInfo.ErrorType while not verified
+    confirmed: bool = False  # an email address: its owner followed the verification link
     mail_from_domain: str | None = None
     mail_from_status: str | None = None
     behavior_on_mx_failure: str = "USE_DEFAULT_VALUE"
@@ -101,6 +117,28 @@ class Identity:
     @property
     def domain(self) -> str:
         return self.name.split("@", 1)[1] if self.kind == "EMAIL_ADDRESS" else self.name
+
+    @property
+    def verified(self) -> bool:
+        return self.verification == "SUCCESS"
+
+    def dkim(self) -> dict[str, Any]:
+        """``DkimAttributes``: an email address is not DKIM-signed on its own (NOT_STARTED)."""
+        if self.kind == "EMAIL_ADDRESS":
+            return {"SigningEnabled": False, "Status": "NOT_STARTED", "Tokens": []}
+        out: dict[str, Any] = {
+            "SigningEnabled": True,
+            "Status": self.verification,
+            "Tokens": list(self.tokens),
+            "SigningAttributesOrigin": self.dkim_origin,
+        }
+        if self.dkim_origin == "AWS_SES":
+            out |= {
+                "CurrentSigningKeyLength": self.key_length,
+                "NextSigningKeyLength": self.key_length,
+                "LastKeyGenerationTimestamp": self.created,
+            }
+        return out
 
 
 class SesV2(EmulatedService):
@@ -135,6 +173,27 @@ class SesV2(EmulatedService):
         if entity_type != "RESOURCE" or reference not in self.entities:
             raise ApiError("NotFoundException", f"Reputation entity {reference} does not exist.", status=404)
         return self.entities[reference]
+
+    def writable(self, p: dict[str, Any]) -> Entity:
+        """The entity an Update* call names. Neither update models NotFoundException (only
+        TooManyRequests, BadRequest, Conflict): what AWS answers for an unknown entity is not
+        documented, so we follow the model and answer BadRequestException."""
+        reference = p["ReputationEntityReference"]
+        if p["ReputationEntityType"] != "RESOURCE" or reference not in self.entities:
+            raise self.invalid(f"Reputation entity {reference} does not exist.")
+        return self.entities[reference]
+
+    def not_busy(self, e: Entity) -> None:
+        """ConflictException while another update of the same entity is still being applied. The
+        model lists ConflictException for both updates without saying when; this is the meaning of an
+        AWS 409 (the request conflicts with an operation in progress on the resource), triggered by
+        ``control.update_in_progress``."""
+        if e.busy_until is not None and self.clock.now() < e.busy_until:
+            raise ApiError(
+                "ConflictException",
+                f"Another update of reputation entity {e.reference} is in progress; try again later.",
+                status=409,
+            )
 
     def tenant(self, name: str) -> Tenant:
         if name not in self.tenants:
@@ -175,6 +234,12 @@ class SesV2(EmulatedService):
         )
         self._sorted_refs = None
         return tenant
+
+    def page_size_within(self, p: dict[str, Any], low: int, high: int) -> None:
+        """The bounds an operation's documentation gives its PageSize where the model has none."""
+        size = p.get("PageSize")
+        if size is not None and not low <= size <= high:
+            raise self.invalid(f"PageSize must be between {low} and {high}, got {size}.")
 
     def entity_wire(self, e: Entity, impacts: dict[str, str] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -315,16 +380,18 @@ class SesV2(EmulatedService):
 
     @operation("UpdateReputationEntityCustomerManagedStatus")
     def update_customer_status(self, p: dict[str, Any]) -> dict[str, Any]:
-        e = self.entity(p["ReputationEntityType"], p["ReputationEntityReference"])
+        e = self.writable(p)
+        self.not_busy(e)
         e.customer = StatusRecord(p["SendingStatus"], "Status manually updated.", self.clock.now())
         return {}
 
     @operation("UpdateReputationEntityPolicy")
     def update_policy(self, p: dict[str, Any]) -> dict[str, Any]:
-        e = self.entity(p["ReputationEntityType"], p["ReputationEntityReference"])
+        e = self.writable(p)
         policy = p["ReputationEntityPolicy"]
         if policy not in {self.policy_arn(t) for t in POLICIES}:
             raise self.invalid(f"{policy} is not a reputation policy ARN.")
+        self.not_busy(e)
         e.policy = policy
         return {}
 
@@ -363,6 +430,7 @@ class SesV2(EmulatedService):
             raise self.invalid("Filter supports at most two keys: STATUS with IMPACT, or STATUS with TYPE.")
         keys = {"TYPE": "type", "IMPACT": "impact", "STATUS": "status", "RESOURCE_ARN": "resource_arn"}
         rows = [f.wire() for f in self.findings if all(getattr(f, keys[k]) == v for k, v in flt.items())]
+        self.page_size_within(p, 1, 100)  # documented ("at least 1, and can be no more than 100"), not modelled
         page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=100)
         return {"Recommendations": page, "NextToken": token}
 
@@ -375,21 +443,46 @@ class SesV2(EmulatedService):
 
     @operation("CreateEmailIdentity")
     def create_identity(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A new identity is unverified (PENDING). A domain gets three Easy DKIM tokens to publish as
+        CNAMEs (or, with DkimSigningAttributes' selector and private key, BYODKIM: a TXT at the
+        selector); an email address waits for its owner to follow the link SES mails."""
         name = p["EmailIdentity"]
         if name in self.identities:
             raise ApiError("AlreadyExistsException", f"Email identity {name} already exists.")
         kind = "EMAIL_ADDRESS" if "@" in name else "DOMAIN"
-        self.identities[name] = Identity(name, kind, self.clock.now(), list(p.get("Tags", [])))
-        return {"IdentityType": kind, "VerifiedForSendingStatus": True}
+        now = self.clock.now()
+        i = Identity(name, kind, now, list(p.get("Tags", [])), verification_since=now)
+        i.configuration_set = p.get("ConfigurationSetName")
+        signing = p.get("DkimSigningAttributes") or {}
+        if kind == "DOMAIN":
+            if signing.get("DomainSigningSelector") and signing.get("DomainSigningPrivateKey"):
+                i.dkim_origin, i.tokens = "EXTERNAL", [signing["DomainSigningSelector"]]
+            else:
+                i.key_length = signing.get("NextSigningKeyLength", "RSA_2048_BIT")
+                seed = f"{name}{now.timestamp()}"
+                i.tokens = [hashlib.sha1(f"{seed}/{n}".encode()).hexdigest()[:32] for n in range(3)]
+        elif signing:
+            raise self.invalid("DkimSigningAttributes apply to domain identities only.")
+        self.identities[name] = i
+        return {"IdentityType": kind, "VerifiedForSendingStatus": False, "DkimAttributes": i.dkim()}
 
     @operation("ListEmailIdentities")
     def list_identities(self, p: dict[str, Any]) -> dict[str, Any]:
-        rows = [
-            {"IdentityType": i.kind, "IdentityName": i.name, "SendingEnabled": True, "VerificationStatus": "SUCCESS"}
-            for i in sorted(self.identities.values(), key=lambda i: i.name)
-        ]
-        page, token = self.page(rows, p, size_key="PageSize", default=100, maximum=1000)
-        return {"EmailIdentities": page, "NextToken": token}
+        self.page_size_within(p, 0, 1000)  # documented ("at least 0, and can be no more than 1000"), not modelled
+        names, token = self.page(sorted(self.identities), p, size_key="PageSize", default=100, maximum=1000)
+        rows = []
+        for name in names:  # SES's DNS check of the identities on this page only
+            i = self.identities[name]
+            self.emulator.control.check_identities(name)
+            rows.append(
+                {
+                    "IdentityType": i.kind,
+                    "IdentityName": i.name,
+                    "SendingEnabled": i.verified,
+                    "VerificationStatus": i.verification,
+                }
+            )
+        return {"EmailIdentities": rows, "NextToken": token}
 
     @operation("DeleteEmailIdentity")
     def delete_identity(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -400,14 +493,22 @@ class SesV2(EmulatedService):
     @operation("GetEmailIdentity")
     def get_identity(self, p: dict[str, Any]) -> dict[str, Any]:
         i = self.identity(p["EmailIdentity"])
-        self.emulator.control.check_mail_from(i.name)
+        self.emulator.control.check_mail_from(i.name)  # checks the identity first
+        info: dict[str, Any] = {"LastCheckedTimestamp": i.last_checked, "LastSuccessTimestamp": i.last_success}
+        if not i.verified and i.error:
+            info["ErrorType"] = i.error
+        if i.kind == "DOMAIN":
+            info["SOARecord"] = self.emulator.control.dns.soa(i.domain)
         out: dict[str, Any] = {
             "IdentityType": i.kind,
-            "VerifiedForSendingStatus": True,
-            "VerificationStatus": "SUCCESS",
+            "VerifiedForSendingStatus": i.verified,
+            "VerificationStatus": i.verification,
+            "VerificationInfo": info,
+            "DkimAttributes": i.dkim(),
             "FeedbackForwardingStatus": True,
             "Tags": i.tags,
             "Policies": {},
+            "ConfigurationSetName": i.configuration_set,
         }
         if i.mail_from_domain:
             out["MailFromAttributes"] = {

@@ -5,10 +5,12 @@ State transitions that matter to offboarding:
 * a user is created DISABLED; ``RegisterToWorkMail`` makes it ENABLED with a primary email;
 * ``DeregisterFromWorkMail`` makes it DISABLED (mailbox kept 30 days, aliases kept);
 * ``DeleteUser`` on an ENABLED user raises ``EntityStateException``; afterwards the user is DELETED
-  and further changes raise ``EntityStateException``;
+  and further changes (a second DeleteUser too) raise ``EntityStateException``;
 * mailbox export jobs: at most 10 RUNNING per organization and one per mailbox per 24 hours
   (``LimitExceededException``); a job completes ``export_seconds`` of virtual time after it starts
-  and writes its archive to the S3 bucket (which must exist), or fails if it does not.
+  and writes its archive to the S3 bucket (which must exist), or fails if it does not;
+  ``ListMailboxExportJobs`` lists the jobs started in the last seven days (``DescribeMailboxExportJob``
+  still finds older ones).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .protocol import ApiError
 
 EXPORT_CONCURRENCY = 10
 EXPORT_COOLDOWN = timedelta(hours=24)
+EXPORT_LISTED_FOR = timedelta(days=7)  # ListMailboxExportJobs: "started ... within the last seven days"
 MAILBOX_RETENTION = timedelta(days=30)
 
 
@@ -78,7 +81,7 @@ class WorkMail(EmulatedService):
     validation_error = "InvalidParameterException"
     throttle_error = "ThrottlingException"
     throttle_status = 400
-    internal_error = "InternalServerError"
+    internal_error = "InternalFailure"  # a common error; WorkMail models no 5xx of its own
     token_error = "InvalidParameterException"
 
     def __init__(self, emulator: Any) -> None:
@@ -106,10 +109,15 @@ class WorkMail(EmulatedService):
         m = org.members.get(entity_id)
         if m is None:
             # WorkMail also accepts an email address or a user name as an identifier.
-            m = next((x for x in org.members.values() if entity_id in (x.email, x.name)), None)
+            m = self.named(org, entity_id, by_email=True)
         if m is None or (kinds and m.kind not in kinds):
             raise ApiError("EntityNotFoundException", f"Entity {entity_id} not found in {org.org_id}.")
         return m
+
+    def named(self, org: Organization, name: str, *, by_email: bool = False) -> Member | None:
+        """The entity called ``name`` (or with that email): a live one first, else a deleted one."""
+        found = [x for x in org.members.values() if name == x.name or (by_email and name == x.email)]
+        return min(found, key=lambda x: x.state == "DELETED", default=None)
 
     def live(self, m: Member) -> Member:
         if m.state == "DELETED":
@@ -338,12 +346,17 @@ class WorkMail(EmulatedService):
 
     @operation("DeleteUser")
     def delete_user(self, p: dict[str, Any]) -> dict[str, Any]:
+        """``UserId`` is the user id or the user name (the model says so; not the email). The model
+        lists no EntityNotFoundException for DeleteUser: what AWS answers for an unknown user is not
+        documented, so we follow the model and answer the closest error it lists,
+        InvalidParameterException; a deleted user is in the wrong state (EntityStateException)."""
         org = self.org(p["OrganizationId"])
-        m = org.members.get(p["UserId"])
+        ident = p["UserId"]
+        m = org.members.get(ident) or self.named(org, ident)
         if m is None or m.kind != "USER":
-            raise ApiError("EntityNotFoundException", f"User {p['UserId']} not found.")  # not modelled: 400
+            raise self.invalid(f"UserId {ident} is not a user of {org.org_id}.")
         if m.state == "DELETED":
-            raise ApiError("EntityNotFoundException", f"User {m.id} was already deleted.")
+            raise ApiError("EntityStateException", f"User {m.id} is already deleted.")
         if m.state != "DISABLED":
             raise ApiError("EntityStateException", f"User {m.id} must be DISABLED (deregistered) before deletion.")
         m.state = "DELETED"
@@ -511,7 +524,9 @@ class WorkMail(EmulatedService):
         for job in org.exports.values():
             if job.client_token == p["ClientToken"]:
                 return {"JobId": job.job_id}  # idempotent retry
-        m = self.live(self.member(org, p["EntityId"], "USER", "RESOURCE"))
+        m = self.member(org, p["EntityId"], "USER", "RESOURCE")
+        if m.state == "DELETED":  # the model lists no EntityStateException here: nothing left to export
+            raise ApiError("EntityNotFoundException", f"Entity {m.id} is deleted; it has no mailbox to export.")
         if len(self.running_at(org, self.clock.now())) >= EXPORT_CONCURRENCY:
             raise ApiError("LimitExceededException", f"At most {EXPORT_CONCURRENCY} concurrent export jobs.")
         now = self.clock.now()
@@ -564,8 +579,10 @@ class WorkMail(EmulatedService):
 
     @operation("ListMailboxExportJobs")
     def list_exports(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Jobs started in the last seven days only (the operation's documentation)."""
         org = self.org(p["OrganizationId"])
         self.settle_exports(org)
+        since = self.clock.now() - EXPORT_LISTED_FOR
         rows = [
             {
                 "JobId": j.job_id,
@@ -578,6 +595,7 @@ class WorkMail(EmulatedService):
                 "EndTime": j.end,
             }
             for j in org.exports.values()
+            if j.start >= since
         ]
         page, token = self.page(rows, p, size_key="MaxResults", default=25, maximum=25)
         return {"Jobs": page, "NextToken": token}

@@ -37,8 +37,28 @@ def test_user_lifecycle_register_deregister_delete(wm, org):
     assert d["State"] == "DISABLED" and "DisabledDate" in d
     wm.delete_user(OrganizationId=org, UserId=uid)
     assert wm.describe_user(OrganizationId=org, UserId=uid)["State"] == "DELETED"
-    with pytest.raises(wm.exceptions.EntityNotFoundException):
+    with pytest.raises(wm.exceptions.EntityStateException, match="already deleted"):  # modelled; no EntityNotFound
         wm.delete_user(OrganizationId=org, UserId=uid)
+
+
+def test_delete_user_takes_the_user_name_and_answers_only_modelled_errors(wm, org):
+    uid = user(wm, org, "dave")
+    wm.deregister_from_work_mail(OrganizationId=org, EntityId=uid)
+    with pytest.raises(wm.exceptions.InvalidParameterException):  # an email is not a DeleteUser identifier
+        wm.delete_user(OrganizationId=org, UserId="dave@corp.example.com")
+    wm.delete_user(OrganizationId=org, UserId="dave")  # the model: "the UserId or Username"
+    assert wm.describe_user(OrganizationId=org, UserId=uid)["State"] == "DELETED"
+    with pytest.raises(wm.exceptions.EntityStateException):
+        wm.delete_user(OrganizationId=org, UserId="dave")
+    with pytest.raises(wm.exceptions.InvalidParameterException, match="not a user"):
+        wm.delete_user(OrganizationId=org, UserId="nobody")
+    gid = wm.create_group(OrganizationId=org, Name="sales")["GroupId"]
+    with pytest.raises(wm.exceptions.InvalidParameterException):
+        wm.delete_user(OrganizationId=org, UserId=gid)
+    again = user(wm, org, "dave", register=False)  # the name is free again; by name: the live user
+    assert wm.describe_user(OrganizationId=org, UserId="dave")["UserId"] == again
+    wm.delete_user(OrganizationId=org, UserId="dave")
+    assert wm.describe_user(OrganizationId=org, UserId=again)["State"] == "DELETED"
 
 
 def test_unknown_organization_and_entity_raise_documented_errors(wm, org):
@@ -134,3 +154,22 @@ def test_export_fails_when_the_bucket_does_not_exist(wm, org, emu):
     emu.clock.advance(301)
     out = wm.describe_mailbox_export_job(OrganizationId=org, JobId=job)
     assert out["State"] == "FAILED" and "missing" in out["ErrorInfo"]
+
+
+def test_list_mailbox_export_jobs_lists_only_the_last_seven_days(wm, org, emu):
+    boto3.client("s3").create_bucket(Bucket="exports")
+    args = dict(
+        OrganizationId=org,
+        RoleArn="arn:aws:iam::123456789012:role/export",
+        KmsKeyArn="arn:aws:kms:us-east-1:123456789012:key/k",
+        S3BucketName="exports",
+        S3Prefix="wm",
+    )
+    old = wm.start_mailbox_export_job(ClientToken="old", EntityId=user(wm, org, "old"), **args)["JobId"]
+    emu.clock.advance(6 * 86400)
+    new = wm.start_mailbox_export_job(ClientToken="new", EntityId=user(wm, org, "new"), **args)["JobId"]
+    listed = lambda: [j["JobId"] for j in wm.list_mailbox_export_jobs(OrganizationId=org)["Jobs"]]  # noqa: E731
+    assert sorted(listed()) == sorted([old, new])
+    emu.clock.advance(86400 + 1)  # the first job started more than seven days ago
+    assert listed() == [new]
+    assert wm.describe_mailbox_export_job(OrganizationId=org, JobId=old)["State"] == "COMPLETED"

@@ -4,6 +4,7 @@ each against the emulated WorkMail: the normal path and each failure."""
 from __future__ import annotations
 
 import pytest
+from mailwarden.aws.workmail import WorkMailDirectory
 from mailwarden.errors import DeleteRefused, MalformedEvent, NotYetDisabled, Rejected
 
 from local.deployment import LocalDeployment
@@ -129,3 +130,46 @@ def test_a_malformed_step_fails_the_task_with_the_reason(deployment):
             "snapshot",
             request={"requestId": "r", "organizationId": "m-" + "0" * 32, "user": "x", "requestedBy": "a"},
         )
+
+
+def test_the_adapter_treats_every_deleteuser_answer_for_a_gone_user_as_already_deleted(deployment, org):
+    """DeleteUser's model has no EntityNotFound: a user deleted meanwhile answers EntityStateException,
+    an unknown one InvalidParameterException here (AWS may differ): DescribeUser decides."""
+    directory = WorkMailDirectory(org.wm)
+    org.wm.deregister_from_work_mail(OrganizationId=org.id, EntityId=org.users["alice"])
+    assert directory.delete_user(org.id, org.users["alice"]) is True
+    assert directory.delete_user(org.id, org.users["alice"]) is False  # EntityStateException: already deleted
+    assert directory.delete_user(org.id, "12345678-1234-1234-1234-123456789012") is False  # unknown: nothing to do
+    assert deployment.emu.dispatcher.outcomes["workmail.DeleteUser:EntityStateException"] == 1
+    assert deployment.emu.dispatcher.outcomes["workmail.DeleteUser:InvalidParameterException"] == 1
+    with pytest.raises(DeleteRefused, match="ENABLED again"):  # registered again between DescribeUser and DeleteUser
+        directory.delete_user(org.id, org.users["bob"])
+    assert org.state("bob") == "ENABLED"
+
+
+def test_every_error_the_adapters_workmail_calls_model_becomes_a_domain_error(deployment):
+    """Each WorkMail operation the adapter calls, each error its model lists: a domain error, so the
+    offboarding is right whichever one AWS sends (InvalidParameterException, a bad request of ours,
+    stays visible as it is; DeleteUser reads it)."""
+    import ast
+    from pathlib import Path
+
+    from botocore import xform_name
+    from botocore.exceptions import ClientError
+    from mailwarden.aws import workmail as adapter
+    from mailwarden.errors import MailwardenError
+
+    model = deployment.emu.workmail.model
+    source = Path(adapter.__file__).read_text()
+    names = {n.value for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    names |= {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute)}
+    called = sorted(op for op in model.operation_names if xform_name(op) in names)
+    assert len(called) >= 15 and "DeleteUser" in called and "StartMailboxExportJob" in called
+    for op in called:
+        for shape in model.operation_model(op).error_shapes:
+            err = ClientError({"Error": {"Code": shape.name, "Message": "m"}}, op)
+            mapped = adapter._error(err)
+            if shape.name == "InvalidParameterException":
+                assert mapped is err
+            else:
+                assert isinstance(mapped, MailwardenError), (op, shape.name, mapped)

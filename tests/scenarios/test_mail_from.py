@@ -9,7 +9,7 @@ import pytest
 from mailwarden.contracts.names import IDENTITY_SOURCE, MailwardenDetailType, OperatorDetailType
 
 from local.deployment import LocalDeployment
-from tests.mail_from_support import MX, identity, put, put_records, records, zone
+from tests.mail_from_support import MX, dkim, identity, put, put_records, records, zone
 
 HOUR = 3600
 STATUS = MailwardenDetailType.MAIL_FROM_STATUS_CHANGED
@@ -56,6 +56,19 @@ def test_the_watcher_follows_a_slow_route53_change_to_insync_and_says_so_once(d)
     assert [o["checked"] for o in outs] == [1, 1, 0]  # then back to SES's 15-minute rhythm
 
 
+def test_an_unverified_identity_stays_pending_until_its_dkim_records_are_published_then_succeeds(d):
+    zone(d, with_dkim=False)  # the DNS automation has not published the identity's DKIM CNAMEs yet
+    ses = d.emu.client("sesv2")
+    assert ses.get_email_identity(EmailIdentity="example.com")["VerificationStatus"] == "PENDING"
+    assert put(d).json()["mailFromDomainStatus"] == "PENDING"  # MX and SPF published, identity unverified
+    _ticks(d, 6)
+    assert _transitions(d) == []
+    assert set(dkim(d)) == {"example.com"}
+    _ticks(d, 1, every=0.25)
+    assert _transitions(d) == [("PENDING", "SUCCESS")]
+    assert ses.get_email_identity(EmailIdentity="example.com")["VerifiedForSendingStatus"] is True
+
+
 def test_records_published_by_hand_a_day_later_are_seen(d):
     zone_id = zone(d, "other-provider.example")  # the account has zones, none owns example.com
     resp = put(d)
@@ -81,6 +94,7 @@ def test_failed_is_set_up_again_bounded_then_one_alert_and_no_more_polling(d):
     alerts = d.alerts()
     assert len(alerts) == 1
     assert "still FAILED after 3 setup attempt(s)" in alerts[0]["Message"]
+    assert "identity itself is not verified (VerificationStatus FAILED)" in alerts[0]["Message"]  # no DKIM either
     assert d.emu.calls["sesv2.PutEmailIdentityMailFromAttributes"] == 3  # bounded: 3 attempts, no more
     before = d.emu.calls["sesv2.GetEmailIdentity"]
     _ticks(d, 48, every=6)

@@ -236,3 +236,68 @@ def test_a_scan_stopped_by_its_timeout_is_retried_and_resumes_from_its_checkpoin
     assert result["entities"] == 300
     strict = [a for a in arns if emu.control.entity(a).policy.endswith("/strict")]
     assert strict == arns[::10]
+
+
+def test_a_conflicting_update_is_left_to_the_next_run_by_an_event_and_retried_by_a_run(guard):
+    """SES's ConflictException (another writer's update of the entity still being applied) through a
+    real trigger: the event-driven disable says so and changes nothing; the reconcile run's apply step
+    is retried by the workflow until SES accepts the write."""
+    arns = tenants(guard, "acme", "globex")
+    control = guard.emu.control
+    control.update_in_progress(arns["acme"], seconds=3600)
+    control.raise_finding(arns["acme"], "BOUNCE", "HIGH")
+    guard.deliver()
+    assert customer(guard, arns["acme"]) == "ENABLED"
+    reactions = [a for a in actions(guard) if a["action"]["name"] == "acme"]  # the finding's and the pause's
+    assert [a["outcome"] for a in reactions] == ["skipped"] * len(reactions) and reactions
+    assert all("another update" in a["note"] and "next reconcile run" in a["note"] for a in reactions)
+    conflicts = guard.emu.dispatcher.outcomes["sesv2.UpdateReputationEntityCustomerManagedStatus:ConflictException"]
+    assert conflicts == len(reactions)
+
+    control.advance(3600)
+    control.emit_events = False
+    control.raise_finding(arns["globex"], "COMPLAINT", "HIGH")
+    control.update_in_progress(arns["globex"], seconds=60)
+    result = run(guard)  # acme is free again; globex conflicts until its other update is applied
+    assert customer(guard, arns["acme"]) == customer(guard, arns["globex"]) == "DISABLED"
+    assert result["counts"]["applied"] == 2
+    retried = guard.emu.dispatcher.outcomes["sesv2.UpdateReputationEntityCustomerManagedStatus:ConflictException"]
+    assert retried - conflicts >= 1  # at least one apply step met the conflict and was retried
+    applies = [i for i in guard.emu.lambdas.invocations if i["event"].get("step") == "apply"]
+    assert len(applies) == retried - conflicts + 1  # one failed apply step per conflict, then the one that wrote
+
+
+def test_a_reinstatement_approved_during_another_update_is_retried_until_written(guard):
+    arn = tenants(guard, "acme")["acme"]
+    control = guard.emu.control
+    control.raise_finding(arn, "BOUNCE", "HIGH")
+    guard.deliver()
+    control.resolve_finding(arn, "BOUNCE")
+    guard.deliver()
+    control.advance(timedelta(hours=25))
+    run(guard)
+    (execution,) = reinstatements(guard)
+    pending = awaiting(guard, execution["executionArn"])
+    control.update_in_progress(arn, seconds=45)
+    assert decide(guard, pending) == 200
+    assert guard.finished(execution["executionArn"])["status"] == "SUCCEEDED"
+    assert customer(guard, arn) == "ENABLED"
+    assert guard.emu.dispatcher.outcomes["sesv2.UpdateReputationEntityCustomerManagedStatus:ConflictException"] >= 1
+    assert actions(guard)[-1]["outcome"] == "applied"
+
+
+def test_an_entity_deleted_while_its_batch_awaited_approval_is_skipped_with_the_reason(emu):
+    deployment = LocalDeployment(emu, policy=policy(cap=1))
+    arns = tenants(deployment, "a", "b")
+    emu.control.emit_events = False
+    for arn in arns.values():
+        emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    started = deployment.tick()
+    pending = awaiting(deployment, started["execution"])
+    emu.client("sesv2").delete_tenant(TenantName="b")  # the update will answer BadRequestException
+    assert decide(deployment, pending) == 200
+    assert deployment.finished(started["execution"])["status"] == "SUCCEEDED"
+    assert customer(deployment, arns["a"]) == "DISABLED"
+    outcomes = {a["action"]["name"]: (a["outcome"], a["note"]) for a in actions(deployment) if "run" in a}
+    assert outcomes["a"] == ("applied", "")
+    assert outcomes["b"][0] == "skipped" and "no longer exists" in outcomes["b"][1]

@@ -49,6 +49,11 @@ class Conflict(MailwardenError):
     pass
 
 
+class UpdateInProgress(Conflict):
+    """AWS answered ConflictException to a write: another update of the same resource is still being
+    applied. Transient: a workflow step retries it; an event-driven write leaves it to the next run."""
+
+
 class Throttled(MailwardenError):
     pass
 

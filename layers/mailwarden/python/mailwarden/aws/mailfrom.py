@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..contracts.tables import MAIL_FROM, RETENTION_SECONDS
-from ..mailfrom.model import IdentityMailFrom, SesStatus, Tracked, Zone
+from ..mailfrom.model import IdentityMailFrom, InvalidRequest, SesStatus, Tracked, Zone
 from ..mailfrom.records import RecordSet
 from ..mailfrom.service import StaleRecords
 from ..policy import MailFromPolicy
@@ -41,15 +41,23 @@ class SesMailFrom:
             domain=(attrs.get("MailFromDomain") or "").rstrip(".").lower() or None,
             status=SesStatus(status) if status else None,
             behavior=attrs.get("BehaviorOnMxFailure"),
+            verification=out.get("VerificationStatus"),
         )
 
     def set_mail_from(self, identity: str, domain: str, behavior: str) -> None:
-        _call(
-            self.client.put_email_identity_mail_from_attributes,
-            EmailIdentity=identity,
-            MailFromDomain=domain,
-            BehaviorOnMxFailure=behavior,
-        )
+        """NotFound (the identity was deleted meanwhile) and BadRequest (SES refuses the domain) are
+        the caller's 400 (``InvalidRequest``); TooManyRequests is ``Throttled`` (all three modelled)."""
+        try:
+            self.client.put_email_identity_mail_from_attributes(
+                EmailIdentity=identity, MailFromDomain=domain, BehaviorOnMxFailure=behavior
+            )
+        except ClientError as err:
+            message = err.response.get("Error", {}).get("Message", "")
+            if code_of(err) == "NotFoundException":
+                raise InvalidRequest(f"SES has no email identity '{identity}' in this account and region.") from err
+            if code_of(err) == "BadRequestException":
+                raise InvalidRequest(f"SES refused MAIL FROM domain '{domain}' for '{identity}': {message}") from err
+            raise translate(err) from err
 
 
 def _name(value: str) -> str:

@@ -3,6 +3,12 @@
 Reads use the list APIs at their largest page size (100): ListReputationEntities returns the
 whole entity, so a reconcile never needs GetReputationEntity. Every ClientError becomes a domain
 error (``translate``); the client is paced by ``clients.PACED`` so throttling never reaches a run.
+
+Every error the operations' models list is handled: TooManyRequests -> ``Throttled``;
+GetReputationEntity / ListTagsForResource / ListRecommendations NotFound -> nothing there. The two
+updates model TooManyRequests, BadRequest and Conflict only: ConflictException -> ``UpdateInProgress``
+(another update of the entity is being applied: retried); BadRequestException (or a NotFound, should
+AWS send one) on an entity GetReputationEntity no longer finds -> ``NotFound``, else ``Rejected``.
 """
 
 from __future__ import annotations
@@ -13,10 +19,10 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from ..errors import NotFound
+from ..errors import NotFound, Rejected, UpdateInProgress
 from ..reputation.engine import Finding
 from ..reputation.model import EntityState
-from .errors import translate
+from .errors import code_of, translate
 
 PAGE = 100
 T = TypeVar("T")
@@ -76,7 +82,10 @@ class SesReputation:
 
     def _recommendations_page(self, flt: dict[str, str], token: str | None) -> tuple[list[Finding], str | None]:
         kwargs: dict[str, Any] = {"Filter": flt, "PageSize": PAGE, **({"NextToken": token} if token else {})}
-        out = self._call(self.client.list_recommendations, **kwargs)
+        try:
+            out = self._call(self.client.list_recommendations, **kwargs)
+        except NotFound:  # modelled for ListRecommendations: nothing recommended for that filter
+            return [], None
         return [finding_from_wire(r) for r in out.get("Recommendations", [])], out.get("NextToken") or None
 
     def _recommendations(self, flt: dict[str, str]) -> Iterator[Finding]:
@@ -109,18 +118,23 @@ class SesReputation:
         return {t["Key"]: t["Value"] for t in out.get("Tags", [])}
 
     def set_customer_status(self, reference: str, status: str) -> None:
-        self._call(
-            self.client.update_reputation_entity_customer_managed_status,
-            ReputationEntityType="RESOURCE",
-            ReputationEntityReference=reference,
-            SendingStatus=status,
-        )
+        self._write(self.client.update_reputation_entity_customer_managed_status, reference, SendingStatus=status)
 
     def set_policy(self, reference: str, tier: str) -> None:
         region = self.client.meta.region_name
-        self._call(
-            self.client.update_reputation_entity_policy,
-            ReputationEntityType="RESOURCE",
-            ReputationEntityReference=reference,
-            ReputationEntityPolicy=f"arn:aws:ses:{region}:aws:reputation-policy/{tier}",
-        )
+        policy = f"arn:aws:ses:{region}:aws:reputation-policy/{tier}"
+        self._write(self.client.update_reputation_entity_policy, reference, ReputationEntityPolicy=policy)
+
+    def _write(self, fn: Callable[..., Any], reference: str, **kwargs: Any) -> None:
+        try:
+            fn(ReputationEntityType="RESOURCE", ReputationEntityReference=reference, **kwargs)
+        except ClientError as exc:
+            code, message = code_of(exc), exc.response.get("Error", {}).get("Message", "")
+            what = f"{fn.__name__} on {reference}"
+            if code == "ConflictException":
+                raise UpdateInProgress(f"{what}: SES is applying another update of the entity: {message}") from exc
+            if code in ("BadRequestException", "NotFoundException"):
+                if self.get(reference) is None:
+                    raise NotFound(f"{what}: the reputation entity no longer exists ({code})") from exc
+                raise Rejected(f"{what}: SES refused it ({code}): {message}") from exc
+            raise translate(exc) from exc

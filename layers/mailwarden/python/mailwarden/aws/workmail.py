@@ -16,7 +16,16 @@ from botocore.exceptions import ClientError
 
 from ..clock import Clock, iso
 from ..contracts.tables import RETENTION_SECONDS
-from ..errors import Conflict, ExportSlotsBusy, NotFound, UnknownOrganization
+from ..errors import (
+    AccessDenied,
+    Conflict,
+    DeleteRefused,
+    ExportSlotsBusy,
+    NotFound,
+    Rejected,
+    Unavailable,
+    UnknownOrganization,
+)
 from ..workmail.model import Grant, Snapshot, User
 from .dynamo import query_all
 from .errors import code_of, translate
@@ -24,9 +33,21 @@ from .errors import code_of, translate
 PAGE = 100
 _NOT_FOUND = {"EntityNotFoundException", "OrganizationNotFoundException", "ResourceNotFoundException"}
 _STATE = {"EntityStateException", "OrganizationStateException", "EntityAlreadyRegisteredException"}
+# What WorkMail refuses for good (nothing is changed): the reason is the message.
+_REFUSED = {
+    "UnsupportedOperationException",  # a write to a read-only directory
+    "EmailAddressInUseException",
+    "MailDomainNotFoundException",
+    "MailDomainStateException",
+    "NameAvailabilityException",
+    "ReservedNameException",
+    "LimitExceededException",  # StartMailboxExportJob reads it first (ExportSlotsBusy / the recent export)
+}
 
 
 def _error(err: ClientError) -> Exception:
+    """The domain error for every error the called operations model (InvalidParameterException, a bad
+    request of ours, stays a ClientError: DeleteUser reads it, anything else is a bug to see)."""
     code = code_of(err)
     message = err.response.get("Error", {}).get("Message", code)
     if code in ("OrganizationNotFoundException", "OrganizationStateException"):
@@ -35,6 +56,12 @@ def _error(err: ClientError) -> Exception:
         return NotFound(f"{code}: {message}")
     if code in _STATE:
         return Conflict(f"{code}: {message}")
+    if code in _REFUSED:
+        return Rejected(f"WorkMail refused it ({code}): {message}")
+    if code == "DirectoryUnavailableException":
+        return Unavailable(f"{code}: {message}")  # transient: the workflow step retries
+    if code == "DirectoryServiceAuthenticationFailedException":
+        return AccessDenied(f"{code}: {message}")
     return translate(err)
 
 
@@ -150,12 +177,36 @@ class WorkMailDirectory:
         return self._idempotent("deregister_from_work_mail", OrganizationId=org, EntityId=entity)
 
     def delete_user(self, org: str, user: str) -> bool:
-        """Only ever called after DescribeUser said DISABLED (``Offboarding.delete``)."""
+        """Only ever called after DescribeUser said DISABLED (``Offboarding.delete``); ``False``: the
+        user was already deleted (or no longer exists).
+
+        DeleteUser's model lists EntityState, InvalidParameter, OrganizationNotFound/State,
+        UnsupportedOperation and the directory errors, but no EntityNotFound. Which one AWS sends for a
+        user deleted meanwhile is not documented, so whichever of EntityState, InvalidParameter or
+        EntityNotFound comes back, DescribeUser decides: DELETED or unknown -> already done; ENABLED
+        (registered again meanwhile) -> ``DeleteRefused``; anything else is raised as it is."""
         try:
             self._call("delete_user", OrganizationId=org, UserId=user)
-        except NotFound:
-            return False  # already deleted
+        except UnknownOrganization:
+            raise
+        except (NotFound, Conflict) as exc:
+            return self._not_deletable(org, user, exc)
+        except ClientError as exc:
+            if code_of(exc) != "InvalidParameterException":
+                raise
+            return self._not_deletable(org, user, exc)
         return True
+
+    def _not_deletable(self, org: str, user: str, exc: Exception) -> bool:
+        try:
+            state = self.user(org, user).state
+        except NotFound:
+            return False
+        if state == "DELETED":
+            return False
+        if state == "ENABLED":
+            raise DeleteRefused(f"DeleteUser refused: the user is ENABLED again ({exc})") from exc
+        raise exc
 
     def register(self, org: str, entity: str, email: str) -> bool:
         return self._idempotent("register_to_work_mail", OrganizationId=org, EntityId=entity, Email=email)

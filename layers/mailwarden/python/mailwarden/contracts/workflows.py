@@ -159,7 +159,8 @@ APPROVAL_CHECK = WorkflowSpec(
 )
 
 
-TRANSIENT = ["Throttled", "Unavailable", "PublishFailed", "States.Timeout"]  # domain errors worth a retry
+# domain errors worth a retry (UpdateInProgress: AWS's ConflictException, another update still being applied)
+TRANSIENT = ["Throttled", "Unavailable", "UpdateInProgress", "PublishFailed", "States.Timeout"]
 
 
 def lambda_task(

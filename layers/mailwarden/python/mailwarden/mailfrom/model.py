@@ -125,6 +125,7 @@ class IdentityMailFrom:
     domain: str | None
     status: SesStatus | None
     behavior: str | None
+    verification: str | None = None  # the identity's own VerificationStatus (SES: MAIL FROM needs it verified)
 
 
 @dataclass(frozen=True)

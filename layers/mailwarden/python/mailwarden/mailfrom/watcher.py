@@ -95,7 +95,7 @@ class Watcher:
                 {"domain": item.domain, "before": item.status, "after": status.value, "attempt": item.attempts},
             )
         if status == SesStatus.FAILED or (not item.published and item.zone_id):
-            return self._set_up_again(item, status)
+            return self._set_up_again(item, status, now.verification)
         self._reschedule(item, status)
         return status.value.lower()
 
@@ -113,7 +113,7 @@ class Watcher:
         )
         return item.but(change_id=None)
 
-    def _set_up_again(self, item: Tracked, status: SesStatus) -> str:
+    def _set_up_again(self, item: Tracked, status: SesStatus, verification: str | None = None) -> str:
         restart = status == SesStatus.FAILED
         if restart and item.attempts >= self.policy.max_setup_attempts:
             message = (
@@ -121,6 +121,12 @@ class Watcher:
                 "of 72 h each: SES could not find the MX and SPF records. Check the DNS (docs/mail-from.md), then "
                 "PUT /mail-from-attributes again."
             )
+            if verification and verification != "SUCCESS":
+                message += (
+                    f" The identity itself is not verified (VerificationStatus {verification}): SES needs its DKIM "
+                    "records (a domain) or the owner's confirmation (an address) first; a FAILED identity must be "
+                    "created again."
+                )
             self._stop(item.but(status=status.value), "abandoned", message)
             self.reporter.alert(f"Mailwarden: MAIL FROM {item.domain} failed", message)
             return "abandoned"

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock
+from ..errors import NotFound, Rejected, UpdateInProgress
 from ..policy import ReputationPolicy
 from .engine import Decision, Finding, GuardRecord, decide
 from .model import EntityState
@@ -90,14 +91,22 @@ class Guard:
         return self.evaluate(entity, [f for f in history if f.status == "OPEN"], record, lookups)
 
     def execute(self, d: Decision, source: str) -> tuple[str, str]:
-        """Make the write for one acting decision; returns (outcome, note)."""
-        if d.kind == "disable":
-            self.api.set_customer_status(d.entity, "DISABLED")
-            self.store.mark_disabled(d.entity, self.clock.now(), d.rule, source)
-            return "applied", ""
-        if d.kind == "set-policy":
-            self.api.set_policy(d.entity, d.desired)
-            return "applied", ""
+        """Make the write for one acting decision; returns (outcome, note). An entity gone meanwhile
+        or a write SES refuses is skipped with the reason; ``UpdateInProgress`` (SES's
+        ConflictException: another update of the entity is being applied) is raised for the caller
+        to retry (a workflow step) or leave to the next reconcile run (an event)."""
+        try:
+            if d.kind == "disable":
+                self.api.set_customer_status(d.entity, "DISABLED")
+                self.store.mark_disabled(d.entity, self.clock.now(), d.rule, source)
+                return "applied", ""
+            if d.kind == "set-policy":
+                self.api.set_policy(d.entity, d.desired)
+                return "applied", ""
+        except NotFound as exc:
+            return "skipped", f"the entity no longer exists: {exc}"
+        except Rejected as exc:
+            return "skipped", str(exc)
         record = self.store.record(d.entity) or GuardRecord(d.entity)
         execution = self.starter.start(d, record, reinstate_request(d, source))
         self.store.mark_reinstatement(d.entity, "REQUESTED", execution)
@@ -361,7 +370,10 @@ class EventGuard:
                     f"blast-radius cap: {g.policy.max_disables_per_run} event-driven disables already this hour; "
                     "the next reconcile run will ask for approval of the batch",
                 )
-        outcome, note = g.execute(d, "event")
+        try:
+            outcome, note = g.execute(d, "event")
+        except UpdateInProgress as exc:
+            return d, "skipped", f"{exc}; the next reconcile run evaluates the entity again"
         return d, outcome, note
 
 
@@ -393,7 +405,12 @@ class Reinstater:
         if g.switch.engaged():
             g.reporter.decisions([(d, "skipped", "kill switch engaged: no writes")], context)
             return {"outcome": "skipped", "reason": "kill switch engaged"}
-        g.api.set_customer_status(reference, d.desired)
+        try:
+            g.api.set_customer_status(reference, d.desired)  # UpdateInProgress: the workflow retries the step
+        except (NotFound, Rejected) as exc:
+            g.store.mark_reinstatement(reference, "OBSOLETE", None)
+            g.reporter.decisions([(d, "skipped", str(exc))], context)
+            return {"outcome": "skipped", "reason": str(exc)}
         g.store.mark_reinstatement(reference, "DONE", None)
         g.reporter.decisions([(d, "applied", f"approved by {approver}")], context)
         return {"outcome": "applied", "status": d.desired}

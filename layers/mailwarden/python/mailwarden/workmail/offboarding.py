@@ -320,7 +320,7 @@ class Offboarding:
         def attempt(what: str, call: Any, *args: Any) -> None:
             try:
                 call(*args)
-            except (NotFound, Conflict) as exc:
+            except (NotFound, Conflict, Rejected) as exc:  # e.g. the alias is someone else's now
                 skipped.append(f"{what}: {exc}")
 
         for alias in snap.aliases:
