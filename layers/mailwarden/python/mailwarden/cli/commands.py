@@ -142,7 +142,19 @@ def approvals_list(ctx: Ctx, state: str) -> Result:
     return Result(ExitCode.OK, {"approvals": [{**r.public(), "state": r.state.value} for r in found]}, lines)
 
 
+OLDEST = "oldest"  # in place of an approval id: the oldest pending request
+
+
+def oldest_pending(ctx: Ctx) -> str:
+    waiting = sorted(pending_approvals(ctx), key=lambda r: r.created_at)
+    if not waiting:
+        raise CliError(ExitCode.NOT_FOUND, "No pending approvals.")
+    return waiting[0].id
+
+
 def approvals_show(ctx: Ctx, request_id: str) -> Result:
+    if request_id == OLDEST:
+        request_id = oldest_pending(ctx)
     r = aws("reading the approvals table", ctx.approvals().get, request_id)
     if r is None:
         raise CliError(
@@ -184,11 +196,8 @@ def decide(ctx: Ctx, request_id: str, decision: str, approver: str) -> Result:
             "decide works on the emulator only: in AWS an approver decides with the emailed link "
             "(or a bot publishes a signed decision), never with operator credentials.",
         )
-    if request_id == "oldest":
-        waiting = sorted(pending_approvals(ctx), key=lambda r: r.created_at)
-        if not waiting:
-            raise CliError(ExitCode.NOT_FOUND, "No pending approvals to decide.")
-        request_id = waiting[0].id
+    if request_id == OLDEST:
+        request_id = oldest_pending(ctx)
     shown = approvals_show(ctx, request_id)
     if shown.code != ExitCode.PENDING_APPROVAL:
         return Result(ExitCode.HALTED, shown.data, [f"! {request_id} is {shown.data['state']}: nothing to decide."])
