@@ -50,3 +50,13 @@ def test_a_restore_for_an_unknown_organization_names_the_organization(deployment
     writes = [k for k in _workmail_calls(deployment) if not k.split(".")[1].startswith(("Describe", "List"))]
     assert writes == []
     assert outcomes(deployment) == ["rejected"]
+
+
+def test_a_decommission_of_an_unknown_organization_is_refused_at_once_not_in_a_workflow(deployment, org):
+    unknown = "m-" + "d" * 32
+    detail = {"organizationId": unknown, "requestedBy": REQUESTER, "reason": "closing"}
+    [result] = request(deployment, OperatorDetailType.DECOMMISSION_REQUESTED, detail)
+    why = f"WorkMail organization {unknown} does not exist or is not active"
+    assert result == {"status": "rejected", "reason": why}
+    assert deployment.emu.calls["sfn.StartExecution"] == 0
+    assert executions(deployment, "workmail-decommission") == []

@@ -220,12 +220,13 @@ class IdentityCreated(BaseModel):
 def parse_watch_event(event: Any) -> IdentityCreated | None:
     """None for a schedule tick; the detail of an ``Email Identity Created`` event; else MalformedEvent."""
     if not isinstance(event, dict):
-        raise MalformedEvent("MAIL FROM watcher: expected a JSON object")
+        raise MalformedEvent("MAIL FROM watcher: input: expected a JSON object")
     if event.get("trigger") == "schedule":
         return None
     if event.get("detail-type") != OperatorDetailType.IDENTITY_CREATED.value:
         raise MalformedEvent(
-            f"MAIL FROM watcher: expected a schedule tick or '{OperatorDetailType.IDENTITY_CREATED.value}', got "
+            f"MAIL FROM watcher: detail-type: expected a schedule tick (trigger: schedule) or "
+            f"'{OperatorDetailType.IDENTITY_CREATED.value}', got "
             f"{event.get('detail-type')!r}"
         )
     return parsed(IdentityCreated, event.get("detail"), "Email Identity Created", "detail.")

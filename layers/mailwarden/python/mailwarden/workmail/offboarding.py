@@ -333,6 +333,13 @@ class Offboarding:
 
     # ------------------------------------------------------------------ organization decommission
 
+    def check_organization(self, org: str) -> None:
+        """``Rejected`` unless the organization exists and is active (one ListUsers call)."""
+        try:
+            next(iter(self.directory.users(org)), None)
+        except UnknownOrganization as exc:
+            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
+
     def decommission_plan(self, decommission_id: str, request: DecommissionRequest) -> dict[str, Any]:
         """Every user to offboard (and every user kept, with why), for a dry run or the approval."""
         org = request.organization_id
