@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..approvals.model import ApprovalRequest, State
+from ..approvals.model import ApprovalRequest, State, valid_request_id
 from ..aws.approvals import DynamoApprovalStore
 from ..aws.audit import DynamoAuditTrail
 from ..aws.guard import DynamoGuardStore, SsmKillSwitch
@@ -28,6 +28,7 @@ from ..contracts.outputs import Output, table_output
 from ..contracts.tables import APPROVALS, AUDIT, GUARD, MAIL_FROM
 from ..errors import MailwardenError
 from ..health import HealthCensus
+from ..mailfrom.model import check_identity
 from .render import CliError, Console, ExitCode, Result, ago, table
 from .target import Target, access_error
 
@@ -155,6 +156,10 @@ def oldest_pending(ctx: Ctx) -> str:
 def approvals_show(ctx: Ctx, request_id: str) -> Result:
     if request_id == OLDEST:
         request_id = oldest_pending(ctx)
+    if not valid_request_id(request_id):
+        raise CliError(
+            ExitCode.USAGE, f"{request_id[:80]!r} is not an approval id (apr-<26 letters and digits>) or 'oldest'."
+        )
     r = aws("reading the approvals table", ctx.approvals().get, request_id)
     if r is None:
         raise CliError(
@@ -441,7 +446,15 @@ def _api_result(status: int, body: Any) -> Result:
     return Result(ExitCode.OK, body, lines)
 
 
+def _identity(identity: str) -> str:
+    try:
+        return check_identity(identity)
+    except ValueError as exc:
+        raise CliError(ExitCode.USAGE, f"identity: {exc}") from None
+
+
 def mail_from_get(ctx: Ctx, identity: str) -> Result:
+    identity = _identity(identity)
     return _api_result(*ctx.target.api("GET", f"/mail-from-attributes/{quote(identity, safe='')}"))
 
 
