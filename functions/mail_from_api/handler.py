@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
 from mailwarden.api import responses
 from mailwarden.api.auth import Forbidden, Unauthorized
-from mailwarden.contracts.apis import RETRY_AFTER_SECONDS
+from mailwarden.contracts.apis import RETRY_AFTER_SECONDS, UNKNOWN_OPERATION
 from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import Throttled
 from mailwarden.mailfrom.model import (
@@ -100,6 +100,12 @@ def get_mail_from(
         raise InvalidRequest(f"identity: {exc}") from None
     attrs, status = wiring.mail_from_api().service.get(name)
     return _attributes(attrs, status, {})
+
+
+@app.not_found
+def _no_such_operation(exc: Exception) -> Response:
+    """Only when API Gateway lets an undefined method or path through (it answers those itself)."""
+    return _json(403, responses.problem(responses.FORBIDDEN, [UNKNOWN_OPERATION]))
 
 
 @app.exception_handler(RequestValidationError)
