@@ -74,8 +74,7 @@ def run_trigger(raw: Any, detail_type: str, detail: type[D], what: str) -> RunTr
             return RunTrigger(run_name("schedule", tick.scheduleExecutionId), tick.scheduledTime, None)
         if raw.get("source") != OPERATOR_SOURCE:
             raise MalformedEvent(
-                f"{what}: source: expected a schedule tick (trigger: schedule) or a {OPERATOR_SOURCE} event, got "
-                f"{raw.get('source')!r}"
+                f"{what}: source: expected a schedule tick or a {OPERATOR_SOURCE} event, got {raw.get('source')!r}"
             )
         event = _OperatorEvent.model_validate(raw)
     except ValidationError as exc:

@@ -157,9 +157,8 @@ def approvals_show(ctx: Ctx, request_id: str) -> Result:
     if request_id == OLDEST:
         request_id = oldest_pending(ctx)
     if not valid_request_id(request_id):
-        raise CliError(
-            ExitCode.USAGE, f"{request_id[:80]!r} is not an approval id (apr-<26 letters and digits>) or 'oldest'."
-        )
+        # an id that cannot exist is not found (as an unknown one is), without asking DynamoDB about it
+        raise CliError(ExitCode.NOT_FOUND, f"No approval {request_id[:80]!r}: ids are apr- and 26 letters or digits.")
     r = aws("reading the approvals table", ctx.approvals().get, request_id)
     if r is None:
         raise CliError(
