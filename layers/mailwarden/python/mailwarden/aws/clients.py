@@ -51,6 +51,7 @@ THROTTLE_CODES = frozenset(
         "RequestThrottled",
         "SlowDown",
         "LimitExceededException",
+        "PriorRequestNotComplete",
     }
 )
 
