@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -761,14 +760,8 @@ class LocalDeployment:
         return dict(self.emu.client("stepfunctions").describe_execution(executionArn=arn))
 
     def wait_until(self, condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-        """Poll (real time: Step Functions runs in moto's threads) until ``condition()`` is truthy."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = condition()
-            if value:
-                return value
-            time.sleep(0.005)
-        raise TimeoutError(f"gave up waiting for {what}")
+        """``Emulator.wait_until``: until ``condition()`` is truthy, looked at again on progress."""
+        return self.emu.wait_until(condition, what, timeout)
 
     def waiting(self, arn: str) -> bool:
         """The execution's approval task has been invoked and returned: it now waits for its token

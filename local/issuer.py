@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,18 @@ READ_SCOPE = "mailwarden/mail-from.read"
 WRITE_SCOPE = "mailwarden/mail-from.write"
 
 
+@lru_cache(maxsize=1)
+def _signing_key() -> rsa.RSAPrivateKey:
+    """One RSA key per process (generating one costs 50-120 ms; every local deployment has an
+    issuer). Each issuer still has its own ``kid``, so a token is only valid at the issuer that made it."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class LocalIssuer:
     def __init__(self, directory: Path, issuer: str = ISSUER) -> None:
         self.issuer = issuer
         self.kid = uuid.uuid4().hex[:16]
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key = _signing_key()
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
         self.jwks_file = directory / "jwks.json"
         self.jwks_file.write_text(json.dumps({"keys": [{**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}))

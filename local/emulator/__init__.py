@@ -20,8 +20,9 @@ import logging
 import os
 import random
 import threading
+import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ import botocore.retries.standard
 import botocore.retryhandler
 import botocore.session
 import moto.core.models
+import moto.kms.models
 import moto.sqs.models
 from botocore.config import Config
 from mailwarden import wiring
@@ -87,6 +89,24 @@ def _route53_after_call(parsed: Any = None, model: Any = None, **_: Any) -> None
     """Route 53 change propagation (``Route53Guard.after_call``) on what the caller receives."""
     if _ACTIVE and isinstance(parsed, dict) and model is not None:
         _ACTIVE[-1].emulator.route53.after_call(model.name, parsed)
+
+
+_SYMMETRIC_KEY_MATERIAL: dict[str, Any] = {}
+_generate_private_key = moto.kms.models.generate_private_key
+
+
+def _private_key(key_spec: str) -> Any:
+    """moto gives every KMS key an RSA private key, symmetric ones too (which AWS never lets sign or
+    verify, so nothing reads it): 60-120 ms of CPU per ``CreateKey``. A symmetric key's unused one is
+    made once per process; an asymmetric key still gets its own."""
+    if key_spec != "SYMMETRIC_DEFAULT" and not key_spec.startswith("HMAC_"):
+        return _generate_private_key(key_spec)
+    if key_spec not in _SYMMETRIC_KEY_MATERIAL:
+        _SYMMETRIC_KEY_MATERIAL[key_spec] = _generate_private_key(key_spec)
+    return _SYMMETRIC_KEY_MATERIAL[key_spec]
+
+
+moto.kms.models.generate_private_key = _private_key
 
 
 def _share_the_loader() -> None:
@@ -159,6 +179,22 @@ class Emulator:
             config = Config(user_agent_extra=INTERNAL_AGENT)
             self._clients[name] = boto3.client(name, region_name=self.region, config=config)
         return self._clients[name]
+
+    def wait_until(self, condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+        """Until ``condition()`` is truthy (``timeout``: real seconds; Step Functions runs in moto's
+        threads): looked at again whenever the emulator announces progress (time moved, an
+        invocation or execution ended, a task was answered: ``SandboxClock.progress``), not every
+        few milliseconds. Raises ``TimeoutError`` naming ``what``."""
+        progress = self.clock.progress
+        deadline = time.monotonic() + timeout
+        while True:
+            since = progress.mark()
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"gave up waiting for {what}")
+            progress.wait(since)
 
     @property
     def calls(self) -> Any:

@@ -82,7 +82,6 @@ from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend import execution_worker
 
 from .sfn_limits import (
-    POLL,
     History,
     StepFunctionsRuntime,
     close_tasks,
@@ -198,6 +197,7 @@ class Slots:
 
     def acquire(self, proceed: Callable[[], bool]) -> tuple[int, int, list[float]] | None:
         while True:
+            since = self.runtime.progress.mark()
             with self.lock:
                 if self.next >= self.items or not proceed():
                     return None
@@ -207,13 +207,14 @@ class Slots:
                     box = self.running[slot] = [at]
                     self.next += 1
                     return self.next - 1, slot, box
-            self.runtime.pause()
+            self.runtime.pause(since)
 
     def release(self, slot: int) -> None:
         with self.lock:
             box = self.running.pop(slot)
             heapq.heappush(self.free, (box[0], slot))
             self.latest = max(self.latest, box[0])
+        self.runtime.progress.notify()
 
 
 def _tally(record: Any, **deltas: int) -> None:
@@ -379,6 +380,7 @@ class MapRun:
         if history is not None:
             history.end, history.env = self.clock.time(), None
             history.done.set()
+            self.runtime.progress.notify()
         self.env.delete_frame(env)
         _tally(self.record, running=-1, **{child.status.lower(): 1})
         with self.lock:
@@ -645,12 +647,15 @@ def _synced(
     clock = runtime.clock
 
     def wait_then_resolve() -> Any:
-        while not history.done.is_set():
+        while True:
+            since = runtime.progress.mark()
+            if history.done.is_set():
+                break
             if not env.is_running():
                 return None
             if history.box is not None:
                 clock.join(history.box[0])
-            runtime.pause()
+            runtime.pause(since)
         if history.end is not None:
             clock.join(history.end)
         return resolve()
@@ -689,9 +694,11 @@ def install(stack: ExitStack, runtime: StepFunctionsRuntime) -> None:
     for name in ("_build_sync_resolver", "_build_sync2_resolver"):
         wrap(stack, sfn_task, name, _synced, runtime=runtime)
     # .sync tasks re-check their resolver every half (real) second; ours waits for the child itself.
-    real_wait = threading.Event().wait
+    progress = runtime.progress
     stack.enter_context(
         mock.patch.object(
-            state_task_service_callback, "time", types.SimpleNamespace(sleep=lambda _seconds: real_wait(POLL))
+            state_task_service_callback,
+            "time",
+            types.SimpleNamespace(sleep=lambda _seconds: progress.wait(progress.mark())),
         )
     )

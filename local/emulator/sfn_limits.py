@@ -49,12 +49,13 @@ from moto.stepfunctions.parser.asl.eval.event import event_manager
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.backend import execution_worker
 
+from .sandbox import Progress
+
 if TYPE_CHECKING:
     from mailwarden.clock import VirtualClock
 
     from .sfn_children import Child
 
-POLL = 0.002  # real seconds between looks at the virtual clock
 HISTORY_LIMIT = 25_000
 PAYLOAD_LIMIT = 256 * 1024  # bytes of UTF-8
 HISTORY_CAUSE = f"The execution reached the maximum number of history events ({HISTORY_LIMIT})."
@@ -235,6 +236,8 @@ class StepFunctionsRuntime:
         self.children: dict[str, Child] = {}  # Distributed Map children by execution ARN
         self.max_child_threads = 32
         self.closed = threading.Event()  # the emulator closed: whatever still waits parks for good
+        # announced changes (the clock's, when it is the emulator's SandboxClock): see Progress
+        self.progress: Progress = getattr(clock, "progress", None) or Progress()
         self._parked: Counter[int] = Counter()
         self._lock = threading.Lock()
 
@@ -260,14 +263,22 @@ class StepFunctionsRuntime:
     def park(self, box: list[float], delta: int) -> None:
         with self._lock:
             self._parked[id(box)] += delta
+        self.progress.notify()
 
     def parked(self, box: list[float]) -> bool:
         return self._parked.get(id(box), 0) > 0
 
-    def pause(self) -> None:
-        """Wait a moment (real time) before looking again; once the emulator has closed, for good
-        (daemon threads of unfinished executions must not poll, nor call AWS with the mocks gone)."""
-        if self.closed.wait(POLL):
+    def close(self) -> None:
+        self.closed.set()
+        self.progress.notify()
+
+    def pause(self, since: int) -> None:
+        """Wait until something changes after ``progress.mark()`` said ``since`` (``Progress``);
+        once the emulator has closed, for good (daemon threads of unfinished executions must not
+        poll, nor call AWS with the mocks gone)."""
+        if not self.closed.is_set():
+            self.progress.wait(since)
+        if self.closed.is_set():
             threading.Event().wait()
 
 
@@ -292,6 +303,7 @@ def _execution_logic(self: Any, *, original: Any, runtime: StepFunctionsRuntime)
         if history is not None:
             history.end = runtime.clock.time()
             history.done.set()
+            runtime.progress.notify()
 
 
 def install(stack: ExitStack, runtime: StepFunctionsRuntime) -> None:

@@ -55,9 +55,9 @@ from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution as execution_module
 
 from . import sfn_api, sfn_children, sfn_limits
-from .sfn_limits import POLL, StepFunctionsRuntime
+from .sfn_limits import StepFunctionsRuntime
 
-__all__ = ["POLL", "StepFunctionsRuntime", "TaskTimedOut", "virtual_stepfunctions"]
+__all__ = ["StepFunctionsRuntime", "TaskTimedOut", "virtual_stepfunctions"]
 
 
 class TaskTimedOut(AWSError):
@@ -68,33 +68,43 @@ class TaskTimedOut(AWSError):
     STATUS = 400
 
 
-def _virtual_event(clock: VirtualClock, closed: threading.Event, runtime: StepFunctionsRuntime | None = None) -> Any:
+def _virtual_event(clock: VirtualClock, runtime: StepFunctionsRuntime, *, parks: bool = False) -> Any:
+    closed, progress = runtime.closed, runtime.progress
+
     class VirtualEvent(threading.Event):
-        """``wait(timeout)`` measures ``timeout`` on the virtual clock. Once the emulator has
-        closed, time stops: executions still waiting park without polling (daemon threads) rather
-        than time out and call AWS with the mocks gone. With ``runtime``, the waiting timeline is
-        marked parked (a task-token wait: only an answer from outside ends it early)."""
+        """``wait(timeout)`` measures ``timeout`` on the virtual clock: it sleeps until the event is
+        set or virtual time passes the deadline (woken by ``progress``, not by polling). Once the
+        emulator has closed, time stops: executions still waiting park without polling (daemon
+        threads) rather than time out and call AWS with the mocks gone. With ``parks``, the waiting
+        timeline is marked parked (a task-token wait: only an answer from outside ends it early)."""
+
+        def set(self) -> None:
+            super().set()
+            progress.notify()
 
         def wait(self, timeout: float | None = None) -> bool:
-            box = clock.timeline() if runtime is not None else None
-            if box is not None and runtime is not None:
+            box = clock.timeline() if parks else None
+            if box is not None:
                 runtime.park(box, 1)
             try:
                 return self._wait(timeout)
             finally:
-                if box is not None and runtime is not None:
+                if box is not None:
                     runtime.park(box, -1)
 
         def _wait(self, timeout: float | None) -> bool:
             if timeout is None:
                 return super().wait()
             deadline = clock.time() + timeout
-            while not super().wait(POLL):
+            while True:
+                since = progress.mark()
+                if self.is_set():
+                    return True
                 if closed.is_set():
                     return super().wait()
                 if clock.time() >= deadline:
                     return self.is_set()
-            return True
+                progress.wait(since)
 
     return VirtualEvent
 
@@ -205,18 +215,17 @@ def _send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any
 @contextmanager
 def virtual_stepfunctions(clock: VirtualClock) -> Iterator[StepFunctionsRuntime]:
     runtime = StepFunctionsRuntime(clock)
-    closed = runtime.closed
-    event = _virtual_event(clock, closed)
+    event = _virtual_event(clock, runtime)
     threading_proxy = types.SimpleNamespace(**{**vars(threading), "Event": event})
     backend = parser_models.StepFunctionsParserBackend
     with ExitStack() as stack:
-        stack.callback(closed.set)
+        stack.callback(runtime.close)
         # moto parses every JSONPath on every use (a fresh PLY parser each time: 90 % of a Pass
         # state's cost); the parsed expressions are immutable, so each path is parsed once.
         stack.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(4096)(jsonpath_ng.ext.parse)))
         stack.enter_context(mock.patch.object(result_path, "parse", functools.lru_cache(4096)(jsonpath_ng.parse)))
         stack.enter_context(mock.patch.object(execute_state, "threading", threading_proxy))
-        stack.enter_context(mock.patch.object(callback, "Event", _virtual_event(clock, closed, runtime)))
+        stack.enter_context(mock.patch.object(callback, "Event", _virtual_event(clock, runtime, parks=True)))
         # Threads an iteration starts (its program, each task) stay on the iteration's timeline.
         inheriting = timeline_thread(clock, fork=False)
         stack.enter_context(mock.patch.object(execute_state, "Thread", inheriting))

@@ -27,10 +27,11 @@ def machine(emu: Emulator, name: str, definition: dict[str, Any]) -> str:
 
 def finished(emu: Emulator, execution: str, timeout: float = 60) -> dict[str, Any]:
     sfn = emu.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, f"{execution} still running"
-        time.sleep(0.01)
+    described = emu.wait_until(
+        lambda: (d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and d,
+        f"{execution} to finish",
+        timeout,
+    )
     return dict(described)
 
 
