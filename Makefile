@@ -17,11 +17,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP)
 
+# pytest-xdist workers for make test: one per CPU, at least two (the suite waits on threads as well)
+WORKERS ?= $(shell python3 -c 'import os; print(max(2, min(4, os.cpu_count() or 2)))')
+
 demo: $(STAMP)
 	$(PY) -m local.demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

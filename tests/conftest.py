@@ -83,16 +83,27 @@ def _iam_problems(item: pytest.Item) -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With MAILWARDEN_IAM_REPORT: the session's IAM totals. Under pytest-xdist each worker writes
+    its own part (``<report>.<worker>``) and the controller, which runs no test, adds them up."""
     report = os.environ.get("MAILWARDEN_IAM_REPORT")
-    if report:
-        expected = session.config.stash.get(_IAM_EXPECTED, 0)
-        totals = {
-            "denied_calls": len(LEDGER.denials) - expected,  # limits.iam.denied_calls: 0 for the shipped roles
-            "deliberately_denied_calls": expected,  # tests marked access_denied (a statement removed, ...)
-            "unmapped_calls": len(LEDGER.unmapped),
-            "evaluated_calls": LEDGER.evaluated,
-        }
-        Path(report).write_text(json.dumps(totals, indent=2) + "\n")
+    if not report:
+        return
+    expected = session.config.stash.get(_IAM_EXPECTED, 0)
+    totals = {
+        "denied_calls": len(LEDGER.denials) - expected,  # limits.iam.denied_calls: 0 for the shipped roles
+        "deliberately_denied_calls": expected,  # tests marked access_denied (a statement removed, ...)
+        "unmapped_calls": len(LEDGER.unmapped),
+        "evaluated_calls": LEDGER.evaluated,
+    }
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        Path(f"{report}.{worker}").write_text(json.dumps(totals))
+        return
+    for part in sorted(Path(report).parent.glob(Path(report).name + ".gw*")):
+        for name, value in json.loads(part.read_text()).items():
+            totals[name] += value
+        part.unlink()
+    Path(report).write_text(json.dumps(totals, indent=2) + "\n")
 
 
 @pytest.fixture(scope="session")
