@@ -11,7 +11,9 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,16 @@ _LAMBDA_ENV = {
 _NOT_DEPLOYED = ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED", "AWS_SAM_LOCAL", "AWS_CHALICE_CLI_MODE")
 
 
+@cache
+def _deployed_policy() -> str:
+    """The policy as the stack deploys it (infra/layers.py: the normalized JSON in a layer)."""
+    from mailwarden.policy import load_policy
+
+    path = Path(tempfile.mkdtemp(prefix="mailwarden-bench-policy-")) / "policy.json"
+    path.write_text(load_policy(ROOT / "policy" / "mailwarden.yaml").normalized())
+    return str(path)
+
+
 def lambda_env(task_root: Path = ROOT) -> dict[str, str]:
     """The environment of a deployed function (every variable any function reads, plus what Lambda
     sets with active tracing), for a process started from this checkout."""
@@ -78,7 +90,7 @@ def lambda_env(task_root: Path = ROOT) -> dict[str, str]:
         "GUARD_TABLE": "bench-guard",
         "IDEMPOTENCY_TABLE": "bench-idempotency",
         "KILL_SWITCH_PARAMETER": "/bench/kill-switch",
-        "POLICY_FILE": str(ROOT / "policy" / "mailwarden.yaml"),
+        "POLICY_FILE": _deployed_policy(),
         "REINSTATE_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-reinstate",
         "RECONCILE_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-reconcile",
         "OFFBOARDING_TABLE": "bench-offboarding",

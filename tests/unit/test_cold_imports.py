@@ -40,8 +40,7 @@ HEAVY: dict[str, set[str]] = {
     "cryptography": {"mail_from_api"},
     "aws_lambda_powertools.event_handler": {"mail_from_api", "approval_callback"},  # API Gateway routes
     "aws_lambda_powertools.utilities.idempotency": {"ses_events"},
-    "yaml": {"ses_events", "reputation_reconcile", "workmail_trigger", "workmail_offboard"}
-    | {"mail_from_api", "mail_from_watch", "partner_connections"},  # the functions that load the policy
+    "yaml": set(),  # the deployed policy is one line of JSON: read without the YAML parser
     "requests": set(),  # X-Ray's patch_all would import it; no function uses it
 }
 
