@@ -77,7 +77,7 @@ def normalize_email(value: str) -> str:
 class RequestSpec(BaseModel):
     """What a workflow asks a human to approve (the ``request`` of the waitForTaskToken payload)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     action: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")
     subject: str = Field(min_length=1, max_length=512, description="what the action applies to")
@@ -110,7 +110,7 @@ class RequestSpec(BaseModel):
 class RequestTask(BaseModel):
     """The waitForTaskToken payload ``approval_gate`` sends."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     kind: str = Field(pattern="^request$")
     task_token: str = Field(alias="taskToken", min_length=1, max_length=1024)
@@ -121,7 +121,7 @@ class RequestTask(BaseModel):
 
 
 class TimedOutTask(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     kind: str = Field(pattern="^timed_out$")
     execution_arn: str = Field(alias="executionArn", pattern=r"^arn:aws[a-z-]*:states:")
