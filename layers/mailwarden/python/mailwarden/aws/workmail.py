@@ -112,6 +112,11 @@ class WorkMailDirectory:
 
     # ------------------------------------------------------------------ reads
 
+    def organization(self, org: str) -> str:
+        """The organization's state (``Active`` when it can be used); ``UnknownOrganization`` when it
+        does not exist."""
+        return str(self._call("describe_organization", OrganizationId=org).get("State", ""))
+
     def user(self, org: str, ident: str) -> User:
         """DescribeUser by id, email or user name (WorkMail accepts all three)."""
         return user_from_wire(self._call("describe_user", OrganizationId=org, UserId=ident))
@@ -232,8 +237,9 @@ class WorkMailDirectory:
     # ------------------------------------------------------------------ mailbox export
 
     def start_export(self, org: str, entity: str, *, token: str, target: dict[str, str], description: str) -> str:
-        """The job id. A retried start (same token) returns the same job; at the organization's
-        concurrency limit -> ``ExportSlotsBusy``; exported in the last 24 h -> that job's id."""
+        """The job id. A retried start (same token) returns the same job. ``LimitExceededException``
+        (the organization's 10 concurrent exports, or this mailbox exported in the last 24 h: WorkMail
+        answers both with it) -> ``ExportSlotsBusy``; which export may stand in is the caller's call."""
         try:
             out = self.client.start_mailbox_export_job(
                 OrganizationId=org,
@@ -248,20 +254,17 @@ class WorkMailDirectory:
         except ClientError as err:
             if code_of(err) != "LimitExceededException":
                 raise _error(err) from err
-            recent = self.recent_export(org, entity)
-            if recent:
-                return recent
             raise ExportSlotsBusy(f"{org}: {err.response['Error'].get('Message', 'export limit')}") from err
         return str(out["JobId"])
 
-    def recent_export(self, org: str, entity: str) -> str | None:
-        """The newest export job of ``entity`` that did not fail (WorkMail allows one per 24 h)."""
-        jobs = [
-            j
+    def exports_of(self, org: str, entity: str) -> list[dict[str, Any]]:
+        """The export jobs of ``entity`` started in the last seven days (what ListMailboxExportJobs
+        lists): ``jobId``, ``state``, ``startedAt`` (epoch seconds)."""
+        return [
+            {"jobId": str(j["JobId"]), "state": j["State"], "startedAt": j["StartTime"].timestamp()}
             for j in self._pages("list_mailbox_export_jobs", "Jobs", OrganizationId=org)
-            if j["EntityId"] == entity and j["State"] in ("RUNNING", "COMPLETED")
+            if j["EntityId"] == entity
         ]
-        return str(max(jobs, key=lambda j: j["StartTime"])["JobId"]) if jobs else None
 
     def export(self, org: str, job_id: str) -> dict[str, Any]:
         d = self._call("describe_mailbox_export_job", OrganizationId=org, JobId=job_id)

@@ -92,15 +92,42 @@ class Offboarding:
         self.audit.record(subject(org, user), f"workmail.{outcome}", outcome, actor, reason, body)
         self.events.publish(MailwardenDetailType.WORKMAIL_OFFBOARDING, body, [])
 
-    def reject(self, request: OffboardRequest | RestoreRequest, why: str) -> None:
-        """Record a refused request (nothing was changed)."""
+    def _decommission_report(self, org: str, outcome: str, actor: str, reason: str, detail: dict[str, Any]) -> None:
+        """An audit record (subject ``workmail:<org>``) and a ``WorkMail Decommission`` event."""
+        self.audit.record(f"workmail:{org}", "workmail.decommission", outcome, actor, reason, detail)
+        self.events.publish(
+            MailwardenDetailType.WORKMAIL_DECOMMISSION, {"outcome": outcome, "organizationId": org, **detail}, []
+        )
+
+    def reject(
+        self, request: OffboardRequest | RestoreRequest | DecommissionRequest, why: str, request_id: str | None = None
+    ) -> None:
+        """Record a refused request (nothing was changed): the audit trail and an event, with the reason."""
+        rid = request_id or request.request_id
+        if isinstance(request, DecommissionRequest):
+            self._decommission_report(
+                request.organization_id, "rejected", request.requested_by, why, {"decommissionId": rid, "why": why}
+            )
+            return
         detail = {"organizationId": request.organization_id, "user": request.user, "why": why}
-        self._report(None, "rejected", {**detail, "requestId": request.request_id}, request.requested_by)
+        self._report(None, "rejected", {**detail, "requestId": rid}, request.requested_by)
+
+    def check_organization(self, org: str) -> None:
+        """``Rejected`` unless the organization exists and is active (DescribeOrganization)."""
+        try:
+            state = self.directory.organization(org)
+        except UnknownOrganization as exc:
+            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
+        if state.lower() != "active":
+            raise Rejected(f"WorkMail organization {org} is {state}, not Active")
 
     # ------------------------------------------------------------------ validation and snapshot
 
-    def resolve(self, org: str, ident: str) -> tuple[User, list[tuple[str, str]]]:
-        """The user to offboard and its groups, or ``Rejected`` saying why not."""
+    def resolve(self, org: str, ident: str) -> tuple[User, list[tuple[str, str]], list[str]]:
+        """The user to offboard, its groups (direct memberships) and aliases, or ``Rejected`` saying why not.
+
+        Protection follows aliases (a person may name a user by any of them) and group nesting (a
+        member of a group that is a member of a protected group is protected)."""
         try:
             user = self.directory.user(org, ident)
         except UnknownOrganization as exc:
@@ -114,24 +141,42 @@ class Offboarding:
             raise Rejected(f"user {ident} is already deleted")
         if user.role != "USER":
             raise Rejected(f"{ident} has the role {user.role} (a resource or system account), not USER")
-        hit = self.policy.protects_user(user.id, user.name, user.email, ident)
+        aliases = self.directory.aliases(org, user.id)
+        hit = self.policy.protects_user(user.id, user.name, user.email, ident, *aliases)
         if hit:
             raise Rejected(f"{ident} is protected (policy workmail.protectedUsers lists {hit})")
         groups = self.directory.groups_of(org, user.id)
-        protected = [name or gid for gid, name in groups if self.policy.protects_group(gid, name)]
-        if protected:
-            raise Rejected(f"{ident} is a member of the protected group {protected[0]} (workmail.protectedGroups)")
-        return user, groups
+        for gid, (name, via) in self._enclosing(org, groups).items():
+            if self.policy.protects_group(gid, name):
+                through = f" through the group {via}" if via else ""
+                raise Rejected(
+                    f"{ident} is a member of the protected group {name or gid}{through} (workmail.protectedGroups)"
+                )
+        return user, groups, aliases
+
+    def _enclosing(self, org: str, groups: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        """Every group the entity is in, directly or through nested groups: id -> (name, the direct
+        group it is reached through, "" for a direct one). ListGroupsForEntity takes a group id too;
+        whether it already follows nesting is not documented, so the walk goes up until nothing is new."""
+        found: dict[str, tuple[str, str]] = {}
+        todo = [(gid, name, "") for gid, name in groups]
+        while todo:
+            gid, name, via = todo.pop()
+            if gid in found:
+                continue
+            found[gid] = (name, via)
+            todo += [(g, n, via or name or gid) for g, n in self.directory.groups_of(org, gid) if g not in found]
+        return found
 
     def capture(self, request_id: str, request: OffboardRequest, approved_by: str | None = None) -> Snapshot:
         """Read everything offboarding would remove (no writes)."""
         org = request.organization_id
-        user, groups = self.resolve(org, request.user)
+        user, groups, aliases = self.resolve(org, request.user)
         return Snapshot(
             request_id=request_id,
             organization_id=org,
             user=user,
-            aliases=tuple(self.directory.aliases(org, user.id)),
+            aliases=tuple(aliases),
             groups=tuple(groups),
             grants=tuple(g for g in self.directory.grants_on(org, user.id) if g.grantee_id != user.id),
             delegations=tuple(self.directory.delegations_of(org, user.id)),
@@ -337,6 +382,25 @@ class Offboarding:
 
     # ------------------------------------------------------------------ organization decommission
 
+    def _protected_members(self, org: str) -> dict[str, str]:
+        """Every entity in a protected group, directly or through nested groups -> that group's name."""
+        groups = dict(self.directory.groups(org))
+        out: dict[str, str] = {}
+        for gid, name in groups.items():
+            if not self.policy.protects_group(gid, name):
+                continue
+            todo, seen = [gid], set()
+            while todo:
+                group = todo.pop()
+                if group in seen:
+                    continue
+                seen.add(group)
+                for member in self.directory.members(org, group):
+                    out.setdefault(member, name or gid)
+                    if member in groups:
+                        todo.append(member)
+        return out
+
     def decommission_plan(
         self, decommission_id: str, request: DecommissionRequest, *, keep_items: bool = False
     ) -> dict[str, Any]:
@@ -348,12 +412,11 @@ class Offboarding:
         org = request.organization_id
         try:
             users = list(self.directory.users(org))
-            protected_members: dict[str, str] = {}
-            for gid, name in self.directory.groups(org):
-                if self.policy.protects_group(gid, name):
-                    protected_members.update(dict.fromkeys(self.directory.members(org, gid), name or gid))
+            protected_members = self._protected_members(org)
         except UnknownOrganization as exc:
-            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
+            why = f"WorkMail organization {org} does not exist or is not active"
+            self.reject(request, why, decommission_id)
+            raise Rejected(why) from exc
         items: list[dict[str, Any]] = []
         kept: list[dict[str, str]] = []
         already = 0
@@ -368,6 +431,10 @@ class Offboarding:
                 why = f"protected user ({hit})"
             elif u.id in protected_members:
                 why = f"member of protected group {protected_members[u.id]}"
+            elif self.policy.protected_users and (
+                hit := self.policy.protects_user(*self.directory.aliases(org, u.id))
+            ):
+                why = f"protected user (alias {hit})"
             if why:
                 kept.append({"user": u.email or u.name, "why": why})
             else:
@@ -407,21 +474,8 @@ class Offboarding:
             key = f"{DECOMMISSIONS}/{decommission_id}/users.json"
             self.documents.put(key, items)
             out["items"] = {"bucket": self.documents.bucket, "key": key, "count": len(items)}
-        outcome = "planned"
-        self.audit.record(
-            f"workmail:{org}", "workmail.decommission", outcome, request.requested_by, request.reason, plan
-        )
-        self.events.publish(
-            MailwardenDetailType.WORKMAIL_DECOMMISSION,
-            {
-                "outcome": outcome,
-                "organizationId": org,
-                "decommissionId": decommission_id,
-                "dryRun": request.dry_run,
-                **plan,
-            },
-            [],
-        )
+        detail = {"decommissionId": decommission_id, "dryRun": request.dry_run, **plan}
+        self._decommission_report(org, "planned", request.requested_by, request.reason, detail)
         return out
 
     def decommission_member(self, decommission_id: str, user_id: str, result: dict[str, Any]) -> dict[str, str]:

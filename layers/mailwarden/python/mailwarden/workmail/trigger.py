@@ -70,8 +70,7 @@ class WorkmailTrigger:
         """``Rejected`` (recorded) when the request must not run; otherwise a plan or a started run."""
         rid, request = parsed.request_id, parsed.request
         if not request.dry_run and self.switch is not None and self.switch.engaged():
-            if not isinstance(request, DecommissionRequest):
-                self.offboarding.reject(request, HALTED)
+            self.offboarding.reject(request, HALTED, rid)
             raise Rejected(HALTED)
         match request:
             case OffboardRequest():
@@ -83,19 +82,24 @@ class WorkmailTrigger:
                     known = self.offboarding.known(rid)
                     user = known or self.offboarding.resolve(request.organization_id, request.user)[0].id
                 except Rejected as exc:
-                    self.offboarding.reject(request, str(exc))
+                    self.offboarding.reject(request, str(exc), rid)
                     raise
                 payload = {**self._common(rid, request), "user": user, "export": request.export}
             case RestoreRequest():  # a handful of idempotent calls: done here, no workflow
                 try:
                     return {"status": "planned" if request.dry_run else "restored", **self.offboarding.restore(request)}
                 except Rejected as exc:
-                    self.offboarding.reject(request, str(exc))
+                    self.offboarding.reject(request, str(exc), rid)
                     raise
             case DecommissionRequest():
-                if request.dry_run:
+                if request.dry_run:  # (decommission_plan records its own refusal)
                     plan = self.offboarding.decommission_plan(rid, request)
                     return {"status": "planned", "plan": plan["plan"]}
+                try:  # refused before any workflow starts
+                    self.offboarding.check_organization(request.organization_id)
+                except Rejected as exc:
+                    self.offboarding.reject(request, str(exc), rid)
+                    raise
                 payload = {**self._common(rid, request), "export": request.export}
         execution, new = self.starter.start(WORKFLOW_OF[type(request)], rid, payload)
         return {"status": "started" if new else "duplicate", "requestId": rid, "execution": execution}
