@@ -340,6 +340,8 @@ class Offboarding:
         org = request.organization_id
         try:
             user = self.directory.user(org, request.user)
+        except UnknownOrganization as exc:
+            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
         except NotFound as exc:
             raise Rejected(f"no user {request.user} in WorkMail organization {org}") from exc
         if user.state == "DELETED":
