@@ -143,12 +143,16 @@ def test_protection_follows_nested_groups_and_aliases(deployment, org):
     org.user("erin")
     oncall = org.group("oncall", "dave")
     org.wm.associate_member_to_group(OrganizationId=org.id, GroupId=org.groups["workmail-admins"], MemberId=oncall)
-    org.alias("erin", "administrator")  # protectedUsers lists "administrator"
+    # an alias listed in protectedUsers (the policy names break-glass@example.com): the organization
+    # holds the example.com mail domain too (emulator state: no API call adds a domain here)
+    deployment.emu.workmail.orgs[org.id].domain = "example.com"
+    org.wm.create_alias(OrganizationId=org.id, EntityId=org.users["erin"], Alias="break-glass@example.com")
+    deployment.emu.workmail.orgs[org.id].domain = "acme.example.com"
     [nested] = offboard(deployment, org, org.email("dave"))
     assert nested["status"] == "rejected"
     assert "protected group workmail-admins through the group oncall" in nested["reason"]
     [aliased] = offboard(deployment, org, org.email("erin"))
-    assert aliased["status"] == "rejected" and "administrator@acme.example.com" in aliased["reason"]
+    assert aliased["status"] == "rejected" and "lists break-glass@example.com" in aliased["reason"]
     assert org.state("dave") == org.state("erin") == "ENABLED" and executions(deployment) == []
     plan = _decommission(deployment, org.id, dryRun=True)["plan"]
     kept = {k["user"]: k["why"] for k in plan["kept"]}
@@ -195,7 +199,6 @@ def test_an_export_from_before_the_request_never_stands_in_the_offboarding_waits
     deployment.emu.control.advance(timedelta(minutes=30))
     deployment.deliver()
     assert org.state("alice") == "ENABLED" and org.access("alice")["groups"]  # waiting, nothing changed
-    assert len(exports(deployment)) == 1  # only the old backup
     pending = awaiting(deployment, started["execution"])  # a new export once the 24 h are over
     jobs = [j for j in deployment.emu.workmail.orgs[org.id].exports.values() if j.entity_id == org.users["alice"]]
     assert len(jobs) == 2 and jobs[1].job_id != old and jobs[1].start.timestamp() > requested
