@@ -4,6 +4,7 @@ InvalidToken -> InvalidTaskToken; anything transient propagates (the caller retr
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -76,20 +77,41 @@ def _status(client: Any, execution_arn: str) -> str | None:
         raise translate(err) from err
 
 
-def start_or_rerun(client: Any, state_machine_arn: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]:
-    """Start an execution named ``name`` once: running or succeeded -> nothing new (a duplicate;
-    StartExecution alone cannot tell, it answers a same-name same-input start like a new one).
-    Ended without succeeding (FAILED, TIMED_OUT, ABORTED) -> start ``<name>-rerun-<n>``: the steps
-    are idempotent, so the re-run resumes where the first one stopped."""
+def _runs(client: Any, state_machine_arn: str, name: str) -> Iterator[tuple[str, str, str | None]]:
+    """``name`` and its re-runs in order: (execution name, ARN, status; ``None``: never started)."""
     for attempt in range(RERUNS + 1):
         execution_name = name if attempt == 0 else f"{name[:64]}-rerun-{attempt}"
         arn = state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_name}"
-        status = _status(client, arn)
+        yield execution_name, arn, _status(client, arn)
+
+
+IN_FLIGHT = ("RUNNING", "PENDING_REDRIVE")
+
+
+def start_or_rerun(
+    client: Any, state_machine_arn: str, name: str, payload: dict[str, Any], *, again: bool = False
+) -> tuple[str, bool]:
+    """Start an execution named ``name`` once: running or succeeded -> nothing new (a duplicate;
+    StartExecution alone cannot tell, it answers a same-name same-input start like a new one).
+    Ended without succeeding (FAILED, TIMED_OUT, ABORTED), or succeeded and ``again`` (work is left
+    that a re-run does) -> start ``<name>-rerun-<n>``: the steps are idempotent, so the re-run
+    resumes where the first one stopped."""
+    for execution_name, arn, status in _runs(client, state_machine_arn, name):
         if status is None:
             return start_named(client, state_machine_arn, execution_name, payload)
-        if status in ("RUNNING", "SUCCEEDED", "PENDING_REDRIVE"):
+        if status in IN_FLIGHT or (status == "SUCCEEDED" and not again):
             return arn, False
-    raise RuntimeError(f"{name}: {RERUNS} re-runs already failed; look at the executions before trying again")
+    raise RuntimeError(f"{name}: {RERUNS} re-runs already ended; look at the executions before trying again")
+
+
+def latest_run(client: Any, state_machine_arn: str, name: str) -> tuple[str, str | None]:
+    """The last execution of ``name`` or its re-runs: (ARN, status); status ``None``: none started."""
+    last: tuple[str, str | None] = (state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}", None)
+    for _, arn, status in _runs(client, state_machine_arn, name):
+        if status is None:
+            return last
+        last = (arn, status)
+    return last
 
 
 class NamedWorkflows:
@@ -100,5 +122,8 @@ class NamedWorkflows:
         self.client = client
         self.arns = arns
 
-    def start(self, workflow: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]:
-        return start_or_rerun(self.client, self.arns[workflow], name, payload)
+    def start(self, workflow: str, name: str, payload: dict[str, Any], *, again: bool = False) -> tuple[str, bool]:
+        return start_or_rerun(self.client, self.arns[workflow], name, payload, again=again)
+
+    def latest(self, workflow: str, name: str) -> tuple[str, str | None]:
+        return latest_run(self.client, self.arns[workflow], name)
