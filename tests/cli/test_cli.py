@@ -168,7 +168,7 @@ def test_refused_and_invalid_requests_change_nothing(deployment: LocalDeployment
     assert invalid.code == ExitCode.USAGE and "detail.organizationId" in invalid.out
     assert cli(deployment, "offboard", "bob").code == ExitCode.USAGE  # argparse: --org and --reason required
     dry = cli(deployment, "decommission-org", org, "--reason", "closing", "--dry-run")
-    assert dry.code == ExitCode.OK and "~ offboard: 2" in dry.out and "~ keptCount: 1" in dry.out
+    assert dry.code == ExitCode.OK and "~ offboard 2 user(s)" in dry.out and "~ keep 1: administrator@" in dry.out
 
 
 def test_mail_from_set_then_get(deployment: LocalDeployment, estate: dict[str, str]) -> None:
