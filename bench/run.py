@@ -163,7 +163,38 @@ def bench_mail_from() -> dict[str, Any]:
     return all_figures()
 
 
+# `mailwarden --local` commands a newcomer types (README "Quick start"), each a fresh process.
+CLI_LOCAL = {
+    "plan_reputation": ["plan", "reputation"],
+    "approvals_list": ["approvals", "list"],
+    "decommission_dry_run": ["decommission-org", "m-b96c2d0bd93fb76b33a35d66262a5841", "--reason", "x", "--dry-run"],
+}
+
+
+def bench_cli_local() -> dict[str, Any]:
+    """Wall milliseconds of a whole ``python -m mailwarden --local ...`` process (median of 5 after
+    one warm-up; the warm-up fills ``.cache/``: the synthesized template, the validated workflows)."""
+    import time
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "mailwarden" / "python"), str(ROOT)])}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a newcomer's Python caches bytecode
+    figures: dict[str, Any] = {}
+    for name, argv in CLI_LOCAL.items():
+        times = []
+        for i in range(6):
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "mailwarden", "--local", *argv], env=env, cwd=ROOT, capture_output=True
+            )
+            if i:
+                times.append(time.perf_counter() - started)
+            assert done.returncode in (0, 3, 4), done.stderr
+        figures[f"cli.local_{name}_ms"] = round(statistics.median(times) * 1000)
+    return figures
+
+
 BENCHES: list[Callable[[], dict[str, Any]]] = [
+    bench_cli_local,
     bench_reconcile,
     bench_workmail,
     bench_mail_from,

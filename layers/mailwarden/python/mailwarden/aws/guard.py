@@ -251,7 +251,8 @@ class GuardReporter:
             "reputation.run",
             summary.get("outcome", ""),
             f"mailwarden:{summary.get('trigger', '')}",
-            f"{summary.get('entities', 0)} entities, {summary.get('counts', {})}",
+            f"{summary.get('entities', 0)} entities, "
+            + ", ".join(f"{k}={v}" for k, v in (summary.get("counts") or {}).items()),  # read by people (audit)
             summary,
         )
         self.events.publish(MailwardenDetailType.REPUTATION_RUN_COMPLETED, summary, [])
