@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,12 +187,18 @@ class Approvals:
         return self._deliver(attempt, claimed, claim)
 
     def _deliver(self, attempt: Attempt, request: ApprovalRequest, claim: str) -> Outcome:
-        """Resume the workflow with ``request``'s recorded decision (this caller holds ``claim``)."""
+        """Resume the workflow with ``request``'s recorded decision (this caller holds ``claim``).
+        A failure before the delivery's end is recorded gives the claim up: the next attempt may
+        finish it at once (the send may have reached the workflow: ``_resume`` tells)."""
         try:
-            delivery, request = self._resume(request)
+            return self._delivered(attempt, request)
         except Exception:
-            self.store.release(request.id, claim)  # transient: the next attempt may deliver at once
+            with suppress(Exception):  # if even this fails, the claim lapses after CLAIM_SECONDS
+                self.store.release(request.id, claim)  # a no-op once the delivery's end is recorded
             raise
+
+    def _delivered(self, attempt: Attempt, request: ApprovalRequest) -> Outcome:
+        delivery, request = self._resume(request)
         if delivery is Delivery.TOO_LATE:
             self.store.finish(request.id, request.task_token, Delivery.TOO_LATE, State.EXPIRED)
             return self._refuse(
@@ -221,16 +228,17 @@ class Approvals:
             request.comment or "",
             detail,
         )
-        won = self.store.finish(request.id, request.task_token, Delivery.DELIVERED, audit=entry)
-        request = request.with_(delivery=Delivery.DELIVERED, sending_until=None)
-        if won:
+        if self.store.finish(request.id, request.task_token, Delivery.DELIVERED, audit=entry):
+            request = request.with_(delivery=Delivery.DELIVERED, sending_until=None)
             self.events.publish(
                 MailwardenDetailType.APPROVAL_DECIDED,
                 {**request.public(), "comment": request.comment},
                 [request.execution_arn],
             )
+        else:  # another caller recorded the delivery's end (and its audit record): say what the record says
+            request = self.store.get(request.id) or request
         mine = request.decided_by == attempt.approver and request.state is _STATES[attempt.decision]
-        if not (won and mine):
+        if not (mine and request.delivery is Delivery.DELIVERED):
             return self._refuse(attempt, *(self._undecidable(request, attempt) or _DECIDED), request)
         verbed = "approved" if request.state is State.APPROVED else "rejected"
         return Outcome(

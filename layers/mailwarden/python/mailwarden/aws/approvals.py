@@ -265,6 +265,11 @@ class DynamoApprovalStore:
         pending = {":e": State.EXPIRED.value, ":t": at, ":p": State.PENDING.value}
         if self._update(request_id, "SET #s = :e, expired_at = :t", pending, "#s = :p") is not None:
             return True
-        undelivered = {":e": State.EXPIRED.value, ":t": at, ":dp": Delivery.PENDING.value, ":l": Delivery.TOO_LATE.value}
+        undelivered = {
+            ":e": State.EXPIRED.value,
+            ":t": at,
+            ":dp": Delivery.PENDING.value,
+            ":l": Delivery.TOO_LATE.value,
+        }
         expression = "SET #s = :e, expired_at = :t, delivery = :l REMOVE sending_until"
         return self._update(request_id, expression, undelivered, "delivery = :dp") is not None
