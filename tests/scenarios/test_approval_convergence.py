@@ -178,3 +178,17 @@ def test_a_removed_approver_is_refused_through_the_sns_door_too(deployment: Loca
     assert delivery.result["results"][0]["accepted"] is False
     assert "no longer an approver" in delivery.result["results"][0]["message"]
     assert sends(deployment) == 0 and record(deployment, pending.request_id)["state"] == "PENDING"
+
+
+def test_a_stopped_workflows_request_ends_expired_once_its_deadline_passed(deployment: LocalDeployment) -> None:
+    """Found by the lifecycle state machine: an operator stops the workflow, the deadline passes (no
+    timeout branch runs: the execution is over), and a click was refused "expired" while the record
+    stayed PENDING forever. The click now ends it: EXPIRED, audited once."""
+    pending = start_approval(deployment)
+    deployment.emu.client("stepfunctions").stop_execution(executionArn=pending.execution_arn, error="Operator")
+    deployment.emu.clock.advance(deployment.approval_timeout_seconds + 1)
+    response = post(deployment, pending, "approve", SEC)
+    assert response.status == 410 and "expired" in response.body
+    assert record(deployment, pending.request_id)["state"] == "EXPIRED" and sends(deployment) == 0
+    assert post(deployment, pending).status == 410  # and stays so, audited once
+    assert [e["what"] for e in audit(deployment, pending.request_id)].count("approval.expired") == 1

@@ -118,18 +118,21 @@ class Approvals:
         """The gate's timeout branch: the workflow no longer waits, so the request is EXPIRED, also
         when a decision was recorded but never reached it (the record must not say APPROVED)."""
         rid = request_id(task.execution_arn, task.gate)
-        now = int(self.clock.time())
-        if self.store.expire(rid, now):
-            request = self.store.get(rid)
-            detail = request.public() if request else {"requestId": rid}
-            undelivered = {"undeliveredDecision": request.decided_by} if request and request.decided_by else {}
-            self.audit.record(
-                audit_subject(rid), "approval.expired", "expired", "stepfunctions", "task timed out", undelivered
-            )
-            self.events.publish(MailwardenDetailType.APPROVAL_EXPIRED, detail, [task.execution_arn])
+        if self._expire(rid, task.execution_arn, "stepfunctions", "task timed out"):
             return {"requestId": rid, "state": State.EXPIRED.value}
         request = self.store.get(rid)
         return {"requestId": rid, "state": request.state.value if request else "UNKNOWN"}
+
+    def _expire(self, rid: str, execution_arn: str, actor: str, reason: str) -> bool:
+        """Mark the request EXPIRED (audited, announced) unless it already is or was delivered."""
+        if not self.store.expire(rid, int(self.clock.time())):
+            return False
+        request = self.store.get(rid)
+        detail = request.public() if request else {"requestId": rid}
+        undelivered = {"undeliveredDecision": request.decided_by} if request and request.decided_by else {}
+        self.audit.record(audit_subject(rid), "approval.expired", "expired", actor, reason, undelivered)
+        self.events.publish(MailwardenDetailType.APPROVAL_EXPIRED, detail, [execution_arn])
+        return True
 
     # ------------------------------------------------------------------ view (GET)
 
@@ -162,6 +165,9 @@ class Approvals:
         if request.state is State.PENDING:
             closed = self._undecidable(request, attempt)
             if closed is not None:
+                if request.expired(now):  # its workflow no longer waits (timed out, or stopped): say so
+                    self._expire(request.id, request.execution_arn, "mailwarden", "past its expiry, undecided")
+                    request = self.store.get(request.id) or request
                 return self._refuse(attempt, *closed, request)
             state = _STATES[attempt.decision]
             try:
