@@ -169,9 +169,10 @@ def _approvals(function: str, *, notify: bool, resume: bool) -> ApprovalDeps:
     settings = ApprovalSettings.from_env()
     clock = default_clock()
     dynamodb = clients.client("dynamodb")
+    audit = DynamoAuditTrail(dynamodb, settings.audit_table, clock)
     approvals = Approvals(
-        store=DynamoApprovalStore(dynamodb, settings.approvals_table),
-        audit=DynamoAuditTrail(dynamodb, settings.audit_table, clock),
+        store=DynamoApprovalStore(dynamodb, settings.approvals_table, audit),
+        audit=audit,
         events=EventPublisher(clients.client("events"), settings.event_bus_name),
         clock=clock,
         signer=SigningKeys(clients.client("secretsmanager"), settings.signing_secret_arn, clock),

@@ -1,5 +1,6 @@
 """Resumes a waiting Step Functions task. TaskTimedOut/TaskDoesNotExist -> TaskClosed,
-InvalidToken -> InvalidTaskToken; anything transient propagates (the caller retries)."""
+InvalidToken -> InvalidTaskToken; anything transient propagates (the caller retries). How an
+approval gate ended is read from the execution's history."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..approvals.model import GateOutcome
+from ..contracts.workflows import REJECTED_ERROR
 from ..requests import RunRequest
 from .errors import code_of, translate
 
@@ -32,6 +35,40 @@ class StepFunctionsResumer:
             )
         except ClientError as err:
             raise translate(err) from err
+
+    def gate_outcome(self, execution_arn: str, gate: str) -> GateOutcome:
+        """The last run of state ``gate`` (a ``waitForTaskToken`` task): resumed with success or the
+        rejection, still waiting, or closed without a decision (timed out, or the execution ended)."""
+        inside, outcome, ended = False, GateOutcome.CLOSED, False
+        try:
+            pages = self.client.get_paginator("get_execution_history")
+            for page in pages.paginate(executionArn=execution_arn, includeExecutionData=False):
+                for event in page["events"]:
+                    kind = str(event["type"])
+                    name = (event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}).get(
+                        "name"
+                    )
+                    if kind.endswith("StateEntered") and name == gate:
+                        inside, outcome = True, GateOutcome.CLOSED
+                    elif kind.endswith("StateExited") and name == gate:
+                        inside = False
+                    elif inside and kind == "TaskSucceeded":
+                        outcome = GateOutcome.APPROVED
+                    elif (
+                        inside
+                        and kind == "TaskFailed"
+                        and event["taskFailedEventDetails"].get("error") == REJECTED_ERROR
+                    ):
+                        outcome = GateOutcome.REJECTED
+                    ended = ended or kind in _EXECUTION_ENDS
+        except ClientError as err:
+            raise translate(err) from err
+        if outcome is GateOutcome.CLOSED and inside and not ended:
+            return GateOutcome.WAITING
+        return outcome
+
+
+_EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
 
 
 class ReconcileRuns:
