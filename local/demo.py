@@ -334,6 +334,13 @@ def scenario_workmail(demo: Demo) -> None:
     demo.log(f"Request to offboard 'administrator': {refused['status']}: {refused['reason']}")
     started = ask(OperatorDetailType.OFFBOARD_REQUESTED, {**base, "user": leaver, "export": True})
     arn = started["execution"]
+    # HR's system retries the same leaver without a requestId (a timeout on its side): no second
+    # offboarding, no second approval mail; the answer names the one running.
+    again = ask(OperatorDetailType.OFFBOARD_REQUESTED, {**base, "user": leaver, "export": True})
+    demo.log(
+        f"The same leaver sent again: {again['status']}, answered with the running offboarding "
+        f"({again['requestId']}, {'the same' if again.get('execution') == arn else 'another'} workflow)"
+    )
     d.wait_until(lambda: d.waiting(arn), "the deletion approval")
     state = wm.describe_user(OrganizationId=org, UserId=ids["user00"])["State"]
     archive: dict[str, Any] = next(
@@ -369,6 +376,7 @@ def scenario_workmail(demo: Demo) -> None:
     demo.figures.update(
         offboarded_after_approval=int(state == "DELETED"),
         offboarding_refused=int(refused["status"] == "rejected"),
+        resent_leaver_answered_with_running=int(again["status"] == "already-running" and again["execution"] == arn),
         decommission_deleted=summary["outcomes"].get("deleted", 0),
         decommission_max_concurrent_exports=peak,
     )
@@ -622,6 +630,7 @@ EXPECTED: dict[str, Any] = {
     "caught_by_reconcile": 1,
     "offboarded_after_approval": 1,
     "offboarding_refused": 1,
+    "resent_leaver_answered_with_running": 1,
     "decommission_deleted": 15,
     "decommission_max_concurrent_exports": 10,
     "mail_from_status": "SUCCESS",
