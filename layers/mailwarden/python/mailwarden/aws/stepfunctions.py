@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..approvals.model import GateOutcome
 from ..contracts.workflows import REJECTED_ERROR
 from ..requests import RunRequest
 from .errors import code_of, translate
+
+if TYPE_CHECKING:  # the approvals model only for the functions that read a gate (cold start)
+    from ..approvals.model import GateOutcome
 
 CAUSE_MAX = 32_768
 
@@ -39,6 +41,8 @@ class StepFunctionsResumer:
     def gate_outcome(self, execution_arn: str, gate: str) -> GateOutcome:
         """The last run of state ``gate`` (a ``waitForTaskToken`` task): resumed with success or the
         rejection, still waiting, or closed without a decision (timed out, or the execution ended)."""
+        from ..approvals.model import GateOutcome
+
         inside, outcome, ended = False, GateOutcome.CLOSED, False
         try:
             pages = self.client.get_paginator("get_execution_history")
