@@ -14,6 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "layers" / "mailwarden" / "python"))
 
+from infra.node import quiet_jsii_node_check  # noqa: E402
+
+quiet_jsii_node_check()  # before aws_cdk starts the jsii runtime
+
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 

@@ -11,7 +11,9 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +44,37 @@ print(time.perf_counter() - t)
 """
 
 
-def _measure(code: str) -> float:
-    env = {
-        **os.environ,
+# What Lambda sets for a function with active tracing (infra/functions.py: Tracing.ACTIVE and the
+# Powertools variables; POWERTOOLS_TRACE_DISABLED is not set). LAMBDA_TASK_ROOT is how Powertools
+# and the X-Ray SDK know they run in Lambda: without it the Tracer disables itself and the SDK
+# builds a centralized sampler (two X-Ray clients) that no function builds when deployed.
+_LAMBDA_ENV = {
+    "AWS_LAMBDA_FUNCTION_NAME": "mailwarden-bench",
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+    "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    "POWERTOOLS_SERVICE_NAME": "mailwarden",
+    "POWERTOOLS_METRICS_NAMESPACE": "Mailwarden",
+}
+# Set by a test run or a local shell, never by the deployed stack: they would change what is measured.
+_NOT_DEPLOYED = ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED", "AWS_SAM_LOCAL", "AWS_CHALICE_CLI_MODE")
+
+
+@cache
+def _deployed_policy() -> str:
+    """The policy as the stack deploys it (infra/layers.py: the normalized JSON in a layer)."""
+    from mailwarden.policy import load_policy
+
+    path = Path(tempfile.mkdtemp(prefix="mailwarden-bench-policy-")) / "policy.json"
+    path.write_text(load_policy(ROOT / "policy" / "mailwarden.yaml").normalized())
+    return str(path)
+
+
+def lambda_env(task_root: Path = ROOT) -> dict[str, str]:
+    """The environment of a deployed function (every variable any function reads, plus what Lambda
+    sets with active tracing), for a process started from this checkout."""
+    return {
+        **{k: v for k, v in os.environ.items() if k not in _NOT_DEPLOYED},
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -60,7 +90,7 @@ def _measure(code: str) -> float:
         "GUARD_TABLE": "bench-guard",
         "IDEMPOTENCY_TABLE": "bench-idempotency",
         "KILL_SWITCH_PARAMETER": "/bench/kill-switch",
-        "POLICY_FILE": str(ROOT / "policy" / "mailwarden.yaml"),
+        "POLICY_FILE": _deployed_policy(),
         "REINSTATE_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-reinstate",
         "RECONCILE_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-reconcile",
         "OFFBOARDING_TABLE": "bench-offboarding",
@@ -73,9 +103,14 @@ def _measure(code: str) -> float:
         "ALERTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench-alerts",
         "JWT_ISSUER": "https://issuer.example/bench",
         "PARTNER_WIDENING_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench-widening",
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        **_LAMBDA_ENV,
+        "LAMBDA_TASK_ROOT": str(task_root),
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "layers" / "mailwarden" / "python")]),
     }
+
+
+def _measure(code: str, task_root: Path = ROOT) -> float:
+    env = lambda_env(task_root)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -87,8 +122,9 @@ def bench_cold_init(spec: FunctionSpec) -> dict[str, float]:
     """
     handler, baseline = [], []
     for _ in range(REPEATS):
-        baseline.append(_measure(_BASELINE.format(clients=spec.clients)))
-        handler.append(_measure(_HANDLER.format(name=spec.name)))
+        task_root = ROOT / "functions" / spec.name
+        baseline.append(_measure(_BASELINE.format(clients=spec.clients), task_root))
+        handler.append(_measure(_HANDLER.format(name=spec.name), task_root))
     h, b = statistics.median(handler), statistics.median(baseline)
     return {
         f"cold_init.{spec.name}.ratio": round(h / b, 3),
@@ -127,7 +163,38 @@ def bench_mail_from() -> dict[str, Any]:
     return all_figures()
 
 
+# `mailwarden --local` commands a newcomer types (README "Quick start"), each a fresh process.
+CLI_LOCAL = {
+    "plan_reputation": ["plan", "reputation"],
+    "approvals_list": ["approvals", "list"],
+    "decommission_dry_run": ["decommission-org", "m-b96c2d0bd93fb76b33a35d66262a5841", "--reason", "x", "--dry-run"],
+}
+
+
+def bench_cli_local() -> dict[str, Any]:
+    """Wall milliseconds of a whole ``python -m mailwarden --local ...`` process (median of 5 after
+    one warm-up; the warm-up fills ``.cache/``: the synthesized template, the validated workflows)."""
+    import time
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "mailwarden" / "python"), str(ROOT)])}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a newcomer's Python caches bytecode
+    figures: dict[str, Any] = {}
+    for name, argv in CLI_LOCAL.items():
+        times = []
+        for i in range(6):
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "mailwarden", "--local", *argv], env=env, cwd=ROOT, capture_output=True
+            )
+            if i:
+                times.append(time.perf_counter() - started)
+            assert done.returncode in (0, 3, 4), done.stderr
+        figures[f"cli.local_{name}_ms"] = round(statistics.median(times) * 1000)
+    return figures
+
+
 BENCHES: list[Callable[[], dict[str, Any]]] = [
+    bench_cli_local,
     bench_reconcile,
     bench_workmail,
     bench_mail_from,

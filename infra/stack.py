@@ -31,6 +31,7 @@ from mailwarden.contracts.workflows import (
     PARTNER_WIDENING_WORKFLOW,
     REPUTATION_RECONCILE_WORKFLOW,
     REPUTATION_REINSTATE_WORKFLOW,
+    WORKFLOWS,
     WORKMAIL_DECOMMISSION_WORKFLOW,
     WORKMAIL_OFFBOARD_WORKFLOW,
 )
@@ -221,6 +222,20 @@ class MailwardenStack(Stack):
         self._grant_table(callback_fn, APPROVALS.name, ["GetItem", "UpdateItem"])
         for fn in (request_fn, callback_fn):
             self._grant_table(fn, AUDIT.name, ["PutItem"])
+        # A send answered TaskTimedOut may have been an earlier send's success: the gate's history says.
+        gated = [state_machine_arn(self, w.name) for w in WORKFLOWS if w.uses_approvals]
+        executions = [m.replace(":stateMachine:", ":execution:") + ":*" for m in gated]
+        callback_fn.role.add_to_policy(
+            iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=executions)
+        )
+        acknowledge(
+            callback_fn.role,
+            "IAM5",
+            "Execution names are request ids, known only at run time: GetExecutionHistory is limited to the "
+            "executions of the workflows that have an approval gate.",
+            {"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\\*$/g"},
+            children=True,
+        )
         self.approvals.connect(request_fn=request_fn.function, callback_fn=callback_fn.function)
 
     def _grant_reputation(self) -> None:

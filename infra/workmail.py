@@ -16,6 +16,7 @@ EXPORT_PREFIX = "mailbox-exports"
 DOCUMENTS_PREFIX = "decommissions"  # plans and reports the workflow steps keep (mailwarden.workmail.offboarding)
 
 READS = [
+    "DescribeOrganization",
     "DescribeUser",
     "DescribeGroup",
     "DescribeResource",

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 import boto3
 import yaml
 from mailwarden.aws import clients
+from mailwarden.cli.render import words
+from mailwarden.cli.target import function_logs_to
 
 from local.deployment import REPO_POLICY, LocalDeployment
 from local.dns_automation import publish_dkim
@@ -270,7 +273,7 @@ def _reconcile(demo: Demo) -> dict[str, Any]:
     started = d.tick()
     done = d.finished(started["execution"])
     result: dict[str, Any] = json.loads(done["output"])["run"]["result"]
-    demo.log(f"    run {result['runId'][:22]}...: {result['entities']} entities, {result['counts']}")
+    demo.log(f"    run {result['runId'][:22]}...: {result['entities']} entities, {words(result['counts'])}")
     _show_actions(demo, d.deliver())
     return result
 
@@ -331,6 +334,13 @@ def scenario_workmail(demo: Demo) -> None:
     demo.log(f"Request to offboard 'administrator': {refused['status']}: {refused['reason']}")
     started = ask(OperatorDetailType.OFFBOARD_REQUESTED, {**base, "user": leaver, "export": True})
     arn = started["execution"]
+    # HR's system retries the same leaver without a requestId (a timeout on its side): no second
+    # offboarding, no second approval mail; the answer names the one running.
+    again = ask(OperatorDetailType.OFFBOARD_REQUESTED, {**base, "user": leaver, "export": True})
+    demo.log(
+        f"The same leaver sent again: {again['status']}, answered with the running offboarding "
+        f"({again['requestId']}, {'the same' if again.get('execution') == arn else 'another'} workflow)"
+    )
     d.wait_until(lambda: d.waiting(arn), "the deletion approval")
     state = wm.describe_user(OrganizationId=org, UserId=ids["user00"])["State"]
     archive: dict[str, Any] = next(
@@ -347,7 +357,10 @@ def scenario_workmail(demo: Demo) -> None:
     small, wm2, users = _workmail_org(demo, "hooli", 15)
     detail = {"organizationId": small, "requestedBy": "it@hooli.example.com", "reason": "WorkMail ends 2027-03-31"}
     plan = ask(OperatorDetailType.DECOMMISSION_REQUESTED, {**detail, "dryRun": True})["plan"]
-    demo.log(f"Decommission dry run for hooli: {plan['offboard']} users to offboard, kept: {plan['kept']}")
+    demo.log(
+        f"Decommission dry run for hooli: {plan['offboard']} users to offboard, kept: "
+        + ", ".join(f"{k['user']} ({k['why']})" for k in plan["kept"])
+    )
     started = ask(OperatorDetailType.DECOMMISSION_REQUESTED, detail)
     status = _approve(demo, started["execution"])
     t0 = demo.emu.clock.time()
@@ -356,12 +369,14 @@ def scenario_workmail(demo: Demo) -> None:
     peak = demo.emu.control.max_concurrent_exports(small)
     left = [n for n, u in users.items() if wm2.describe_user(OrganizationId=small, UserId=u)["State"] != "DELETED"]
     demo.log(
-        f"Batch approved (HTTP {status}): {summary['outcomes']} in {int(demo.emu.clock.time() - t0)} s simulated, "
-        f"at most {peak} exports at once; still there: {left}"
+        f"Batch approved (HTTP {status}): {words(summary['outcomes'])} in "
+        f"{int(demo.emu.clock.time() - t0)} s simulated, "
+        f"at most {peak} exports at once; still there: {words(left)}"
     )
     demo.figures.update(
         offboarded_after_approval=int(state == "DELETED"),
         offboarding_refused=int(refused["status"] == "rejected"),
+        resent_leaver_answered_with_running=int(again["status"] == "already-running" and again["execution"] == arn),
         decommission_deleted=summary["outcomes"].get("deleted", 0),
         decommission_max_concurrent_exports=peak,
     )
@@ -388,7 +403,11 @@ def scenario_mail_from(demo: Demo) -> None:
     before = Counter(demo.emu.calls)
     body = {"identity": "initech.example", "mailFromDomain": "bounce.initech.example"}
     resp = d.api("PUT", "/mail-from-attributes", body)
-    demo.log(f"PUT /mail-from-attributes -> HTTP {resp.status} {resp.body}")
+    shown = resp.json()
+    demo.log(
+        f"PUT /mail-from-attributes -> HTTP {resp.status}: {shown.get('mailFromDomain')} "
+        f"({shown.get('mailFromDomainStatus')}), MX {shown.get('mxRecord')!s}, SPF {shown.get('txtRecord')!s}"
+    )
     where = f"{resp.headers.get('Mailwarden-Dns-Publication')} in {resp.headers.get('Mailwarden-Hosted-Zone')}"
     demo.log(f"    Route 53: {where}")
     for rs in r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]:
@@ -401,7 +420,7 @@ def scenario_mail_from(demo: Demo) -> None:
         f"PUT mail.initech.example (a CNAME) -> HTTP {refused.status}: {refused.json()['causes'][0]['text'][:90]}..."
     )
     unauthorized = d.api("PUT", "/mail-from-attributes", body, token=None)
-    demo.log(f"PUT without a token -> HTTP {unauthorized.status} {unauthorized.body}")
+    demo.log(f"PUT without a token -> HTTP {unauthorized.status}: {unauthorized.json().get('error')}")
     status = "PENDING"
     for _ in range(8):
         demo.emu.clock.advance(15 * 60)
@@ -445,7 +464,8 @@ def scenario_partner(demo: Demo) -> None:
 
     def shown(catalog: str) -> str:
         p = pc.prefs[catalog]
-        return p.access_type + (f" excluding {sorted(p.excluded)}" if p.excluded else "") + f" (revision {p.revision})"
+        excluded = f" excluding {words(sorted(p.excluded))}" if p.excluded else ""
+        return f"{p.access_type}{excluded} (revision {p.revision})"
 
     def tick() -> dict[str, Any]:
         demo.emu.clock.advance(3600)
@@ -515,7 +535,7 @@ def scenario_operations(demo: Demo) -> None:
     codes["kill-switch on"] = _cli(demo, "kill-switch", "on", "--reason", "demo drill")
     demo.emu.clock.advance(11)  # functions cache the switch for up to 10 seconds
     census = d.tick("health-metrics")
-    demo.log(f"health census (dashboard, KillSwitchOn alarm): {census}")
+    demo.log(f"health census (dashboard, KillSwitchOn alarm): {words(census)}")
     codes["status (switch on)"] = _cli(demo, "status")
     codes["apply partner (switch on)"] = _cli(demo, "apply", "partner", "--yes")
     codes["kill-switch off"] = _cli(demo, "kill-switch", "off", "--reason", "drill over")
@@ -556,8 +576,15 @@ SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
 
 
 def run(say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Runs every scenario; ``say`` gets each line. What the functions print (their logs, EMF
+    metrics, library warnings: CloudWatch Logs in AWS) goes nowhere, as for ``mailwarden --local``."""
     started = time.perf_counter()
-    with emulated_aws() as emu:
+    if say is print:
+        terminal = sys.stdout
+        say = lambda line: print(line, file=terminal)  # noqa: E731 -- the terminal, not the functions' stdout
+    with open(os.devnull, "w") as sink, function_logs_to(sink), warnings.catch_warnings(), emulated_aws() as emu:
+        # Powertools warns at every invocation that flushes no metric (metrics are off here)
+        warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
         demo = Demo(emu, LocalDeployment(emu), say)
         per_scenario: dict[str, dict[str, int]] = {}
         for key, title, scenario in SCENARIOS:
@@ -603,6 +630,7 @@ EXPECTED: dict[str, Any] = {
     "caught_by_reconcile": 1,
     "offboarded_after_approval": 1,
     "offboarding_refused": 1,
+    "resent_leaver_answered_with_running": 1,
     "decommission_deleted": 15,
     "decommission_max_concurrent_exports": 10,
     "mail_from_status": "SUCCESS",

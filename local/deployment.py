@@ -158,6 +158,14 @@ class LocalDeployment:
         if self.iam:
             self.install_iam(synthesized.template(text))
 
+    def set_approvers(self, approvers: tuple[str, ...]) -> None:
+        """Redeploy with another ``mailwarden:approverEmails`` list: every function's ``APPROVERS``
+        changes and warm functions are replaced (as a configuration update does)."""
+        self.approvers = tuple(a.lower() for a in approvers)
+        from mailwarden import wiring
+
+        wiring.reset()
+
     @property
     def access(self) -> Access:
         """IAM by execution: ``denials``, ``remove_statement``, ``disabled()`` (local/emulator/iam)."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -91,9 +90,11 @@ def template(policy_text: str | None = None) -> dict[str, Any]:
 
 
 def _synthesize(policy_text: str) -> dict[str, Any]:
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    from infra.node import quiet_jsii_node_check
+
+    quiet_jsii_node_check()  # before app imports aws_cdk (the jsii runtime starts then)
     from app import build_app
 
     context = json.loads((ROOT / "cdk.json").read_text())["context"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,3 +39,26 @@ def cli(target: Target | LocalDeployment, *argv: str, typed: str | None = None, 
     source = io.StringIO(stdin) if typed is None else Terminal(typed)
     code = main(list(argv), target=target, out=out, err=err, stdin=source)
     return Run(code, out.getvalue(), err.getvalue())
+
+
+_REPR = re.compile(r"""\{['"]|\[['"{]|['"]\]|\bb['"]|\w+Warning\b|site-packages/|Traceback \(most recent""")
+
+
+def unreadable(text: str) -> list[str]:
+    """The lines of ``text`` a person should not be shown: a JSON document or fragment, a Python
+    dict/list/bytes repr, a library warning or a traceback (README "CLI": JSON only with --output json)."""
+    bad = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        try:
+            document = json.loads(stripped)
+            if isinstance(document, dict | list):
+                bad.append(line)
+                continue
+        except ValueError:
+            pass
+        if _REPR.search(stripped):
+            bad.append(line)
+    return bad

@@ -43,6 +43,7 @@ from mailwarden import wiring
 from mailwarden.clock import set_default_clock
 from moto import mock_aws
 
+from . import boot  # noqa: F401  (first: before moto's Step Functions interpreter)
 from .control import Control
 from .core import INTERNAL_AGENT, Dispatcher
 from .iam import Access, capture_params, state_machine_roles
@@ -109,29 +110,6 @@ def _private_key(key_spec: str) -> Any:
 moto.kms.models.generate_private_key = _private_key
 
 
-def _share_the_loader() -> None:
-    """Every botocore session of this process reads the service models through one loader, so each
-    JSON model is parsed once, not once per session (the harness makes a session per emulator, moto
-    one per integration call). A local tooling concern: Lambda code makes one session per process.
-    boto3 adds its resource path to the loader of every session it wraps; once is enough."""
-    loaders: dict[Any, Any] = {}
-    create = botocore.session.create_loader
-
-    def shared(search_path_string: Any = None) -> Any:
-        if search_path_string not in loaders:
-            loaders[search_path_string] = create(search_path_string)
-        return loaders[search_path_string]
-
-    def setup_loader(self: Any) -> None:
-        self._loader = self._session.get_component("data_loader")
-        path = os.path.join(os.path.dirname(boto3.__file__), "data")
-        if path not in self._loader.search_paths:
-            self._loader.search_paths.append(path)
-
-    botocore.session.create_loader = shared  # type: ignore[assignment]
-    boto3.session.Session._setup_loader = setup_loader  # type: ignore[method-assign]
-
-
 def _install_hook() -> None:
     """Ours in botocore's built-in handlers: the ``before-send`` dispatcher, and the capture of each
     call's parameters for IAM (``before-parameter-build``; the request context carries them on)."""
@@ -145,7 +123,6 @@ def _install_hook() -> None:
 
 
 _install_hook()
-_share_the_loader()
 
 
 class Emulator:

@@ -36,16 +36,20 @@ child's, so the parent's ``TimeoutSeconds`` counts the child's time.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import heapq
+import importlib.metadata
 import json
 import threading
 import types
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
+from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.api import (
     ExecutionStartedEventDetails,
     HistoryEventExecutionDataDetails,
@@ -81,6 +85,7 @@ from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.backend import execution_worker
 
+from ..cache import CACHE_DIR, write_atomically
 from .sfn_limits import (
     History,
     StepFunctionsRuntime,
@@ -545,6 +550,30 @@ def _parse(definition: str, *, original: Any) -> Any:
     return parsed
 
 
+def _validated_key(definition: str) -> str:
+    return hashlib.sha256(f"{_VALIDATOR_DIGEST}\0{definition}".encode()).hexdigest()[:32]
+
+
+# What decides whether a definition parses: moto's grammar (its version) and the patch above.
+_VALIDATOR_DIGEST = hashlib.sha256(
+    f"moto=={importlib.metadata.version('moto')}\0".encode() + Path(__file__).read_bytes()
+).hexdigest()
+_VALIDATED = CACHE_DIR / "sfn-valid"
+
+
+def _validate(definition: str, *, original: Callable[[str], None]) -> None:
+    """CreateStateMachine's validation (moto parses the definition) for a definition this version
+    of moto and of this module has accepted before, in any process, is not repeated: the project's
+    cache (``.cache/sfn-valid/``) keeps a marker per accepted definition. The result is the same
+    (accepted) and a process that only creates state machines parses none (about 0.2 s each).
+    A rejected definition leaves no marker, so it is parsed and rejected every time."""
+    marker = _VALIDATED / _validated_key(definition)
+    if marker.exists():
+        return
+    original(definition)
+    write_atomically(marker, "")
+
+
 def _floated(value: Any) -> bool:
     changed = False
     if isinstance(value, dict):
@@ -685,6 +714,15 @@ def install(stack: ExitStack, runtime: StepFunctionsRuntime) -> None:
     original_parse = parser.parse
     stack.enter_context(
         mock.patch.object(parser, "parse", staticmethod(lambda definition: _parse(definition, original=original_parse)))
+    )
+    backend = parser_models.StepFunctionsParserBackend
+    original_validate = backend._validate_definition
+    stack.enter_context(
+        mock.patch.object(
+            backend,
+            "_validate_definition",
+            staticmethod(lambda definition: _validate(definition, original=original_validate)),
+        )
     )
     sfn_task = state_task_service_sfn.StateTaskServiceSfn
     stack.enter_context(mock.patch.object(execution_worker, "Thread", _execution_thread(runtime.clock)))

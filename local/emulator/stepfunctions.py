@@ -36,7 +36,12 @@ from mailwarden.clock import VirtualClock
 from moto.core.exceptions import AWSError
 from moto.stepfunctions.exceptions import InvalidToken
 from moto.stepfunctions.parser import models as parser_models
-from moto.stepfunctions.parser.api import ExecutionStatus, SendTaskFailureOutput
+from moto.stepfunctions.parser.api import (
+    ExecutionAbortedEventDetails,
+    ExecutionStatus,
+    HistoryEventType,
+    SendTaskFailureOutput,
+)
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.program import program
@@ -51,6 +56,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeFailure,
     CallbackOutcomeSuccess,
 )
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution as execution_module
 
@@ -200,6 +206,23 @@ def _stop(self: Any, stop_date: Any, error: str | None, cause: str | None, *, or
     for endpoint in list(getattr(pool, "_pool", {}).values()):
         if endpoint.get_outcome() is None and endpoint.consumer_error is None:
             endpoint.report(CallbackConsumerTimeout())
+    _record_abort(getattr(worker, "env", None), error, cause)
+
+
+def _record_abort(env: Any, error: str | None, cause: str | None) -> None:
+    """AWS's history ends with ``ExecutionAborted`` when StopExecution returns; moto's program
+    thread writes it only once its waiting task wakes (at the task's timeout). Written here, and
+    nothing after it (the thread's late events are dropped, as AWS records nothing after the end)."""
+    manager = getattr(env, "event_manager", None)
+    if manager is None:
+        return
+    aborted = ExecutionAbortedEventDetails(error=error, cause=cause)
+    details = EventDetails(executionAbortedEventDetails=aborted)  # type: ignore[typeddict-item]  # as moto's own
+    env.event_history_context.source_event_id = 0
+    manager.add_event(
+        context=env.event_history_context, event_type=HistoryEventType.ExecutionAborted, event_details=details
+    )
+    manager.add_event = lambda *_, **__: None
 
 
 def _send_task_success(self: Any, task_token: str, outcome: str) -> None:

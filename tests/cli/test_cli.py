@@ -14,7 +14,7 @@ from mailwarden.cli.render import ExitCode
 
 from local.deployment import LocalDeployment
 from local.sample import ORGANIZATION, seed_estate
-from tests.cli_support import cli
+from tests.cli_support import cli, unreadable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,7 +168,7 @@ def test_refused_and_invalid_requests_change_nothing(deployment: LocalDeployment
     assert invalid.code == ExitCode.USAGE and "detail.organizationId" in invalid.out
     assert cli(deployment, "offboard", "bob").code == ExitCode.USAGE  # argparse: --org and --reason required
     dry = cli(deployment, "decommission-org", org, "--reason", "closing", "--dry-run")
-    assert dry.code == ExitCode.OK and "~ offboard: 2" in dry.out and "~ keptCount: 1" in dry.out
+    assert dry.code == ExitCode.OK and "~ offboard 2 user(s)" in dry.out and "~ keep 1: administrator@" in dry.out
 
 
 def test_mail_from_set_then_get(deployment: LocalDeployment, estate: dict[str, str]) -> None:
@@ -240,3 +240,42 @@ def test_decide_is_for_the_emulator_only(deployment: LocalDeployment, estate: di
 
     run = cli(AwsTarget("Mailwarden-dev", "us-east-1", None), "decide", "apr-1", "approve")
     assert run.code == ExitCode.USAGE and "emailed link" in run.err
+
+
+def test_every_command_prints_sentences_and_tables_not_json_or_reprs(
+    deployment: LocalDeployment, estate: dict[str, str]
+) -> None:
+    org, user = estate["organization"], f"alice@{ORGANIZATION}.example.com"
+    script = (
+        "plan reputation\n"
+        "plan partner\n"
+        "apply partner --yes\n"
+        f"offboard {user} --org {org} --reason leaver --dry-run\n"
+        f"decommission-org {org} --reason closing --dry-run\n"
+        f"offboard {user} --org {org} --reason leaver --no-export\n"
+        "approvals list\n"
+        "approvals show oldest\n"
+        "decide oldest reject\n"
+        "approvals list --state all\n"
+        "mail-from set acme.example bounce.acme.example\n"
+        "mail-from get acme.example\n"
+        "kill-switch on --reason drill\n"
+        "kill-switch\n"
+        "status\n"
+        "kill-switch off --reason 'drill over'\n"
+        "audit --limit 20\n"
+        "apply reputation --yes\n"
+    )
+    run = cli(deployment, "shell", stdin=script)
+    assert run.err.count("[exit ") == script.count("\n"), run.err  # every command ran
+    assert "firstUsers" not in run.out and "keep 1: administrator@" in run.out
+    assert unreadable(run.out) == [] and unreadable(run.err) == []
+    as_json = cli(deployment, "--output", "json", "decommission-org", org, "--reason", "closing", "--dry-run")
+    assert as_json.json()["plan"]["keptCount"] == 1  # JSON stays for --output json
+    assert unreadable("{'decisions': 1}\n[{'user': 'a'}]\nb'!!'\n{\"a\": 1}\nx.py:1: UserWarning: y") == [
+        "{'decisions': 1}",
+        "[{'user': 'a'}]",
+        "b'!!'",
+        '{"a": 1}',
+        "x.py:1: UserWarning: y",
+    ]

@@ -61,30 +61,62 @@ def test_export_start_is_idempotent_and_a_failed_export_is_reported(deployment, 
     assert [e["outcome"] for e in audit(deployment, org, "alice")][-1] == "export-failed"
 
 
-def test_an_export_slot_shortage_is_retryable_and_a_recent_export_is_reused(deployment, org):
-    from mailwarden.errors import ExportSlotsBusy
-
-    wm = deployment.emu.workmail
-    names = [f"temp{i}" for i in range(10)]
-    for n in names:
-        org.user(n)
+def _export_now(deployment: LocalDeployment, org: Org, name: str, token: str) -> str:
+    """An export started outside this request (another tool, or a person)."""
+    return str(
         org.wm.start_mailbox_export_job(
             OrganizationId=org.id,
-            EntityId=org.users[n],
-            ClientToken=n,
+            EntityId=org.users[name],
+            ClientToken=token,
             RoleArn=deployment.export_role_arn,
             KmsKeyArn=deployment.export_key_arn,
             S3BucketName=deployment.export_bucket,
             S3Prefix="other",
-        )
+        )["JobId"]
+    )
+
+
+def test_an_export_slot_shortage_is_retryable(deployment, org):
+    from mailwarden.errors import ExportSlotsBusy
+
+    for i in range(10):
+        org.user(f"temp{i}")
+        _export_now(deployment, org, f"temp{i}", f"t{i}")
     snapshot(deployment, org, org.email("alice"))
     with pytest.raises(ExportSlotsBusy):
         step(deployment, "export-start", requestId="r-1")
     deployment.emu.control.advance(301)
-    job = step(deployment, "export-start", requestId="r-1")["jobId"]
+    assert step(deployment, "export-start", requestId="r-1")["jobId"]
+
+
+def test_an_export_from_before_the_request_is_never_reused_the_request_waits_for_a_slot(deployment, org):
+    """Issue 18: the mailbox's newest export of any age stood in, so the archive of a mailbox then
+    deleted missed the days of mail since it was taken."""
+    from mailwarden.errors import ExportSlotsBusy
+
+    wm = deployment.emu.workmail
+    snapshot(deployment, org, org.email("alice"))
+    old = step(deployment, "export-start", requestId="r-1")["jobId"]
+    deployment.emu.control.advance(3600)  # r-1's export COMPLETED an hour ago
     snapshot(deployment, org, org.email("alice"), rid="r-2")  # a second request the same day
-    assert step(deployment, "export-start", requestId="r-2")["jobId"] == job  # one export per 24 h: reused
-    assert len([j for j in wm.orgs[org.id].exports.values() if j.entity_id == org.users["alice"]]) == 1
+    with pytest.raises(ExportSlotsBusy):  # one export per mailbox per 24 h, and r-1's is too old
+        step(deployment, "export-start", requestId="r-2")
+    assert [j.job_id for j in wm.orgs[org.id].exports.values() if j.entity_id == org.users["alice"]] == [old]
+    deployment.emu.control.advance(24 * 3600)  # the mailbox may be exported again: r-2 gets its own
+    fresh = step(deployment, "export-start", requestId="r-2")["jobId"]
+    assert fresh != old
+
+
+def test_only_a_completed_export_started_after_the_request_stands_in(deployment, org):
+    from mailwarden.errors import ExportSlotsBusy
+
+    snapshot(deployment, org, org.email("alice"))
+    deployment.emu.control.advance(10)
+    other = _export_now(deployment, org, "alice", "someone-else")  # after the request, still RUNNING
+    with pytest.raises(ExportSlotsBusy):
+        step(deployment, "export-start", requestId="r-1")
+    deployment.emu.control.advance(301)  # now COMPLETED: it covers every mail up to the request
+    assert step(deployment, "export-start", requestId="r-1")["jobId"] == other
 
 
 def test_strip_removes_memberships_grants_and_delegations_and_a_rerun_finds_them_gone(deployment, org):
@@ -173,3 +205,22 @@ def test_every_error_the_adapters_workmail_calls_model_becomes_a_domain_error(de
                 assert mapped is err
             else:
                 assert isinstance(mapped, MailwardenError), (op, shape.name, mapped)
+
+
+def test_after_a_failed_export_the_request_again_starts_a_new_one_not_the_failed_one(deployment, org):
+    """A re-sent request (or a resumed decommission) reran export-start with the same ClientToken and
+    got the FAILED job back, so its user could never be exported: a new token after a failure."""
+    from mailwarden.errors import ExportCoolingDown
+
+    snapshot(deployment, org, org.email("alice"))
+    deployment.emu.control.fail_next_export(org.id, "KMS key disabled")
+    failed = step(deployment, "export-start", requestId="r-1")["jobId"]
+    deployment.emu.control.advance(301)
+    assert step(deployment, "export-status", requestId="r-1", jobId=failed)["state"] == "FAILED"
+    with pytest.raises(ExportCoolingDown, match="a new one from"):  # WorkMail: one export a day
+        step(deployment, "export-start", requestId="r-1")
+    deployment.emu.control.advance(24 * 3600)
+    fresh = step(deployment, "export-start", requestId="r-1")["jobId"]
+    assert fresh != failed and step(deployment, "export-start", requestId="r-1")["jobId"] == fresh
+    deployment.emu.control.advance(301)
+    assert step(deployment, "export-status", requestId="r-1", jobId=fresh)["state"] == "COMPLETED"

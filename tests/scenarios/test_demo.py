@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+import io
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from local import demo
+from tests.cli_support import unreadable
 
 
 @dataclass(frozen=True)
 class DemoRun:
     figures: dict[str, Any]
     text: str
+    stray: str  # printed outside the demo's lines (the functions' stdout and stderr)
+    warnings: list[str]
 
 
 @pytest.fixture(scope="module")
 def run() -> DemoRun:
     """The demo runs once (about 20 s) and every test reads its own scenario's figures from that run."""
     lines: list[str] = []
-    figures = demo.run(lines.append)
-    return DemoRun(figures, "\n".join(lines))
+    printed, complained = io.StringIO(), io.StringIO()  # what else reaches the terminal
+    with redirect_stdout(printed), redirect_stderr(complained), warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        figures = demo.run(lines.append)
+    return DemoRun(figures, "\n".join(lines), printed.getvalue() + complained.getvalue(), [str(w) for w in warned])
+
+
+def test_the_demo_prints_sentences_and_tables_only(run: DemoRun) -> None:
+    """No EMF metrics line, no Powertools warning, no dict/list repr: what `make demo` shows a person."""
+    assert unreadable(run.text) == []
+    assert run.stray == "" and run.warnings == []
+    assert "decisions=1, acting=1" in run.text and "kept: administrator@hooli.example.com" in run.text
 
 
 def test_demo_runs_the_plumbing_end_to_end(run: DemoRun) -> None:

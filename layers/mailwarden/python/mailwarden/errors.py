@@ -88,6 +88,11 @@ class ExportSlotsBusy(MailwardenError):
     """The organization already runs its maximum of concurrent mailbox exports; retried later."""
 
 
+class ExportCoolingDown(ExportSlotsBusy):
+    """This mailbox was exported in the last 24 h (WorkMail allows one a day) by an export that may
+    not stand in for the request; retried, hourly, until a new one may start."""
+
+
 class NotYetDisabled(MailwardenError):
     """DescribeUser does not say DISABLED yet after DeregisterFromWorkMail; checked again later."""
 

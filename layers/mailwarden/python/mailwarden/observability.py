@@ -10,7 +10,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from .contracts.metrics import NAMESPACE, SERVICE, Metric
 
 logger = Logger(service=SERVICE)
-tracer = Tracer()
+# Active tracing patches botocore only: every AWS call the functions make goes through it, and the
+# other libraries X-Ray's patch_all would import and patch (requests, sqlite3, database drivers) are
+# ones no function uses (the SDK layer does not even ship most of them).
+tracer = Tracer(patch_modules=("botocore",))
 # The service is explicit: the dashboard and the alarms name exactly these dimensions.
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +26,9 @@ from .contracts.ses_events import FindingType, Impact
 from .mailfrom.model import DNS_LABEL
 from .partner.model import CATALOGS, MAX_EXCLUSIONS, PARTICIPANT_ID, SOME, Access, AccessType, Approval
 
+if TYPE_CHECKING:
+    import yaml
+
 Mode = Literal["plan", "apply"]
 Tier = Literal["none", "standard", "strict"]
 TIER_ORDER: dict[str, int] = {"none": 0, "standard": 1, "strict": 2}
@@ -37,7 +39,7 @@ class PolicyError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Selector(_Model):
@@ -208,6 +210,8 @@ class Policy(_Model):
 
 
 def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    import yaml
+
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -229,6 +233,12 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         data = json.loads(text)
     except ValueError:
         data = _NOT_JSON
+    if data is not _NOT_JSON and "\n" not in text.strip():
+        # One line of JSON (the deployed, normalized file): every problem is on line 1, which is what
+        # an empty line map answers, so the Lambdas need not load the YAML parser to compose it.
+        return _validated(data, {}, source)
+    import yaml  # only for YAML, or JSON on several lines (line numbers for its problems)
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if data is _NOT_JSON:
@@ -240,11 +250,15 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark else "line ?"
             raise PolicyError(f"{source}: {where}: {getattr(exc, 'problem', None) or exc}") from exc
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: line 1: expected a mapping with 'version: 1'")
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _lines(node, (), lines)
+    return _validated(data, lines, source)
+
+
+def _validated(data: Any, lines: dict[tuple[Any, ...], int], source: str) -> Policy:
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: line 1: expected a mapping with 'version: 1'")
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:

@@ -17,14 +17,14 @@ D = TypeVar("D", bound=BaseModel)
 
 
 class ScheduleTick(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     trigger: Literal["schedule"]
     scheduledTime: str = Field(min_length=1)
     scheduleExecutionId: str = Field(min_length=1)
 
 
 class _OperatorEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
     id: str = Field(min_length=1)
     source: Literal["mailwarden.operator"]
     detail_type: str = Field(alias="detail-type")

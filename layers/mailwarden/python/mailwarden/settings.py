@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     event_bus_name: str = Field(min_length=1, alias="EVENT_BUS_NAME")
     dlq_url: str = Field(min_length=1, alias="DLQ_URL")

@@ -7,48 +7,33 @@ everything (tests and the emulator call it between runs).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
-
-from .api.auth import JwtVerifier
-from .approvals.service import Approvals
 from .aws import clients
-from .aws.approvals import DynamoApprovalStore
-from .aws.audit import DynamoAuditTrail
-from .aws.dlq import DeadLetters
-from .aws.documents import S3Documents
-from .aws.events import EventPublisher
-from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKillSwitch
-from .aws.mailfrom import DynamoMailFromStore, Route53Dns, SesMailFrom
-from .aws.notify import SnsApprovalNotifier
-from .aws.partner import DynamoWideningStore, PartnerCentralPreferences, WideningWorkflow
-from .aws.report import ChangeReporter
-from .aws.secrets import SigningKeys
-from .aws.ses import SesReputation
-from .aws.stepfunctions import NamedWorkflows, ReconcileRuns, StepFunctionsResumer
-from .aws.workmail import DynamoOffboardingStore, WorkMailDirectory
 from .clock import Clock, default_clock
-from .health import HealthCensus
-from .mailfrom.service import MailFromService
-from .mailfrom.watcher import Watcher
-from .partner.service import PartnerConnections
-from .policy import load_policy
-from .reputation.guard import EventGuard, Guard, Reconciler, Reinstater
-from .reputation.signals import ObserveSignal
-from .settings import (
-    ApprovalSettings,
-    GuardSettings,
-    HealthSettings,
-    MailFromSettings,
-    PartnerSettings,
-    TriggerSettings,
-    WorkmailSettings,
-)
-from .workmail.offboarding import Offboarding
-from .workmail.trigger import WorkmailTrigger
+
+# A function's dependencies are NamedTuples (immutable like a frozen dataclass, a tenth of its import cost).
+# Each factory imports what its function uses, inside it: a function's cold start loads its own
+# capability and adapters, never the others' (tests/unit/test_cold_imports.py checks this).
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+    from .api.auth import JwtVerifier
+    from .approvals.service import Approvals
+    from .aws.dlq import DeadLetters
+    from .aws.events import EventPublisher
+    from .aws.report import ChangeReporter
+    from .aws.stepfunctions import ReconcileRuns
+    from .health import HealthCensus
+    from .mailfrom.service import MailFromService
+    from .mailfrom.watcher import Watcher
+    from .partner.service import PartnerConnections
+    from .reputation.guard import EventGuard, Guard, Reconciler, Reinstater
+    from .reputation.signals import ObserveSignal
+    from .settings import ApprovalSettings, GuardSettings, MailFromSettings, WorkmailSettings
+    from .workmail.offboarding import Offboarding
+    from .workmail.trigger import WorkmailTrigger
 
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600  # EventBridge retries for 24 h; keep ids well beyond that
 
@@ -64,17 +49,26 @@ def _deps(factory: Callable[[], T]) -> Callable[[], T]:
 
 
 def _dead_letters(queue_url: str, function: str) -> DeadLetters:
+    from .aws.dlq import DeadLetters
+
     return DeadLetters(clients.client("sqs"), queue_url, function)
 
 
-@dataclass(frozen=True)
-class GuardDeps:
+class GuardDeps(NamedTuple):
     guard: Guard
     dead_letters: DeadLetters
     settings: GuardSettings
 
 
 def _guard(function: str) -> GuardDeps:
+    from .aws.audit import DynamoAuditTrail
+    from .aws.events import EventPublisher
+    from .aws.guard import DynamoGuardStore, GuardReporter, ReinstateWorkflow, SsmKillSwitch
+    from .aws.ses import SesReputation
+    from .policy import load_policy
+    from .reputation.guard import Guard
+    from .settings import GuardSettings
+
     settings = GuardSettings.from_env()
     clock = default_clock()
     dynamodb = clients.client("dynamodb")
@@ -91,8 +85,7 @@ def _guard(function: str) -> GuardDeps:
     return GuardDeps(guard, _dead_letters(settings.dlq_url, function), settings)
 
 
-@dataclass(frozen=True)
-class SesEventsDeps:
+class SesEventsDeps(NamedTuple):
     observe: ObserveSignal
     react: EventGuard
     dead_letters: DeadLetters
@@ -102,6 +95,12 @@ class SesEventsDeps:
 
 @_deps
 def ses_events() -> SesEventsDeps:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+    from .aws.events import EventPublisher
+    from .reputation.guard import EventGuard
+    from .reputation.signals import ObserveSignal
+
     deps = _guard("ses_events")
     settings = deps.settings
     publisher = EventPublisher(clients.client("events"), settings.event_bus_name)
@@ -118,20 +117,20 @@ def ses_events() -> SesEventsDeps:
     )
 
 
-@dataclass(frozen=True)
-class ReconcileDeps:
+class ReconcileDeps(NamedTuple):
     reconciler: Reconciler
     reinstater: Reinstater
 
 
 @_deps
 def reputation_reconcile() -> ReconcileDeps:
+    from .reputation.guard import Reconciler, Reinstater
+
     deps = _guard("reputation_reconcile")
     return ReconcileDeps(Reconciler(deps.guard), Reinstater(deps.guard))
 
 
-@dataclass(frozen=True)
-class TriggerDeps:
+class TriggerDeps(NamedTuple):
     runs: ReconcileRuns
     events: EventPublisher
     dead_letters: DeadLetters
@@ -139,6 +138,10 @@ class TriggerDeps:
 
 @_deps
 def reputation_trigger() -> TriggerDeps:
+    from .aws.events import EventPublisher
+    from .aws.stepfunctions import ReconcileRuns
+    from .settings import TriggerSettings
+
     settings = TriggerSettings.from_env()
     return TriggerDeps(
         ReconcileRuns(clients.client("stepfunctions"), settings.reconcile_state_machine_arn),
@@ -147,20 +150,29 @@ def reputation_trigger() -> TriggerDeps:
     )
 
 
-@dataclass(frozen=True)
-class ApprovalDeps:
+class ApprovalDeps(NamedTuple):
     approvals: Approvals
     dead_letters: DeadLetters
     settings: ApprovalSettings
 
 
 def _approvals(function: str, *, notify: bool, resume: bool) -> ApprovalDeps:
+    from .approvals.service import Approvals
+    from .aws.approvals import DynamoApprovalStore
+    from .aws.audit import DynamoAuditTrail
+    from .aws.events import EventPublisher
+    from .aws.notify import SnsApprovalNotifier
+    from .aws.secrets import SigningKeys
+    from .aws.stepfunctions import StepFunctionsResumer
+    from .settings import ApprovalSettings
+
     settings = ApprovalSettings.from_env()
     clock = default_clock()
     dynamodb = clients.client("dynamodb")
+    audit = DynamoAuditTrail(dynamodb, settings.audit_table, clock)
     approvals = Approvals(
-        store=DynamoApprovalStore(dynamodb, settings.approvals_table),
-        audit=DynamoAuditTrail(dynamodb, settings.audit_table, clock),
+        store=DynamoApprovalStore(dynamodb, settings.approvals_table, audit),
+        audit=audit,
         events=EventPublisher(clients.client("events"), settings.event_bus_name),
         clock=clock,
         signer=SigningKeys(clients.client("secretsmanager"), settings.signing_secret_arn, clock),
@@ -182,14 +194,20 @@ def approval_callback() -> ApprovalDeps:
     return _approvals("approval_callback", notify=False, resume=True)
 
 
-@dataclass(frozen=True)
-class OffboardDeps:
+class OffboardDeps(NamedTuple):
     offboarding: Offboarding
     settings: WorkmailSettings
 
 
 def _offboarding(settings: WorkmailSettings, *, documents: bool = False) -> Offboarding:
     """``documents``: the workflow steps keep decommission plans and reports in the export bucket."""
+    from .aws.audit import DynamoAuditTrail
+    from .aws.documents import S3Documents
+    from .aws.events import EventPublisher
+    from .aws.workmail import DynamoOffboardingStore, WorkMailDirectory
+    from .policy import load_policy
+    from .workmail.offboarding import Offboarding
+
     clock = default_clock()
     dynamodb = clients.client("dynamodb")
     return Offboarding(
@@ -211,18 +229,24 @@ def _offboarding(settings: WorkmailSettings, *, documents: bool = False) -> Offb
 
 @_deps
 def workmail_offboard() -> OffboardDeps:
+    from .settings import WorkmailSettings
+
     settings = WorkmailSettings.from_env()
     return OffboardDeps(_offboarding(settings, documents=True), settings)
 
 
-@dataclass(frozen=True)
-class WorkmailTriggerDeps:
+class WorkmailTriggerDeps(NamedTuple):
     trigger: WorkmailTrigger
     dead_letters: DeadLetters
 
 
 @_deps
 def workmail_trigger() -> WorkmailTriggerDeps:
+    from .aws.killswitch import SsmKillSwitch
+    from .aws.stepfunctions import NamedWorkflows
+    from .settings import WorkmailSettings
+    from .workmail.trigger import WorkmailTrigger
+
     s = WorkmailSettings.from_env()
     arns = {"offboard": s.offboard_state_machine_arn, "decommission": s.decommission_state_machine_arn}
     switch = SsmKillSwitch(clients.client("ssm"), s.kill_switch_parameter, default_clock())
@@ -244,6 +268,10 @@ def _reporter(
 ) -> ChangeReporter:
     """Audit trail + Mailwarden bus + (when configured) the operations alert topic; ``interactive``:
     with the short retry budget (a caller waits for the answer)."""
+    from .aws.audit import DynamoAuditTrail
+    from .aws.events import EventPublisher
+    from .aws.report import ChangeReporter
+
     return ChangeReporter(
         DynamoAuditTrail(clients.client("dynamodb", interactive=interactive), audit_table, clock),
         EventPublisher(clients.client("events", interactive=interactive), bus),
@@ -256,6 +284,10 @@ def _reporter(
 
 def _mail_from(s: MailFromSettings, *, interactive: bool) -> MailFromService:
     """``interactive``: for the API (a caller waits behind API Gateway's timeout), short SDK retries."""
+    from .aws.mailfrom import DynamoMailFromStore, Route53Dns, SesMailFrom
+    from .mailfrom.service import MailFromService
+    from .policy import load_policy
+
     clock = default_clock()
     policy = load_policy(s.policy_file).mail_from
     dynamodb = clients.client("dynamodb", interactive=interactive)
@@ -278,8 +310,7 @@ def _mail_from(s: MailFromSettings, *, interactive: bool) -> MailFromService:
     )
 
 
-@dataclass(frozen=True)
-class MailFromApiDeps:
+class MailFromApiDeps(NamedTuple):
     service: MailFromService
     verifier: JwtVerifier
     settings: MailFromSettings
@@ -292,31 +323,41 @@ class MailFromApiDeps:
 
 @_deps
 def mail_from_api() -> MailFromApiDeps:
+    from .api.auth import JwtVerifier
+    from .settings import MailFromSettings
+
     s = MailFromSettings.from_env()
     verifier = JwtVerifier(s.jwt_issuer, s.jwt_jwks_url, s.jwt_audience)
     return MailFromApiDeps(_mail_from(s, interactive=True), verifier, s)
 
 
-@dataclass(frozen=True)
-class MailFromWatchDeps:
+class MailFromWatchDeps(NamedTuple):
     watcher: Watcher
     dead_letters: DeadLetters
 
 
 @_deps
 def mail_from_watch() -> MailFromWatchDeps:
+    from .mailfrom.watcher import Watcher
+    from .settings import MailFromSettings
+
     s = MailFromSettings.from_env()
     return MailFromWatchDeps(Watcher(_mail_from(s, interactive=False)), _dead_letters(s.dlq_url, "mail_from_watch"))
 
 
-@dataclass(frozen=True)
-class PartnerDeps:
+class PartnerDeps(NamedTuple):
     service: PartnerConnections
     dead_letters: DeadLetters
 
 
 @_deps
 def partner_connections() -> PartnerDeps:
+    from .aws.killswitch import SsmKillSwitch
+    from .aws.partner import DynamoWideningStore, PartnerCentralPreferences, WideningWorkflow
+    from .partner.service import PartnerConnections
+    from .policy import load_policy
+    from .settings import PartnerSettings
+
     s = PartnerSettings.from_env()
     clock = default_clock()
     dynamodb = clients.client("dynamodb")
@@ -333,14 +374,19 @@ def partner_connections() -> PartnerDeps:
     return PartnerDeps(service, _dead_letters(s.dlq_url, "partner_connections"))
 
 
-@dataclass(frozen=True)
-class HealthDeps:
+class HealthDeps(NamedTuple):
     census: HealthCensus
     dead_letters: DeadLetters
 
 
 @_deps
 def health_metrics() -> HealthDeps:
+    from .aws.approvals import DynamoApprovalStore
+    from .aws.killswitch import SsmKillSwitch
+    from .aws.mailfrom import DynamoMailFromStore
+    from .health import HealthCensus
+    from .settings import HealthSettings
+
     s = HealthSettings.from_env()
     clock = default_clock()
     dynamodb = clients.client("dynamodb")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 LOCALE = "en-US"
 BAD_REQUEST = (
@@ -47,6 +47,8 @@ def unauthorized(reason: str) -> dict[str, str]:
 
 
 class LocalizedText(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built for the OpenAPI document, not per request
+
     locale: str = Field(description="The locale for the message text, a BCP 47 language tag.")
     localeOrigin: str | None = Field(
         description="An indicator of how the locale was selected.",
@@ -56,6 +58,8 @@ class LocalizedText(BaseModel):
 
 
 class Problem(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built for the OpenAPI document, not per request
+
     detailCode: str = Field(description="Fine-grained error code providing more detail of the error.")
     trackingId: str = Field(description="Unique tracking id for the error.")
     messages: list[LocalizedText] = Field(description="Generic localized reason for error")
@@ -67,10 +71,14 @@ class Problem(BaseModel):
 
 
 class JwtError(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built for the OpenAPI document, not per request
+
     error: str = Field(description="A message describing the error")
 
 
 class RateLimited(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built for the OpenAPI document, not per request
+
     message: str = Field(description="A message describing the error")
 
 

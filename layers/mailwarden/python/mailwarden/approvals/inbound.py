@@ -20,7 +20,7 @@ def _problems(exc: ValidationError) -> str:
 
 
 class LinkFields(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     decision: Decision
     approver: str = Field(min_length=3, max_length=254)
@@ -49,7 +49,7 @@ def attempt_from_fields(request_id: str, fields: Mapping[str, Any], *, via: str,
 class DecisionMessage(BaseModel):
     """What a bot publishes to the approval-decisions topic (signature from the request's JSON form)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     version: Literal[1] = 1
     request_id: str = Field(alias="requestId", min_length=1, max_length=64)

@@ -43,6 +43,16 @@ class Delivery(StrEnum):
     INVALID_TOKEN = "invalid_token"  # Step Functions rejected the stored token
 
 
+class GateOutcome(StrEnum):
+    """How the workflow's approval gate ended, as its execution history tells (the truth a
+    ``TaskTimedOut`` answer alone cannot give: an earlier send may have resumed it)."""
+
+    WAITING = "waiting"  # the gate still waits (on a newer task token than the one sent)
+    APPROVED = "approved"  # resumed by SendTaskSuccess
+    REJECTED = "rejected"  # resumed by SendTaskFailure with the rejection
+    CLOSED = "closed"  # ended without a decision: timed out, or the execution stopped or failed
+
+
 class Refusal(StrEnum):
     """Why a view or decision attempt was refused (each maps to one HTTP status)."""
 
@@ -51,6 +61,7 @@ class Refusal(StrEnum):
     UNKNOWN = "unknown"
     EXPIRED = "expired"
     NOT_ALLOWED = "not_allowed"
+    REVOKED = "revoked"  # the approver was removed from the configured approvers after the request went out
     SELF_APPROVAL = "self_approval"
     ALREADY_DECIDED = "already_decided"
     TOO_LATE = "too_late"
@@ -63,6 +74,7 @@ HTTP_STATUS = {
     Refusal.UNKNOWN: 404,
     Refusal.EXPIRED: 410,
     Refusal.NOT_ALLOWED: 403,
+    Refusal.REVOKED: 403,
     Refusal.SELF_APPROVAL: 403,
     Refusal.ALREADY_DECIDED: 409,
     Refusal.TOO_LATE: 410,
@@ -77,7 +89,7 @@ def normalize_email(value: str) -> str:
 class RequestSpec(BaseModel):
     """What a workflow asks a human to approve (the ``request`` of the waitForTaskToken payload)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     action: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")
     subject: str = Field(min_length=1, max_length=512, description="what the action applies to")
@@ -110,7 +122,7 @@ class RequestSpec(BaseModel):
 class RequestTask(BaseModel):
     """The waitForTaskToken payload ``approval_gate`` sends."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     kind: str = Field(pattern="^request$")
     task_token: str = Field(alias="taskToken", min_length=1, max_length=1024)
@@ -121,7 +133,7 @@ class RequestTask(BaseModel):
 
 
 class TimedOutTask(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
     kind: str = Field(pattern="^timed_out$")
     execution_arn: str = Field(alias="executionArn", pattern=r"^arn:aws[a-z-]*:states:")
@@ -163,6 +175,7 @@ class ApprovalRequest:
     decided_at: int | None = None
     decided_via: str | None = None
     comment: str | None = None
+    sending_until: int | None = None  # a delivery is in flight (claimed) until then
     history: tuple[dict[str, Any], ...] = field(default=())
 
     @property

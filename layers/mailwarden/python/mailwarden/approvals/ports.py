@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .message import ApproverMessage
-from .model import ApprovalRequest, Delivery, State
+from .model import ApprovalRequest, Delivery, GateOutcome, State
+
+# One audit record: subject, what, outcome, actor, reason, detail (``AuditTrail.record``'s arguments).
+AuditEntry = tuple[str, str, str, str, str, dict[str, Any]]
 
 
 class ApprovalStore(Protocol):
@@ -17,19 +20,43 @@ class ApprovalStore(Protocol):
     def get(self, request_id: str) -> ApprovalRequest | None: ...
 
     def refresh_token(self, request_id: str, task_token: str) -> bool:
-        """Replace the task token of a PENDING request (a retried task has a new one)."""
+        """Replace the task token of a request whose decision has not reached the workflow (a
+        retried task has a new one)."""
         ...
 
     def mark_notified(self, request_id: str, at: int) -> None: ...
 
-    def record_decision(self, request_id: str, state: State, approver: str, via: str, comment: str, at: int) -> None:
-        """PENDING and unexpired -> ``state`` atomically; raises ``Conflict`` otherwise."""
+    def record_decision(
+        self, request_id: str, state: State, approver: str, via: str, comment: str, at: int, claim: str, until: int
+    ) -> None:
+        """PENDING and unexpired -> ``state`` with its delivery pending and claimed by ``claim``
+        until ``until``, atomically; raises ``Conflict`` otherwise."""
         ...
 
-    def set_delivery(self, request_id: str, delivery: Delivery, state: State | None = None) -> None: ...
+    def claim(self, request_id: str, claim: str, now: int, until: int) -> ApprovalRequest | None:
+        """Take the delivery of a recorded decision (delivery pending, no live claim) until
+        ``until``; the request as claimed, or None if it is not pending or someone holds it."""
+        ...
+
+    def release(self, request_id: str, claim: str) -> None:
+        """Give up claim ``claim`` (a failed send: the next attempt may take it at once)."""
+        ...
+
+    def finish(
+        self,
+        request_id: str,
+        task_token: str,
+        delivery: Delivery,
+        state: State | None = None,
+        audit: AuditEntry | None = None,
+    ) -> bool:
+        """Delivery pending with ``task_token`` -> ``delivery`` (and ``state``), with ``audit`` in
+        the same transaction; False if it was no longer pending with that token."""
+        ...
 
     def expire(self, request_id: str, at: int) -> bool:
-        """PENDING -> EXPIRED; False if it was no longer pending."""
+        """The workflow stopped waiting: PENDING, or decided but not delivered, -> EXPIRED; False
+        if neither (it was delivered, or already expired)."""
         ...
 
 
@@ -49,6 +76,10 @@ class TaskResumer(Protocol):
         ...
 
     def fail(self, task_token: str, error: str, cause: dict[str, Any]) -> None: ...
+
+    def gate_outcome(self, execution_arn: str, gate: str) -> GateOutcome:
+        """How the approval task of state ``gate`` in that execution ended (its history)."""
+        ...
 
 
 class Events(Protocol):

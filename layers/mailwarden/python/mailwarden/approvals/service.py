@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from ..clock import Clock, iso
+from ..contracts.functions import APPROVAL_CALLBACK
 from ..contracts.names import MailwardenDetailType
 from ..contracts.workflows import REJECTED_ERROR
-from ..errors import Conflict, InvalidTaskToken, TaskClosed
+from ..errors import Conflict, InvalidTaskToken, TaskClosed, Unavailable
 from .message import compose
 from .model import (
     ApprovalRequest,
     Attempt,
     Decision,
     Delivery,
+    GateOutcome,
     Outcome,
     Refusal,
     RequestTask,
@@ -25,8 +29,14 @@ from .model import (
     request_id,
     valid_request_id,
 )
-from .ports import ApprovalStore, AuditTrail, Events, Notifier, TaskResumer
+from .ports import ApprovalStore, AuditEntry, AuditTrail, Events, Notifier, TaskResumer
 from .signing import Links, LinkSigner
+
+# A delivery is claimed for as long as the function holding the claim can run: a claim whose
+# holder died (its Lambda timed out) lapses when that Lambda would have been stopped anyway.
+CLAIM_SECONDS = APPROVAL_CALLBACK.timeout_seconds
+_STATES = {Decision.APPROVE: State.APPROVED, Decision.REJECT: State.REJECTED}
+_DECIDED = (Refusal.ALREADY_DECIDED, "Already decided.")
 
 
 def audit_subject(request_id: str) -> str:
@@ -105,16 +115,24 @@ class Approvals:
     # ------------------------------------------------------------------ timeout
 
     def timed_out(self, task: TimedOutTask) -> dict[str, Any]:
+        """The gate's timeout branch: the workflow no longer waits, so the request is EXPIRED, also
+        when a decision was recorded but never reached it (the record must not say APPROVED)."""
         rid = request_id(task.execution_arn, task.gate)
-        now = int(self.clock.time())
-        if self.store.expire(rid, now):
-            request = self.store.get(rid)
-            detail = request.public() if request else {"requestId": rid}
-            self.audit.record(audit_subject(rid), "approval.expired", "expired", "stepfunctions", "task timed out", {})
-            self.events.publish(MailwardenDetailType.APPROVAL_EXPIRED, detail, [task.execution_arn])
+        if self._expire(rid, task.execution_arn, "stepfunctions", "task timed out"):
             return {"requestId": rid, "state": State.EXPIRED.value}
         request = self.store.get(rid)
         return {"requestId": rid, "state": request.state.value if request else "UNKNOWN"}
+
+    def _expire(self, rid: str, execution_arn: str, actor: str, reason: str) -> bool:
+        """Mark the request EXPIRED (audited, announced) unless it already is or was delivered."""
+        if not self.store.expire(rid, int(self.clock.time())):
+            return False
+        request = self.store.get(rid)
+        detail = request.public() if request else {"requestId": rid}
+        undelivered = {"undeliveredDecision": request.decided_by} if request and request.decided_by else {}
+        self.audit.record(audit_subject(rid), "approval.expired", "expired", actor, reason, undelivered)
+        self.events.publish(MailwardenDetailType.APPROVAL_EXPIRED, detail, [execution_arn])
+        return True
 
     # ------------------------------------------------------------------ view (GET)
 
@@ -132,38 +150,133 @@ class Approvals:
     # ------------------------------------------------------------------ decide (POST / SNS)
 
     def decide(self, attempt: Attempt) -> Outcome:
+        """Record the attempt's decision if the request still waits for one, then deliver the
+        recorded decision to the workflow. Exactly one decision is ever recorded (the conditional
+        write), and exactly one caller at a time may deliver it (the claim): a double click or 30
+        approvers at once send the token once. A decision recorded but not delivered (its caller
+        failed or died) is delivered by whoever comes next, once the claim has lapsed."""
         request, refusal = self._check_link(attempt, deciding=True)
         if refusal is not None:
             return refusal
         assert request is not None
-        now = self.clock.time()
-        state = State.APPROVED if attempt.decision is Decision.APPROVE else State.REJECTED
-        resuming = (
-            request.state is state and request.delivery is Delivery.PENDING and request.decided_by == attempt.approver
-        )
-        if not resuming:
+        now = int(self.clock.time())
+        claim = secrets.token_hex(8)
+        claimed: ApprovalRequest | None = None
+        if request.state is State.PENDING:
             closed = self._undecidable(request, attempt)
             if closed is not None:
+                if request.expired(now):  # its workflow no longer waits (timed out, or stopped): say so
+                    self._expire(request.id, request.execution_arn, "mailwarden", "past its expiry, undecided")
+                    request = self.store.get(request.id) or request
                 return self._refuse(attempt, *closed, request)
+            state = _STATES[attempt.decision]
             try:
-                self.store.record_decision(request.id, state, attempt.approver, attempt.via, attempt.comment, int(now))
+                self.store.record_decision(
+                    request.id, state, attempt.approver, attempt.via, attempt.comment, now, claim, now + CLAIM_SECONDS
+                )
+                claimed = request.with_(
+                    state=state,
+                    delivery=Delivery.PENDING,
+                    decided_by=attempt.approver,
+                    decided_at=now,
+                    decided_via=attempt.via,
+                    comment=attempt.comment,
+                    sending_until=now + CLAIM_SECONDS,
+                )
             except Conflict:  # someone else's decision, or the expiry, won the conditional write
-                latest = self.store.get(request.id) or request
-                why = self._undecidable(latest, attempt) or (Refusal.ALREADY_DECIDED, "Already decided.")
-                return self._refuse(attempt, *why, latest)
-            request = request.with_(
-                state=state,
-                delivery=Delivery.PENDING,
-                decided_by=attempt.approver,
-                decided_at=int(now),
-                decided_via=attempt.via,
-                comment=attempt.comment,
-            )
-        return self._deliver(attempt, request)
+                request = self.store.get(request.id) or request
+        if claimed is None and request.delivery is Delivery.PENDING:
+            claimed = self.store.claim(request.id, claim, now, now + CLAIM_SECONDS)
+        if claimed is None:
+            why = self._undecidable(request, attempt) or _DECIDED
+            return self._refuse(attempt, *why, request)
+        return self._deliver(attempt, claimed, claim)
 
-    def _deliver(self, attempt: Attempt, request: ApprovalRequest) -> Outcome:
+    def _deliver(self, attempt: Attempt, request: ApprovalRequest, claim: str) -> Outcome:
+        """Resume the workflow with ``request``'s recorded decision (this caller holds ``claim``).
+        A failure before the delivery's end is recorded gives the claim up: the next attempt may
+        finish it at once (the send may have reached the workflow: ``_resume`` tells)."""
+        try:
+            return self._delivered(attempt, request)
+        except Exception:
+            with suppress(Exception):  # if even this fails, the claim lapses after CLAIM_SECONDS
+                self.store.release(request.id, claim)  # a no-op once the delivery's end is recorded
+            raise
+
+    def _delivered(self, attempt: Attempt, request: ApprovalRequest) -> Outcome:
+        delivery, request = self._resume(request)
+        if delivery is Delivery.TOO_LATE:
+            self.store.finish(request.id, request.task_token, Delivery.TOO_LATE, State.EXPIRED)
+            return self._refuse(
+                attempt,
+                Refusal.TOO_LATE,
+                "Too late: the workflow stopped waiting (its task timed out, or it was stopped), so nothing was "
+                "resumed.",
+                request.with_(state=State.EXPIRED, delivery=Delivery.TOO_LATE),
+            )
+        if delivery is Delivery.INVALID_TOKEN:
+            self.store.finish(request.id, request.task_token, Delivery.INVALID_TOKEN)
+            return self._refuse(
+                attempt,
+                Refusal.INVALID_TOKEN,
+                "Step Functions rejected this request's task token; nothing was resumed. Operators are alerted.",
+                request.with_(delivery=Delivery.INVALID_TOKEN),
+            )
+        verb = "approve" if request.state is State.APPROVED else "reject"
+        detail = {"via": request.decided_via, "source": attempt.source, "state": request.state.value}
+        if attempt.approver != request.decided_by:
+            detail["deliveredOn"] = f"an attempt by {attempt.approver}"  # the decider's own call failed
+        entry: AuditEntry = (
+            audit_subject(request.id),
+            f"approval.{verb}",
+            "accepted",
+            request.decided_by or "-",
+            request.comment or "",
+            detail,
+        )
+        if self.store.finish(request.id, request.task_token, Delivery.DELIVERED, audit=entry):
+            request = request.with_(delivery=Delivery.DELIVERED, sending_until=None)
+            self.events.publish(
+                MailwardenDetailType.APPROVAL_DECIDED,
+                {**request.public(), "comment": request.comment},
+                [request.execution_arn],
+            )
+        else:  # another caller recorded the delivery's end (and its audit record): say what the record says
+            request = self.store.get(request.id) or request
+        mine = request.decided_by == attempt.approver and request.state is _STATES[attempt.decision]
+        if not (mine and request.delivery is Delivery.DELIVERED):
+            return self._refuse(attempt, *(self._undecidable(request, attempt) or _DECIDED), request)
+        verbed = "approved" if request.state is State.APPROVED else "rejected"
+        return Outcome(
+            True, f"Recorded: {attempt.approver} {verbed} {request.action} on {request.subject}.", None, request
+        )
+
+    def _resume(self, request: ApprovalRequest) -> tuple[Delivery, ApprovalRequest]:
+        """SendTaskSuccess / SendTaskFailure with the recorded decision: whether it reached the
+        workflow. ``TaskTimedOut`` alone does not say: a send before ours (whose caller died before
+        recording it) also closes the task. The execution's history does."""
         if self.resumer is None:
             raise RuntimeError("this deployment cannot resume workflows (no resumer)")
+        for _ in range(3):
+            try:
+                self._send(request)
+                return Delivery.DELIVERED, request
+            except InvalidTaskToken:
+                return Delivery.INVALID_TOKEN, request
+            except TaskClosed:
+                ended = self.resumer.gate_outcome(request.execution_arn, request.gate)
+            if ended is not GateOutcome.WAITING:
+                expected = GateOutcome.APPROVED if request.state is State.APPROVED else GateOutcome.REJECTED
+                return (Delivery.DELIVERED if ended is expected else Delivery.TOO_LATE), request
+            # The gate waits on a newer token: its task was retried after ours was stored.
+            latest = self.store.get(request.id)
+            if latest is None or latest.task_token == request.task_token:
+                break
+            request = request.with_(task_token=latest.task_token)
+        raise Unavailable("the workflow still waits but refused the stored task token; submit again")
+
+    def _send(self, request: ApprovalRequest) -> None:
+        assert self.resumer is not None
         decision = {
             "requestId": request.id,
             "decision": request.state.value,
@@ -172,46 +285,10 @@ class Approvals:
             "via": request.decided_via,
             "comment": request.comment or "",
         }
-        try:
-            if request.state is State.APPROVED:
-                self.resumer.succeed(request.task_token, decision)
-            else:
-                self.resumer.fail(request.task_token, REJECTED_ERROR, decision)
-        except TaskClosed:
-            self.store.set_delivery(request.id, Delivery.TOO_LATE, State.EXPIRED)
-            return self._refuse(
-                attempt,
-                Refusal.TOO_LATE,
-                "Too late: the workflow stopped waiting (its task timed out), so nothing was resumed.",
-                request,
-            )
-        except InvalidTaskToken:
-            self.store.set_delivery(request.id, Delivery.INVALID_TOKEN)
-            return self._refuse(
-                attempt,
-                Refusal.INVALID_TOKEN,
-                "Step Functions rejected this request's task token; nothing was resumed. Operators are alerted.",
-                request,
-            )
-        self.store.set_delivery(request.id, Delivery.DELIVERED)
-        request = request.with_(delivery=Delivery.DELIVERED)
-        self.audit.record(
-            audit_subject(request.id),
-            f"approval.{attempt.decision.value}",
-            "accepted",
-            attempt.approver,
-            attempt.comment,
-            {"via": attempt.via, "source": attempt.source, "state": request.state.value},
-        )
-        self.events.publish(
-            MailwardenDetailType.APPROVAL_DECIDED,
-            {**request.public(), "comment": request.comment},
-            [request.execution_arn],
-        )
-        verb = "approved" if request.state is State.APPROVED else "rejected"
-        return Outcome(
-            True, f"Recorded: {attempt.approver} {verb} {request.action} on {request.subject}.", None, request
-        )
+        if request.state is State.APPROVED:
+            self.resumer.succeed(request.task_token, decision)
+        else:
+            self.resumer.fail(request.task_token, REJECTED_ERROR, decision)
 
     # ------------------------------------------------------------------ checks
 
@@ -234,6 +311,14 @@ class Approvals:
             return None, self._refuse(
                 attempt, Refusal.NOT_ALLOWED, f"{attempt.approver} is not an approver of this request.", request
             )
+        if attempt.approver not in {normalize_email(a) for a in self.approvers}:  # checked now, not at request time
+            return None, self._refuse(
+                attempt,
+                Refusal.REVOKED,
+                f"{attempt.approver} is no longer an approver (removed from the configured approvers); "
+                "nothing was done.",
+                request,
+            )
         if deciding and normalize_email(request.requester) == attempt.approver:
             return None, self._refuse(
                 attempt, Refusal.SELF_APPROVAL, "The requester cannot decide their own request.", request
@@ -248,7 +333,11 @@ class Approvals:
         if request.state is not State.PENDING:
             when = iso(request.decided_at) if request.decided_at else "?"
             verb = request.state.value.lower()
-            return Refusal.ALREADY_DECIDED, f"Already {verb} by {request.decided_by} at {when} UTC. Links work once."
+            note = " It is being delivered to the workflow." if request.delivery is Delivery.PENDING else ""
+            return (
+                Refusal.ALREADY_DECIDED,
+                f"Already {verb} by {request.decided_by} at {when} UTC. Links work once.{note}",
+            )
         now = self.clock.time()
         if request.expired(now) or attempt.expires <= now:
             return Refusal.EXPIRED, f"This request expired at {iso(request.expires_at)} UTC."

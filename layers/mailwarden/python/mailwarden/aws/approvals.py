@@ -1,5 +1,7 @@
 """DynamoDB store for approval requests. Single use is a conditional write: of any number of
-concurrent decisions on one request, exactly one passes ``state = PENDING AND expires_at > now``."""
+concurrent decisions on one request, exactly one passes ``state = PENDING AND expires_at > now``.
+Delivering the recorded decision is claimed the same way (``claim_id``, ``sending_until``), and its
+end is written only while the delivery is still pending, with its audit record in one transaction."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from ..approvals.model import ApprovalRequest, Delivery, State
+from ..approvals.ports import AuditEntry
 from ..contracts.tables import APPROVALS
 from ..errors import Conflict
+from .audit import DynamoAuditTrail
 from .dynamo import query_all
-from .errors import translate
+from .errors import code_of, translate
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
@@ -84,6 +88,7 @@ def from_item(item: dict[str, Any]) -> ApprovalRequest:
         decided_at=d.get("decided_at"),
         decided_via=d.get("decided_via"),
         comment=d.get("comment"),
+        sending_until=d.get("sending_until"),
     )
 
 
@@ -95,10 +100,23 @@ def _conditional_failed(err: ClientError) -> bool:
     return err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _cancelled_by_condition(err: ClientError) -> bool:
+    reasons = err.response.get("CancellationReasons", [])
+    return code_of(err) == "TransactionCanceledException" and any(
+        r.get("Code") == "ConditionalCheckFailed" for r in reasons
+    )
+
+
+# Delivery of a recorded decision: still pending, and no live claim on it.
+_UNCLAIMED = "delivery = :dp AND (attribute_not_exists(sending_until) OR sending_until <= :now)"
+
+
 class DynamoApprovalStore:
-    def __init__(self, client: Any, table: str) -> None:
+    def __init__(self, client: Any, table: str, audit: DynamoAuditTrail | None = None) -> None:
+        """``audit``: where ``finish`` writes its audit record (needed only by the callback)."""
         self.client = client
         self.table = table
+        self.audit = audit
 
     def put_new(self, request: ApprovalRequest) -> bool:
         try:
@@ -140,9 +158,28 @@ class DynamoApprovalStore:
         return from_item(out["Item"]) if "Item" in out else None
 
     def _update(
-        self, request_id: str, expression: str, values: dict[str, Any], condition: str = "attribute_exists(id)"
-    ) -> bool:
-        """One conditional UpdateItem; False when the condition does not hold."""
+        self,
+        request_id: str,
+        expression: str,
+        values: dict[str, Any],
+        condition: str = "attribute_exists(id)",
+        *,
+        returned: bool = False,
+    ) -> dict[str, Any] | None:
+        """One conditional UpdateItem: the item as updated (with ``returned``; else ``{}``), or None
+        when the condition does not hold."""
+        try:
+            out = self.client.update_item(
+                **self._update_args(request_id, expression, values, condition),
+                **({"ReturnValues": "ALL_NEW"} if returned else {}),
+            )
+        except ClientError as err:
+            if _conditional_failed(err):
+                return None
+            raise translate(err) from err
+        return dict(out.get("Attributes", {}))
+
+    def _update_args(self, request_id: str, expression: str, values: dict[str, Any], condition: str) -> dict[str, Any]:
         used = expression + condition
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -154,24 +191,24 @@ class DynamoApprovalStore:
         names = {k: v for k, v in _RESERVED.items() if k in used}
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        try:
-            self.client.update_item(**kwargs)
-            return True
-        except ClientError as err:
-            if _conditional_failed(err):
-                return False
-            raise translate(err) from err
+        return kwargs
 
     def refresh_token(self, request_id: str, task_token: str) -> bool:
-        return self._update(request_id, "SET task_token = :t", {":t": task_token, ":p": State.PENDING.value}, "#s = :p")
+        """Also after a decision was recorded, while it has not reached the workflow: the retried
+        task waits on the new token, and the delivery must use it."""
+        values = {":t": task_token, ":p": State.PENDING.value, ":dp": Delivery.PENDING.value}
+        return self._update(request_id, "SET task_token = :t", values, "#s = :p OR delivery = :dp") is not None
 
     def mark_notified(self, request_id: str, at: int) -> None:
         self._update(request_id, "SET notified_at = :n", {":n": at})
 
-    def record_decision(self, request_id: str, state: State, approver: str, via: str, comment: str, at: int) -> None:
+    def record_decision(
+        self, request_id: str, state: State, approver: str, via: str, comment: str, at: int, claim: str, until: int
+    ) -> None:
         decided = self._update(
             request_id,
-            "SET #s = :s, delivery = :d, decided_by = :a, decided_at = :t, decided_via = :v, #c = :c",
+            "SET #s = :s, delivery = :d, decided_by = :a, decided_at = :t, decided_via = :v, #c = :c, "
+            "claim_id = :k, sending_until = :u",
             {
                 ":s": state.value,
                 ":d": Delivery.PENDING.value,
@@ -179,23 +216,60 @@ class DynamoApprovalStore:
                 ":t": at,
                 ":v": via,
                 ":c": comment,
+                ":k": claim,
+                ":u": until,
                 ":p": State.PENDING.value,
             },
             "#s = :p AND expires_at > :t",  # the single-use write
         )
-        if not decided:
+        if decided is None:
             raise Conflict(f"approval {request_id} is no longer pending")
 
-    def set_delivery(self, request_id: str, delivery: Delivery, state: State | None = None) -> None:
-        if state is None:
-            self._update(request_id, "SET delivery = :d", {":d": delivery.value})
-        else:
-            self._update(request_id, "SET delivery = :d, #s = :s", {":d": delivery.value, ":s": state.value})
+    def claim(self, request_id: str, claim: str, now: int, until: int) -> ApprovalRequest | None:
+        values = {":k": claim, ":u": until, ":now": now, ":dp": Delivery.PENDING.value}
+        item = self._update(request_id, "SET claim_id = :k, sending_until = :u", values, _UNCLAIMED, returned=True)
+        return from_item(item) if item else None
+
+    def release(self, request_id: str, claim: str) -> None:
+        values = {":k": claim, ":dp": Delivery.PENDING.value}
+        self._update(request_id, "REMOVE sending_until", values, "claim_id = :k AND delivery = :dp")
+
+    def finish(
+        self,
+        request_id: str,
+        task_token: str,
+        delivery: Delivery,
+        state: State | None = None,
+        audit: AuditEntry | None = None,
+    ) -> bool:
+        expression = "SET delivery = :d" + (", #s = :s" if state else "") + " REMOVE sending_until"
+        values = {":d": delivery.value, ":t": task_token, ":dp": Delivery.PENDING.value}
+        if state:
+            values[":s"] = state.value
+        condition = "delivery = :dp AND task_token = :t"
+        if audit is None:
+            return self._update(request_id, expression, values, condition) is not None
+        if self.audit is None:
+            raise RuntimeError("this store writes no audit records (no audit trail)")
+        update = self._update_args(request_id, expression, values, condition)
+        put = {"TableName": self.audit.table, "Item": self.audit.item(*audit)}
+        try:
+            self.client.transact_write_items(TransactItems=[{"Update": update}, {"Put": put}])
+        except ClientError as err:
+            if _cancelled_by_condition(err):
+                return False
+            raise translate(err) from err
+        return True
 
     def expire(self, request_id: str, at: int) -> bool:
-        return self._update(
-            request_id,
-            "SET #s = :e, expired_at = :t",
-            {":e": State.EXPIRED.value, ":t": at, ":p": State.PENDING.value},
-            "#s = :p",
-        )
+        pending = {":e": State.EXPIRED.value, ":t": at, ":p": State.PENDING.value}
+        if self._update(request_id, "SET #s = :e, expired_at = :t", pending, "#s = :p") is not None:
+            return True
+        undelivered = {
+            ":e": State.EXPIRED.value,
+            ":t": at,
+            ":dp": Delivery.PENDING.value,
+            ":l": Delivery.TOO_LATE.value,
+        }
+        expression = "SET #s = :e, expired_at = :t, delivery = :l REMOVE sending_until"
+        return self._update(request_id, expression, undelivered, "delivery = :dp") is not None

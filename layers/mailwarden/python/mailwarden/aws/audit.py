@@ -37,6 +37,12 @@ class DynamoAuditTrail:
             "purge_at": {"N": str(int(now) + RETENTION_SECONDS)},
         }
 
+    def item(
+        self, subject: str, what: str, outcome: str, actor: str, reason: str, detail: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The item ``record`` writes, for a caller that writes it in a transaction of its own."""
+        return self._item(subject, what, outcome, actor, reason, detail)
+
     def record(self, subject: str, what: str, outcome: str, actor: str, reason: str, detail: dict[str, Any]) -> None:
         try:
             self.client.put_item(TableName=self.table, Item=self._item(subject, what, outcome, actor, reason, detail))

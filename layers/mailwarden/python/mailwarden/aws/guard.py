@@ -32,6 +32,7 @@ from .audit import DynamoAuditTrail
 from .dynamo import batch_put, query_all
 from .errors import translate
 from .events import EventPublisher
+from .killswitch import SsmKillSwitch
 from .stepfunctions import start_named
 
 APPLIED_METRIC = {"disable": Metric.ENTITIES_DISABLED, "reinstate": Metric.ENTITIES_REINSTATED}
@@ -202,37 +203,6 @@ def action_key(d: Decision) -> str:
     return f"action#{d.entity}#{d.kind}"
 
 
-class SsmKillSwitch:
-    """One SSM parameter stops every write. ``off`` means writes are allowed; any other value, a
-    missing parameter or an unreadable one means engaged (fail safe). Cached for ``ttl`` seconds."""
-
-    def __init__(self, client: Any, name: str, clock: Clock, ttl: float = 10.0) -> None:
-        self.client = client
-        self.name = name
-        self.clock = clock
-        self.ttl = ttl
-        self._value: tuple[float, bool] | None = None
-
-    def engaged(self) -> bool:
-        now = self.clock.time()
-        if self._value and now - self._value[0] < self.ttl:
-            return self._value[1]
-        try:
-            engaged = self.read()
-        except ClientError:
-            engaged = True
-        self._value = (now, engaged)
-        return engaged
-
-    def read(self) -> bool:
-        """Whether it is on now, uncached; a failure to read raises (the CLI says so)."""
-        return str(self.client.get_parameter(Name=self.name)["Parameter"]["Value"]).strip().lower() != "off"
-
-    def set(self, engaged: bool) -> None:
-        self.client.put_parameter(Name=self.name, Value="on" if engaged else "off", Type="String", Overwrite=True)
-        self._value = None
-
-
 class ReinstateWorkflow:
     """Starts the reinstate workflow, one execution per entity and disable (deterministic name: a
     redelivered request finds the same execution instead of mailing approvers twice)."""
@@ -281,7 +251,8 @@ class GuardReporter:
             "reputation.run",
             summary.get("outcome", ""),
             f"mailwarden:{summary.get('trigger', '')}",
-            f"{summary.get('entities', 0)} entities, {summary.get('counts', {})}",
+            f"{summary.get('entities', 0)} entities, "
+            + ", ".join(f"{k}={v}" for k, v in (summary.get("counts") or {}).items()),  # read by people (audit)
             summary,
         )
         self.events.publish(MailwardenDetailType.REPUTATION_RUN_COMPLETED, summary, [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -13,9 +13,11 @@ from ..contracts.tables import MAIL_FROM, RETENTION_SECONDS
 from ..mailfrom.model import IdentityMailFrom, InvalidRequest, SesStatus, Tracked, Zone
 from ..mailfrom.records import RecordSet
 from ..mailfrom.service import StaleRecords
-from ..policy import MailFromPolicy
 from .dynamo import query_all, scan_all
 from .errors import code_of, translate
+
+if TYPE_CHECKING:
+    from ..policy import MailFromPolicy
 
 WATCHED = "1"  # the sparse index's partition value
 

@@ -27,6 +27,7 @@ from ..errors import (
     UnknownOrganization,
 )
 from ..workmail.model import Grant, Snapshot, User
+from ..workmail.ports import Claim
 from .dynamo import query_all
 from .errors import code_of, translate
 
@@ -111,6 +112,11 @@ class WorkMailDirectory:
         return True
 
     # ------------------------------------------------------------------ reads
+
+    def organization(self, org: str) -> str:
+        """The organization's state (``Active`` when it can be used); ``UnknownOrganization`` when it
+        does not exist."""
+        return str(self._call("describe_organization", OrganizationId=org).get("State", ""))
 
     def user(self, org: str, ident: str) -> User:
         """DescribeUser by id, email or user name (WorkMail accepts all three)."""
@@ -232,8 +238,9 @@ class WorkMailDirectory:
     # ------------------------------------------------------------------ mailbox export
 
     def start_export(self, org: str, entity: str, *, token: str, target: dict[str, str], description: str) -> str:
-        """The job id. A retried start (same token) returns the same job; at the organization's
-        concurrency limit -> ``ExportSlotsBusy``; exported in the last 24 h -> that job's id."""
+        """The job id. A retried start (same token) returns the same job. ``LimitExceededException``
+        (the organization's 10 concurrent exports, or this mailbox exported in the last 24 h: WorkMail
+        answers both with it) -> ``ExportSlotsBusy``; which export may stand in is the caller's call."""
         try:
             out = self.client.start_mailbox_export_job(
                 OrganizationId=org,
@@ -248,20 +255,17 @@ class WorkMailDirectory:
         except ClientError as err:
             if code_of(err) != "LimitExceededException":
                 raise _error(err) from err
-            recent = self.recent_export(org, entity)
-            if recent:
-                return recent
             raise ExportSlotsBusy(f"{org}: {err.response['Error'].get('Message', 'export limit')}") from err
         return str(out["JobId"])
 
-    def recent_export(self, org: str, entity: str) -> str | None:
-        """The newest export job of ``entity`` that did not fail (WorkMail allows one per 24 h)."""
-        jobs = [
-            j
+    def exports_of(self, org: str, entity: str) -> list[dict[str, Any]]:
+        """The export jobs of ``entity`` started in the last seven days (what ListMailboxExportJobs
+        lists): ``jobId``, ``state``, ``startedAt`` (epoch seconds)."""
+        return [
+            {"jobId": str(j["JobId"]), "state": j["State"], "startedAt": j["StartTime"].timestamp()}
             for j in self._pages("list_mailbox_export_jobs", "Jobs", OrganizationId=org)
-            if j["EntityId"] == entity and j["State"] in ("RUNNING", "COMPLETED")
+            if j["EntityId"] == entity
         ]
-        return str(max(jobs, key=lambda j: j["StartTime"])["JobId"]) if jobs else None
 
     def export(self, org: str, job_id: str) -> dict[str, Any]:
         d = self._call("describe_mailbox_export_job", OrganizationId=org, JobId=job_id)
@@ -315,14 +319,71 @@ class DynamoOffboardingStore:
     def _user_key(self, organization_id: str, user_id: str) -> dict[str, Any]:
         return {"pk": {"S": f"USER#{organization_id}/{user_id}"}, "sk": {"S": "LATEST"}}
 
-    def remember(self, snapshot: Snapshot) -> None:
-        """Point the user at this request's snapshot (what a restore re-applies)."""
-        item = {**self._user_key(snapshot.organization_id, snapshot.user.id), "request": {"S": snapshot.request_id}}
-        item["purge_at"] = {"N": str(int(self.clock.time()) + RETENTION_SECONDS)}
+    def _put(self, item: dict[str, Any], condition: str | None = None, **values: Any) -> bool:
+        """PutItem (kept for the retention period); ``False`` when ``condition`` does not hold."""
+        item = {**item, "purge_at": {"N": str(int(self.clock.time()) + RETENTION_SECONDS)}}
+        extra: dict[str, Any] = {}
+        if condition:
+            extra = {"ConditionExpression": condition, "ExpressionAttributeNames": {"#request": "request"}}
+            if values:
+                extra["ExpressionAttributeValues"] = values
         try:
-            self.client.put_item(TableName=self.table, Item=item)
+            self.client.put_item(TableName=self.table, Item=item, **extra)
+        except ClientError as err:
+            if condition and code_of(err) == "ConditionalCheckFailedException":
+                return False
+            raise translate(err) from err
+        return True
+
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         except ClientError as err:
             raise translate(err) from err
+        return dict(item) if item else None
+
+    def remember(self, snapshot: Snapshot) -> None:
+        """Point the user at this request's snapshot (what a restore re-applies), unless it points at
+        another request's not restored since: that one was taken before Mailwarden first changed it."""
+        key = self._user_key(snapshot.organization_id, snapshot.user.id)
+        self._put(
+            {**key, "request": {"S": snapshot.request_id}},
+            "attribute_not_exists(pk) OR #request = :request OR restored = :yes",
+            **{":request": {"S": snapshot.request_id}, ":yes": {"BOOL": True}},
+        )
+
+    def restored(self, snapshot: Snapshot) -> None:
+        """The user was restored from ``snapshot``: the next offboarding's snapshot may replace it."""
+        key = self._user_key(snapshot.organization_id, snapshot.user.id)
+        self._put({**key, "request": {"S": snapshot.request_id}, "restored": {"BOOL": True}})
+
+    def claim(self, organization_id: str, user_id: str, request_id: str, *, replacing: str | None = None) -> Claim:
+        """Make ``request_id`` the user's offboarding unless another request holds it (``replacing``:
+        only instead of that one); the holder after the call."""
+        key = {"pk": {"S": f"USER#{organization_id}/{user_id}"}, "sk": {"S": "OFFBOARD"}}
+        now = self.clock.time()
+        item = {**key, "request": {"S": request_id}, "since": {"N": str(now)}}
+        if replacing is None:
+            won = self._put(item, "attribute_not_exists(pk) OR #request = :request", **{":request": {"S": request_id}})
+        else:
+            won = self._put(item, "#request = :holder", **{":holder": {"S": replacing}})
+        if won:
+            return Claim(request_id, now)
+        held = self._get(key)
+        if held is None:  # released between the two calls (never done today): try once more
+            return self.claim(organization_id, user_id, request_id)
+        return Claim(held["request"]["S"], float(held["since"]["N"]))
+
+    def _decommission_key(self, decommission_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"DECOMMISSION#{decommission_id}"}, "sk": {"S": "STATE"}}
+
+    def decommission(self, decommission_id: str) -> dict[str, Any] | None:
+        """What a decommission's runs left: ``planned`` users, ``unfinished`` (after a summary)."""
+        item = self._get(self._decommission_key(decommission_id))
+        return json.loads(item["state"]["S"]) if item else None
+
+    def set_decommission(self, decommission_id: str, state: dict[str, Any]) -> None:
+        self._put({**self._decommission_key(decommission_id), "state": {"S": json.dumps(state)}})
 
     def _member_key(self, decommission_id: str, user_id: str) -> dict[str, Any]:
         return {"pk": {"S": f"DECOMMISSION#{decommission_id}"}, "sk": {"S": f"USER#{user_id}"}}

@@ -4,7 +4,6 @@ same trigger functions EventBridge invokes, writes go through the same guards) a
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -29,7 +28,7 @@ from ..contracts.tables import APPROVALS, AUDIT, GUARD, MAIL_FROM
 from ..errors import MailwardenError
 from ..health import HealthCensus
 from ..mailfrom.model import check_identity
-from .render import CliError, Console, ExitCode, Result, ago, table
+from .render import CliError, Console, ExitCode, Result, ago, table, words
 from .target import Target, access_error
 
 
@@ -179,7 +178,7 @@ def approvals_show(ctx: Ctx, request_id: str) -> Result:
     ]
     plan = r.plan if isinstance(r.plan, list) else ([r.plan] if r.plan else [])
     if plan:
-        lines += ["plan:"] + [f"  ~ {p if isinstance(p, str) else json.dumps(p, default=str)}" for p in plan]
+        lines += ["plan:"] + [f"  ~ {p if isinstance(p, str) else words(p)}" for p in plan]
     if r.decided_by:
         lines.append(f"decided:    {r.state.value} by {r.decided_by} via {r.decided_via} at {iso(r.decided_at or 0)}")
         if r.comment:
@@ -367,7 +366,7 @@ def _workmail_request(ctx: Ctx, detail_type: str, detail: dict[str, Any], label:
         steps = out.get("plan") or []
         lines = [f"{label} (dry run: nothing changed). It would:"]
         if isinstance(steps, dict):  # a decommission: who is offboarded, who is kept, in what order
-            steps = [f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in steps.items()]
+            steps = decommission_plan_lines(steps)
         for s in steps:
             lines.append(f"  ~ {s['action']}  [{s.get('where', '')}]" if isinstance(s, dict) else f"  ~ {s}")
         return Result(ExitCode.OK, out, lines)
@@ -398,6 +397,25 @@ def _workmail_request(ctx: Ctx, detail_type: str, detail: dict[str, Any], label:
         return Result(code, data, [*lines, f"! {detail.get('error')}: {detail.get('cause')}"])
     code, more = unfinished(state, arn)
     return Result(code, data, lines + more)
+
+
+def decommission_plan_lines(plan: dict[str, Any]) -> list[str]:
+    """A decommission's dry-run plan (the trigger's ``plan``) in sentences."""
+    first = plan.get("firstUsers") or []
+    more = int(plan.get("offboard", len(first))) - len(first)
+    users = words(first) + (f" and {more} more" if more > 0 else "")
+    lines = [f"offboard {plan.get('offboard', len(first))} user(s), export {words(bool(plan.get('export')))}: {users}"]
+    kept = plan.get("kept") or []
+    if kept or plan.get("keptCount"):
+        why = [f"{k['user']} ({k.get('why', '')})" if isinstance(k, dict) else str(k) for k in kept]
+        lines.append(f"keep {plan.get('keptCount', len(kept))}: {', '.join(why)}")
+    if plan.get("alreadyDeleted"):
+        lines.append(f"skip {plan['alreadyDeleted']} already deleted")
+    if plan.get("order"):
+        lines.append(f"order: {plan['order']}")
+    known = {"firstUsers", "offboard", "export", "kept", "keptCount", "alreadyDeleted", "order"}
+    lines += [f"{k}: {words(v)}" for k, v in plan.items() if k not in known]
+    return lines
 
 
 def offboard(ctx: Ctx, user: str, org: str, reason: str, dry_run: bool, export: bool | None) -> Result:
@@ -441,7 +459,7 @@ def _api_result(status: int, body: Any) -> Result:
         lines = [f"! HTTP {status} ({body.get('detailCode', '')}): {texts[0] if texts else body}"]
         lines += [f"  {t}" for t in texts[1:]]
         return Result(code, {"status": status, **body}, lines)
-    lines = [f"{k}: {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in body.items()]
+    lines = [f"{k}: {words(v)}" for k, v in body.items()]
     return Result(ExitCode.OK, body, lines)
 
 

@@ -61,6 +61,20 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], em
     return out
 
 
+def words(value: Any) -> str:
+    """A value as a person reads it: lists comma-separated, mappings as ``key=value`` pairs (nested the
+    same way, in parentheses), never a Python or JSON repr."""
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{k}={words(v) if not isinstance(v, dict | list) else f'({words(v)})'}" for k, v in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return ", ".join(words(v) for v in value) if value else "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def ago(seconds: float) -> str:
     """``3d 4h``, ``12m``, ``40s``."""
     s = int(abs(seconds))

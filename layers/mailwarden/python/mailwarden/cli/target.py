@@ -6,6 +6,7 @@ a function with the event EventBridge would deliver, and the MAIL FROM API."""
 
 from __future__ import annotations
 
+import gc
 import getpass
 import json
 import logging
@@ -16,7 +17,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, redirect_stdout
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -183,9 +184,15 @@ class LocalTarget:
         self.description = "the local emulator"
         self.estate: dict[str, str] = {}  # what the sample estate holds (organization id, identity)
         self.names = deployment.outputs()
+        self._session: Any = None
+        self._clients: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
-        return boto3.session.Session().client(service)
+        """The operator's clients: one session (made inside the emulator, with its credentials)."""
+        if service not in self._clients:
+            self._session = self._session or boto3.session.Session()
+            self._clients[service] = self._session.client(service)
+        return self._clients[service]
 
     def output(self, key: str) -> str:
         return self.names[key]
@@ -213,11 +220,12 @@ class LocalTarget:
 
 @contextmanager
 def function_logs_to(sink: TextIO) -> Iterator[None]:
-    """The functions' logs and EMF metrics (stdout in Lambda) go to ``sink``, not the CLI's output."""
+    """The functions' logs, EMF metrics and warnings (stdout and stderr in Lambda, which go to
+    CloudWatch Logs) go to ``sink``, not the CLI's output."""
     handlers = [h for h in logging.getLogger(SERVICE).handlers if isinstance(h, logging.StreamHandler)]
     before = [h.setStream(sink) for h in handlers]
     try:
-        with redirect_stdout(sink):
+        with redirect_stdout(sink), redirect_stderr(sink):
             yield
     finally:
         for h, stream in zip(handlers, before, strict=True):
@@ -234,6 +242,10 @@ def local_target(verbose: bool = False, seed: bool = True) -> Iterator[LocalTarg
     from local.sample import seed_estate
 
     with ExitStack() as stack:
+        # A short-lived process that builds tens of thousands of objects it keeps (the emulator):
+        # the collector's default thresholds spend a tenth of the command scanning them.
+        stack.callback(gc.set_threshold, *gc.get_threshold())
+        gc.set_threshold(50_000, 50, 1000)
         stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")  # Powertools' "no metrics to publish" and the like
         sink = sys.stderr if verbose else stack.enter_context(open(os.devnull, "w"))

@@ -68,7 +68,7 @@ def _ses_arn(value: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class _Envelope(_Strict):

@@ -365,13 +365,19 @@ def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, A
             f"{p}WaitForExport",
             "$.export",
             retry=[
+                {  # the mailbox was exported in the last 24 h: WorkMail starts another one a day later
+                    "ErrorEquals": ["ExportCoolingDown"],
+                    "IntervalSeconds": 3600,
+                    "MaxAttempts": 30,
+                    "BackoffRate": 1.0,
+                },
                 {
                     "ErrorEquals": ["ExportSlotsBusy"],
                     "IntervalSeconds": EXPORT_POLL_SECONDS,
                     "MaxAttempts": 500,
                     "BackoffRate": 1.0,
                     "JitterStrategy": "FULL",
-                }
+                },
             ],
         ),
         f"{p}WaitForExport": {"Type": "Wait", "Seconds": EXPORT_POLL_SECONDS, "Next": f"{p}PollExport"},

@@ -83,7 +83,7 @@ def check_identity(value: str) -> str:
 class MailFromRequest(BaseModel):
     """``PUT /mail-from-attributes`` body."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     identity: str = Field(
         min_length=3,
@@ -204,7 +204,7 @@ class SetupResult:
 class IdentityCreated(BaseModel):
     """``Email Identity Created`` detail: set up ``mailFromDomain`` (or the policy's default subdomain)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     identity: str = Field(min_length=3, max_length=IDENTITY_MAX)
     mail_from_domain: str | None = Field(None, alias="mailFromDomain")

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..clock import Clock
 from ..contracts.names import MailwardenDetailType
 from ..errors import Conflict, NotFound
-from ..policy import MailFromPolicy
 from .model import (
     SEED_STATUS,
     IdentityMailFrom,
@@ -48,6 +48,9 @@ from .model import (
 )
 from .ports import Dns, Reporter, Ses, Store
 from .records import SPF_RECORD, DnsConflict, RecordPlan, mx_value, plan_records
+
+if TYPE_CHECKING:
+    from ..policy import MailFromPolicy
 
 STALE_RETRIES = 3
 

@@ -21,7 +21,7 @@ class PartnerRun(RunRequest):
 
 
 class _Detail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     mode: Literal["plan", "apply"] | None = None
     reason: str = Field(min_length=1, max_length=500)
     requestedBy: str = Field(min_length=1, max_length=200)
@@ -38,7 +38,7 @@ def run_request(raw: Any) -> PartnerRun:
 
 
 class _Step(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     catalog: Catalog
     fingerprint: str = Field(min_length=1, max_length=64)
 

@@ -15,7 +15,7 @@ from ..requests import RunRequest, run_trigger
 
 
 class _Detail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     mode: Literal["plan", "apply"]
     reason: str = Field(min_length=1, max_length=500)
     requestedBy: str = Field(min_length=1, max_length=200)

@@ -133,7 +133,7 @@ def check_entity_identifier(value: str) -> str:
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, str_strip_whitespace=True, defer_build=True)
 
     organization_id: str = Field(alias="organizationId", pattern=_ORG)
     requested_by: str = Field(alias="requestedBy", min_length=1, max_length=256)

@@ -16,7 +16,16 @@ from typing import Any
 
 from ..clock import Clock, iso
 from ..contracts.names import MailwardenDetailType
-from ..errors import Conflict, DeleteRefused, NotFound, NotYetDisabled, Rejected, UnknownOrganization
+from ..errors import (
+    Conflict,
+    DeleteRefused,
+    ExportCoolingDown,
+    ExportSlotsBusy,
+    NotFound,
+    NotYetDisabled,
+    Rejected,
+    UnknownOrganization,
+)
 from ..policy import WorkmailPolicy
 from .model import (
     RESTORE_WINDOW_DAYS,
@@ -39,13 +48,28 @@ EXPORT_MAX_SECONDS = 24 * 3600
 # How long the workflow waits before looking at a running export again: every minute at first, then
 # a fifth of its age (a big mailbox takes hours), at most every 15 minutes.
 EXPORT_POLL_MIN, EXPORT_POLL_MAX = 60, 900
+EXPORT_COOLDOWN = 24 * 3600  # WorkMail exports a mailbox at most once a day (FACTS.md)
+EXPORT_ATTEMPTS = 5  # exports one request starts at most (each after the last one FAILED or was CANCELLED)
 
 
 DECOMMISSIONS = "decommissions"  # documents' key prefix: <id>/users.json (the plan), <id>/report.json
+# A user's outcome in a decommission that needs nothing more (a re-sent request resumes the others):
+# deleted, or refused before any change (protected, deleted meanwhile...).
+FINISHED = ("deleted", "rejected")
 
 
 def _epoch(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def covers(job: dict[str, Any], requested_at: float) -> bool:
+    """Whether an export job may stand for a request made at ``requested_at``: it COMPLETED and
+    started after the request (an older archive misses the last mail)."""
+    return job.get("state") == "COMPLETED" and float(job.get("startedAt") or 0) >= requested_at
+
+
+def unknown_organization(org: str) -> str:
+    return f"WorkMail organization {org} does not exist or is not active"
 
 
 def member_request_id(decommission_id: str, user_id: str) -> str:
@@ -92,19 +116,46 @@ class Offboarding:
         self.audit.record(subject(org, user), f"workmail.{outcome}", outcome, actor, reason, body)
         self.events.publish(MailwardenDetailType.WORKMAIL_OFFBOARDING, body, [])
 
-    def reject(self, request: OffboardRequest | RestoreRequest, why: str) -> None:
-        """Record a refused request (nothing was changed)."""
+    def _decommission_report(self, org: str, outcome: str, actor: str, reason: str, detail: dict[str, Any]) -> None:
+        """An audit record (subject ``workmail:<org>``) and a ``WorkMail Decommission`` event."""
+        self.audit.record(f"workmail:{org}", "workmail.decommission", outcome, actor, reason, detail)
+        self.events.publish(
+            MailwardenDetailType.WORKMAIL_DECOMMISSION, {"outcome": outcome, "organizationId": org, **detail}, []
+        )
+
+    def reject(
+        self, request: OffboardRequest | RestoreRequest | DecommissionRequest, why: str, request_id: str | None = None
+    ) -> None:
+        """Record a refused request (nothing was changed): the audit trail and an event, with the reason."""
+        rid = request_id or request.request_id
+        if isinstance(request, DecommissionRequest):
+            self._decommission_report(
+                request.organization_id, "rejected", request.requested_by, why, {"decommissionId": rid, "why": why}
+            )
+            return
         detail = {"organizationId": request.organization_id, "user": request.user, "why": why}
-        self._report(None, "rejected", {**detail, "requestId": request.request_id}, request.requested_by)
+        self._report(None, "rejected", {**detail, "requestId": rid}, request.requested_by)
+
+    def check_organization(self, org: str) -> None:
+        """``Rejected`` unless the organization exists and is active (DescribeOrganization)."""
+        try:
+            state = self.directory.organization(org)
+        except UnknownOrganization as exc:
+            raise Rejected(unknown_organization(org)) from exc
+        if state.lower() != "active":
+            raise Rejected(f"WorkMail organization {org} is {state}, not Active")
 
     # ------------------------------------------------------------------ validation and snapshot
 
-    def resolve(self, org: str, ident: str) -> tuple[User, list[tuple[str, str]]]:
-        """The user to offboard and its groups, or ``Rejected`` saying why not."""
+    def resolve(self, org: str, ident: str) -> tuple[User, list[tuple[str, str]], list[str]]:
+        """The user to offboard, its groups (direct memberships) and aliases, or ``Rejected`` saying why not.
+
+        Protection follows aliases (a person may name a user by any of them) and group nesting (a
+        member of a group that is a member of a protected group is protected)."""
         try:
             user = self.directory.user(org, ident)
         except UnknownOrganization as exc:
-            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
+            raise Rejected(unknown_organization(org)) from exc
         except NotFound as exc:
             kind = self.directory.kind_of(org, ident)
             if kind:
@@ -114,24 +165,42 @@ class Offboarding:
             raise Rejected(f"user {ident} is already deleted")
         if user.role != "USER":
             raise Rejected(f"{ident} has the role {user.role} (a resource or system account), not USER")
-        hit = self.policy.protects_user(user.id, user.name, user.email, ident)
+        aliases = self.directory.aliases(org, user.id)
+        hit = self.policy.protects_user(user.id, user.name, user.email, ident, *aliases)
         if hit:
             raise Rejected(f"{ident} is protected (policy workmail.protectedUsers lists {hit})")
         groups = self.directory.groups_of(org, user.id)
-        protected = [name or gid for gid, name in groups if self.policy.protects_group(gid, name)]
-        if protected:
-            raise Rejected(f"{ident} is a member of the protected group {protected[0]} (workmail.protectedGroups)")
-        return user, groups
+        for gid, (name, via) in self._enclosing(org, groups).items():
+            if self.policy.protects_group(gid, name):
+                through = f" through the group {via}" if via else ""
+                raise Rejected(
+                    f"{ident} is a member of the protected group {name or gid}{through} (workmail.protectedGroups)"
+                )
+        return user, groups, aliases
+
+    def _enclosing(self, org: str, groups: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        """Every group the entity is in, directly or through nested groups: id -> (name, the direct
+        group it is reached through, "" for a direct one). ListGroupsForEntity takes a group id too;
+        whether it already follows nesting is not documented, so the walk goes up until nothing is new."""
+        found: dict[str, tuple[str, str]] = {}
+        todo = [(gid, name, "") for gid, name in groups]
+        while todo:
+            gid, name, via = todo.pop()
+            if gid in found:
+                continue
+            found[gid] = (name, via)
+            todo += [(g, n, via or name or gid) for g, n in self.directory.groups_of(org, gid) if g not in found]
+        return found
 
     def capture(self, request_id: str, request: OffboardRequest, approved_by: str | None = None) -> Snapshot:
         """Read everything offboarding would remove (no writes)."""
         org = request.organization_id
-        user, groups = self.resolve(org, request.user)
+        user, groups, aliases = self.resolve(org, request.user)
         return Snapshot(
             request_id=request_id,
             organization_id=org,
             user=user,
-            aliases=tuple(self.directory.aliases(org, user.id)),
+            aliases=tuple(aliases),
             groups=tuple(groups),
             grants=tuple(g for g in self.directory.grants_on(org, user.id) if g.grantee_id != user.id),
             delegations=tuple(self.directory.delegations_of(org, user.id)),
@@ -160,7 +229,6 @@ class Offboarding:
             self.reject(request, str(exc))
             raise
         snap = self.store.keep(taken)
-        self.store.remember(snap)
         self.audit.record(snap.subject, "workmail.snapshot", "recorded", snap.requested_by, snap.reason, snap.as_dict())
         return {**self._summary(snap), "alreadyDeleted": False}
 
@@ -190,6 +258,12 @@ class Offboarding:
         snap = self.store.snapshot(request_id)
         return snap.user.id if snap else None
 
+    def answer_running(self, request: OffboardRequest, request_id: str, user_id: str, running: str) -> None:
+        """Record a request for a user another offboarding is in flight for (answered with that one)."""
+        why = f"an offboarding of this user is in flight already (request {running}); nothing new was started"
+        detail = {"organizationId": request.organization_id, "user": user_id, "requestId": request_id}
+        self._report(None, "already-running", {**detail, "runningRequestId": running, "why": why}, request.requested_by)
+
     def _snap(self, request_id: str) -> Snapshot:
         snap = self.store.snapshot(request_id)
         if snap is None:
@@ -200,14 +274,37 @@ class Offboarding:
 
     def start_export(self, request_id: str) -> dict[str, Any]:
         snap = self._snap(request_id)
-        target = {**self.target, "prefix": f"{self.target['prefix']}/{snap.organization_id}/{snap.user.id}"}
-        job = self.directory.start_export(
-            snap.organization_id,
-            snap.user.id,
-            token=client_token(request_id, snap.user.id),
-            target=target,
-            description=f"Mailwarden offboarding {request_id}",
-        )
+        """Start the mailbox export (a retried start returns the same job; after a FAILED or CANCELLED
+        one, a re-sent request starts a new one, up to ``EXPORT_ATTEMPTS``). When WorkMail refuses a
+        new one (all 10 slots busy, or this mailbox exported in the last 24 h), an export may stand in
+        only if it COMPLETED and started after the request was made (its snapshot was taken): an older
+        one misses the last mail. Otherwise ``ExportSlotsBusy``: the workflow waits for a slot."""
+        snap = self._snap(request_id)
+        org, uid = snap.organization_id, snap.user.id
+        target = {**self.target, "prefix": f"{self.target['prefix']}/{org}/{uid}"}
+        job = ""
+        for attempt in range(EXPORT_ATTEMPTS):
+            try:
+                job = self.directory.start_export(
+                    org,
+                    uid,
+                    token=client_token(request_id if attempt == 0 else f"{request_id}#{attempt}", uid),
+                    target=target,
+                    description=f"Mailwarden offboarding {request_id}",
+                )
+            except ExportSlotsBusy as exc:
+                jobs = self.directory.exports_of(org, uid)
+                covering = [j for j in jobs if covers(j, _epoch(snap.taken_at))]
+                if not covering:
+                    now = self.clock.time()
+                    recent = [float(j["startedAt"]) for j in jobs if now - float(j["startedAt"]) < EXPORT_COOLDOWN]
+                    if recent:
+                        until = iso(max(recent) + EXPORT_COOLDOWN)
+                        raise ExportCoolingDown(f"{exc}; no export of it may stand in; a new one from {until}") from exc
+                    raise
+                job = str(max(covering, key=lambda j: float(j["startedAt"]))["jobId"])
+            if self.directory.export(org, job)["state"] not in ("FAILED", "CANCELLED"):
+                break
         return {"jobId": job}
 
     def export_status(self, request_id: str, job_id: str) -> dict[str, Any]:
@@ -236,6 +333,9 @@ class Offboarding:
     def strip(self, request_id: str) -> dict[str, int]:
         snap = self._snap(request_id)
         org, uid = snap.organization_id, snap.user.id
+        # Before the first change: the user's restore point, unless an earlier request (not restored
+        # since) changed the user first; its snapshot is the one taken before Mailwarden touched it.
+        self.store.remember(snap)
         done = Counter[str]()
         for gid, _ in snap.groups:
             done["groups" if self.directory.remove_from_group(org, gid, uid) else "alreadyGone"] += 1
@@ -291,12 +391,13 @@ class Offboarding:
     # ------------------------------------------------------------------ restore
 
     def restore(self, request: RestoreRequest) -> dict[str, Any]:
-        """Re-register a deregistered user (within 30 days) and re-apply its latest snapshot."""
+        """Re-register a deregistered user (within 30 days) and re-apply the snapshot taken before
+        Mailwarden first changed it (``Store.remember``); a repeated restore re-applies the same one."""
         org = request.organization_id
         try:
             user = self.directory.user(org, request.user)
         except UnknownOrganization as exc:
-            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
+            raise Rejected(unknown_organization(org)) from exc
         except NotFound as exc:
             raise Rejected(f"no user {request.user} in WorkMail organization {org}") from exc
         if user.state == "DELETED":
@@ -334,35 +435,42 @@ class Offboarding:
         for rid, name in snap.delegations:
             attempt(f"delegation on {name or rid}", self.directory.delegate, org, rid, user.id)
         detail = {"registered": registered, "email": email, "fromRequest": snap.request_id, "skipped": skipped}
+        self.store.restored(snap)  # the next offboarding's snapshot is the user's restore point again
         self._report(replace(snap, reason=request.reason), "restored", detail, request.requested_by)
         return {"restored": True, **detail}
 
     # ------------------------------------------------------------------ organization decommission
 
-    def check_organization(self, org: str) -> None:
-        """``Rejected`` unless the organization exists and is active (one ListUsers call)."""
-        try:
-            next(iter(self.directory.users(org)), None)
-        except UnknownOrganization as exc:
-            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
+    def _protected_members(self, org: str) -> dict[str, str]:
+        """Every entity in a protected group, directly or through nested groups -> that group's name."""
+        groups = dict(self.directory.groups(org))
+        out: dict[str, str] = {}
+        for gid, name in groups.items():
+            if not self.policy.protects_group(gid, name):
+                continue
+            todo, seen = [gid], set()
+            while todo:
+                group = todo.pop()
+                if group in seen:
+                    continue
+                seen.add(group)
+                for member in self.directory.members(org, group):
+                    out.setdefault(member, name or gid)
+                    if member in groups:
+                        todo.append(member)
+        return out
 
-    def decommission_plan(
-        self, decommission_id: str, request: DecommissionRequest, *, keep_items: bool = False
-    ) -> dict[str, Any]:
-        """Every user to offboard (and every user kept, with why), for a dry run or the approval.
-
-        ``keep_items`` (the workflow's step): the users go to a JSON document the workflow's
-        Distributed Map reads (``items``: bucket and key), never into the execution's state, whose
-        256 KiB would cap an organization at a few thousand users."""
+    def _decommission_users(
+        self, decommission_id: str, request: DecommissionRequest
+    ) -> tuple[list[dict[str, Any]], list[dict[str, str]], int]:
+        """The users to offboard, the users kept (with why) and how many are deleted already."""
         org = request.organization_id
         try:
             users = list(self.directory.users(org))
-            protected_members: dict[str, str] = {}
-            for gid, name in self.directory.groups(org):
-                if self.policy.protects_group(gid, name):
-                    protected_members.update(dict.fromkeys(self.directory.members(org, gid), name or gid))
+            protected_members = self._protected_members(org)
         except UnknownOrganization as exc:
-            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
+            self.reject(request, unknown_organization(org), decommission_id)
+            raise Rejected(unknown_organization(org)) from exc
         items: list[dict[str, Any]] = []
         kept: list[dict[str, str]] = []
         already = 0
@@ -377,16 +485,43 @@ class Offboarding:
                 why = f"protected user ({hit})"
             elif u.id in protected_members:
                 why = f"member of protected group {protected_members[u.id]}"
+            elif self.policy.protected_users and (hit := self.policy.protects_user(*self.directory.aliases(org, u.id))):
+                why = f"protected user (alias {hit})"
             if why:
                 kept.append({"user": u.email or u.name, "why": why})
             else:
                 items.append({"requestId": member_request_id(decommission_id, u.id), "user": u.id, "email": u.email})
+        return items, kept, already
+
+    def _unfinished(self, decommission_id: str) -> tuple[list[dict[str, Any]], int] | None:
+        """A decommission planned before (a re-sent request): its planned users not yet finished, and
+        how many are; ``None`` when it was never planned."""
+        if self.documents is None or self.store.decommission(decommission_id) is None:
+            return None
+        planned = list(self.documents.get(f"{DECOMMISSIONS}/{decommission_id}/users.json"))
+        results = self.store.members(decommission_id)
+        todo = [i for i in planned if results.get(i["user"], {}).get("outcome") not in FINISHED]
+        return todo, len(planned) - len(todo)
+
+    def decommission_plan(
+        self, decommission_id: str, request: DecommissionRequest, *, keep_items: bool = False
+    ) -> dict[str, Any]:
+        """Every user to offboard (and every user kept, with why), for a dry run or the approval.
+
+        ``keep_items`` (the workflow's step): the users go to a JSON document the workflow's
+        Distributed Map reads (``items``: bucket and key), never into the execution's state, whose
+        256 KiB would cap an organization at a few thousand users. A decommission planned before (the
+        request sent again) resumes exactly its planned users not yet finished (``FINISHED``)."""
+        org = request.organization_id
+        resumed = self._unfinished(decommission_id) if keep_items else None
+        if resumed is None:
+            items, kept, already = self._decommission_users(decommission_id, request)
+        else:
+            items, kept, already = resumed[0], [], 0
         export = self.policy.export_by_default if request.export is None else request.export
-        named = {i["user"] for i in items[:PLAN_PREVIEW]}
-        emails = [u.email or u.name for u in users if u.id in named]
-        plan = {
+        plan: dict[str, Any] = {
             "offboard": len(items),
-            "firstUsers": emails,
+            "firstUsers": [i.get("email") or i["user"] for i in items[:PLAN_PREVIEW]],
             "kept": kept[:PLAN_PREVIEW],
             "keptCount": len(kept),
             "alreadyDeleted": already,
@@ -394,8 +529,11 @@ class Offboarding:
             "order": "per user: snapshot, export, strip groups/grants/delegations, deregister, DISABLED, delete; "
             "10 users at a time (WorkMail runs at most 10 exports per organization)",
         }
+        if resumed is not None:
+            plan["resumed"] = {"finished": resumed[1], "notFinished": len(items)}
         summary = (
-            f"Offboard and permanently delete {len(items)} users of WorkMail organization {org}"
+            ("Resume: " if resumed is not None else "")
+            + f"Offboard and permanently delete {len(items)} users of WorkMail organization {org}"
             + (" after exporting each mailbox" if export else "")
             + f"; {len(kept)} kept (protected)."
         )
@@ -413,24 +551,15 @@ class Offboarding:
         }
         if keep_items:
             assert self.documents is not None, "the workflow step keeps its users in a document"
-            key = f"{DECOMMISSIONS}/{decommission_id}/users.json"
+            # users.json: every planned user (written once; the summary names them all); a resume's
+            # Distributed Map reads the users not finished from pending.json
+            key = f"{DECOMMISSIONS}/{decommission_id}/{'pending' if resumed else 'users'}.json"
             self.documents.put(key, items)
+            if resumed is None:
+                self.store.set_decommission(decommission_id, {"planned": len(items)})
             out["items"] = {"bucket": self.documents.bucket, "key": key, "count": len(items)}
-        outcome = "planned"
-        self.audit.record(
-            f"workmail:{org}", "workmail.decommission", outcome, request.requested_by, request.reason, plan
-        )
-        self.events.publish(
-            MailwardenDetailType.WORKMAIL_DECOMMISSION,
-            {
-                "outcome": outcome,
-                "organizationId": org,
-                "decommissionId": decommission_id,
-                "dryRun": request.dry_run,
-                **plan,
-            },
-            [],
-        )
+        detail = {"decommissionId": decommission_id, "dryRun": request.dry_run, **plan}
+        self._decommission_report(org, "planned", request.requested_by, request.reason, detail)
         return out
 
     def decommission_member(self, decommission_id: str, user_id: str, result: dict[str, Any]) -> dict[str, str]:
@@ -456,6 +585,9 @@ class Offboarding:
         ]
         counts = dict(Counter(str(u.get("outcome")) for u in users))
         not_deleted = [u for u in users if u.get("outcome") != "deleted"]
+        if planned:  # what a re-sent request resumes
+            unfinished = sum(u.get("outcome") not in FINISHED for u in users)
+            self.store.set_decommission(decommission_id, {"planned": len(users), "unfinished": unfinished})
         summary: dict[str, Any] = {
             "organizationId": org,
             "decommissionId": decommission_id,

@@ -15,6 +15,8 @@ from ..errors import MalformedEvent, Rejected, parsed
 from .model import DecommissionRequest, OffboardRequest, RestoreRequest
 from .offboarding import Offboarding
 
+IN_FLIGHT = ("RUNNING", "PENDING_REDRIVE")  # Step Functions execution states that may still change WorkMail
+
 _MODELS: dict[str, type[BaseModel]] = {
     OperatorDetailType.OFFBOARD_REQUESTED: OffboardRequest,
     OperatorDetailType.RESTORE_REQUESTED: RestoreRequest,
@@ -47,7 +49,19 @@ def parse(raw: Any) -> Parsed:
 
 
 class Starter(Protocol):
-    def start(self, workflow: str, name: str, payload: dict[str, Any]) -> tuple[str, bool]: ...
+    def start(self, workflow: str, name: str, payload: dict[str, Any], *, again: bool = False) -> tuple[str, bool]:
+        """(execution ARN, whether new): once per name; a re-run if the last one ended unsucceeded
+        (or succeeded, with ``again``)."""
+        ...
+
+    def latest(self, workflow: str, name: str) -> tuple[str, str | None]:
+        """The last execution of ``name`` (or its re-runs): ARN, status (``None``: not started)."""
+        ...
+
+
+# A user claimed by a request whose execution has not started yet is in flight for this long (its
+# trigger is between the claim and StartExecution); after that another request may take the user.
+CLAIM_STARTS_WITHIN = 300
 
 
 class Switch(Protocol):
@@ -70,8 +84,7 @@ class WorkmailTrigger:
         """``Rejected`` (recorded) when the request must not run; otherwise a plan or a started run."""
         rid, request = parsed.request_id, parsed.request
         if not request.dry_run and self.switch is not None and self.switch.engaged():
-            if not isinstance(request, DecommissionRequest):
-                self.offboarding.reject(request, HALTED)
+            self.offboarding.reject(request, HALTED, rid)
             raise Rejected(HALTED)
         match request:
             case OffboardRequest():
@@ -83,23 +96,49 @@ class WorkmailTrigger:
                     known = self.offboarding.known(rid)
                     user = known or self.offboarding.resolve(request.organization_id, request.user)[0].id
                 except Rejected as exc:
-                    self.offboarding.reject(request, str(exc))
+                    self.offboarding.reject(request, str(exc), rid)
                     raise
+                running = self._in_flight(request.organization_id, user, rid)
+                if running is not None:
+                    self.offboarding.answer_running(request, rid, user, running[0])
+                    return {"status": "already-running", "requestId": running[0], "execution": running[1]}
                 payload = {**self._common(rid, request), "user": user, "export": request.export}
             case RestoreRequest():  # a handful of idempotent calls: done here, no workflow
                 try:
                     return {"status": "planned" if request.dry_run else "restored", **self.offboarding.restore(request)}
                 except Rejected as exc:
-                    self.offboarding.reject(request, str(exc))
+                    self.offboarding.reject(request, str(exc), rid)
                     raise
             case DecommissionRequest():
-                if request.dry_run:
+                if request.dry_run:  # (decommission_plan records its own refusal)
                     plan = self.offboarding.decommission_plan(rid, request)
                     return {"status": "planned", "plan": plan["plan"]}
-                self.offboarding.check_organization(request.organization_id)  # refused now, not in the workflow
+                try:  # refused before any workflow starts
+                    self.offboarding.check_organization(request.organization_id)
+                except Rejected as exc:
+                    self.offboarding.reject(request, str(exc), rid)
+                    raise
                 payload = {**self._common(rid, request), "export": request.export}
+                # a decommission that ended with users not finished: re-sent, a re-run resumes them
+                state = self.offboarding.store.decommission(rid) or {}
+                again = bool(state.get("unfinished"))
+                execution, new = self.starter.start("decommission", rid, payload, again=again)
+                return {"status": "started" if new else "duplicate", "requestId": rid, "execution": execution}
         execution, new = self.starter.start(WORKFLOW_OF[type(request)], rid, payload)
         return {"status": "started" if new else "duplicate", "requestId": rid, "execution": execution}
+
+    def _in_flight(self, org: str, user: str, rid: str) -> tuple[str, str] | None:
+        """The other offboarding in flight for ``user`` (request id, execution ARN), else ``None``
+        with the user claimed for ``rid`` (at most one offboarding in flight per user)."""
+        store, clock = self.offboarding.store, self.offboarding.clock
+        claim = store.claim(org, user, rid)
+        while claim.request_id != rid:
+            arn, status = self.starter.latest("offboard", claim.request_id)
+            starting = status is None and clock.time() - claim.since < CLAIM_STARTS_WITHIN
+            if status in IN_FLIGHT or starting:
+                return claim.request_id, arn
+            claim = store.claim(org, user, rid, replacing=claim.request_id)  # it ended: this one takes over
+        return None
 
     @staticmethod
     def _common(rid: str, request: OffboardRequest | RestoreRequest | DecommissionRequest) -> dict[str, Any]:
