@@ -76,7 +76,7 @@ def current() -> Invocation | None:
 
 
 class Progress:
-    """"Something a waiter may be waiting for has happened": virtual time moved, an invocation or an
+    """ "Something a waiter may be waiting for has happened": virtual time moved, an invocation or an
     execution ended, a task was answered, a Map slot came free. The emulator's waiters (a state's
     timeout, a task token's wait, a Map's slots, a ``.sync`` parent, the harness's ``wait_until``)
     sleep until then instead of looking again every few milliseconds, which on a busy interpreter
