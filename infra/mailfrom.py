@@ -9,7 +9,13 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from constructs import Construct
-from mailwarden.contracts.apis import INTEGRATION_TIMEOUT_MS, RATE_LIMITED, RETRY_AFTER_SECONDS, mail_from_fault
+from mailwarden.contracts.apis import (
+    INTEGRATION_TIMEOUT_MS,
+    RATE_LIMITED,
+    RETRY_AFTER_SECONDS,
+    mail_from_fault,
+    mail_from_unknown_operation,
+)
 
 from .api import STAGE, logged_rest_api
 from .config import StackConfig
@@ -46,6 +52,12 @@ class MailFromApi(Construct):
             "Faults",
             type=apigw.ResponseType.DEFAULT_5_XX,
             templates={"application/json": json.dumps(mail_from_fault())},
+        )
+        self.api.add_gateway_response(  # a method or path the API does not define
+            "UnknownOperation",
+            type=apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+            status_code="403",
+            templates={"application/json": json.dumps(mail_from_unknown_operation())},
         )
         acknowledge(
             self.api,

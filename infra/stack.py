@@ -250,6 +250,8 @@ class MailwardenStack(Stack):
             grant_mail_from(fn, self.config.hosted_zone_ids)
             self._grant_table(fn, MAIL_FROM.name, ["GetItem", "PutItem", "Query"])
             self._grant_table(fn, AUDIT.name, ["PutItem"])
+        # a refused first setup removes the tracking item it wrote (nothing changed, nothing to watch)
+        self._grant_table(api, MAIL_FROM.name, ["DeleteItem"])
         index = f"{self.tables[MAIL_FROM.name].table_arn}/index/{MAIL_FROM.indexes[0].name}"
         watch.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[index]))
         self.approvals.grant_publish(watch.role, self.approvals.topics[OPERATIONS_ALERTS.name])

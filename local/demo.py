@@ -570,6 +570,15 @@ def run(say: Callable[[str], None] = print) -> dict[str, Any]:
             per_scenario[key] = dict(sorted(calls.items()))
         demo.figures["virtual_hours"] = round((emu.clock.time() - demo.started) / 3600, 1)
         demo.figures["aws_calls"] = per_scenario
+        # every platform limit was enforced all along (README "Platform limits the emulator enforces")
+        stats = emu.stepfunctions.stats().values()
+        demo.figures["platform"] = {
+            "iam_denied_calls": len(demo.deployment.access.denials),
+            "lambda_timeouts": sum(i.stopped for i in demo.deployment.invocations),
+            "async_failures": len(demo.deployment.async_failures),
+            "max_history_events": max((v["events"] for v in stats), default=0),
+            "max_state_bytes": max((v["max_state_bytes"] for v in stats), default=0),
+        }
     demo.figures["wall_seconds"] = round(time.perf_counter() - started, 2)
     say("\n== Summary")
     width = max(len(k) for k in demo.figures) + 12
@@ -608,6 +617,9 @@ EXPECTED: dict[str, Any] = {
     "cli_kill_switch_audit_records": 2,
     "cli_exit_codes/apply partner (switch on)": 5,
     "cli_exit_codes/kill-switch on": 0,
+    "platform/iam_denied_calls": 0,
+    "platform/lambda_timeouts": 0,
+    "platform/async_failures": 0,
 }
 
 

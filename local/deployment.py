@@ -676,19 +676,25 @@ class LocalDeployment:
         token: str | None = "issue",
         scopes: tuple[str, ...] = (WRITE_SCOPE,),
         raw_body: str | None = None,
+        headers: dict[str, str | None] | None = None,
     ) -> HttpResponse:
         """A request to the MAIL FROM API through API Gateway (REST, Lambda proxy). ``token="issue"``
-        signs a fresh access token with ``scopes``; None sends no Authorization header."""
-        headers = {"Host": "api.mailwarden.local", "User-Agent": "curl/8.5.0", "Content-Type": "application/json"}
+        signs a fresh access token with ``scopes``; None sends no Authorization header. ``headers``
+        replace the defaults (a None value: that header is not sent, e.g. ``{"Content-Type": None}``)."""
+        sent = {"Host": "api.mailwarden.local", "User-Agent": "curl/8.5.0", "Content-Type": "application/json"}
+        for name, value in (headers or {}).items():
+            sent = {k: v for k, v in sent.items() if k.lower() != name.lower()}
+            if value is not None:
+                sent[name] = value
         if token == "issue":
             token = self.issuer.token(scopes, now=self.emu.clock.time())
         if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
+            sent["Authorization"] = f"Bearer {token}"
         resource, params = "/mail-from-attributes", None
         if path.rstrip("/") != resource:
             resource, params = "/mail-from-attributes/{identity}", {"identity": unquote(path.rsplit("/", 1)[-1])}
         text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-        event = rest_event(method, path, resource, params, headers, text, account=self.emu.account)
+        event = rest_event(method, path, resource, params, sent, text, account=self.emu.account)
         fault = mail_from_fault()
         return self._gateway("mail_from_api", event, timeout_body=fault, fault_body=fault)
 

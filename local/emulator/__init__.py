@@ -28,10 +28,12 @@ from typing import Any
 from unittest import mock
 
 import boto3
+import boto3.session
 import botocore.endpoint
 import botocore.handlers
 import botocore.retries.standard
 import botocore.retryhandler
+import botocore.session
 import moto.core.models
 import moto.sqs.models
 from botocore.config import Config
@@ -87,6 +89,29 @@ def _route53_after_call(parsed: Any = None, model: Any = None, **_: Any) -> None
         _ACTIVE[-1].emulator.route53.after_call(model.name, parsed)
 
 
+def _share_the_loader() -> None:
+    """Every botocore session of this process reads the service models through one loader, so each
+    JSON model is parsed once, not once per session (the harness makes a session per emulator, moto
+    one per integration call). A local tooling concern: Lambda code makes one session per process.
+    boto3 adds its resource path to the loader of every session it wraps; once is enough."""
+    loaders: dict[Any, Any] = {}
+    create = botocore.session.create_loader
+
+    def shared(search_path_string: Any = None) -> Any:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create(search_path_string)
+        return loaders[search_path_string]
+
+    def setup_loader(self: Any) -> None:
+        self._loader = self._session.get_component("data_loader")
+        path = os.path.join(os.path.dirname(boto3.__file__), "data")
+        if path not in self._loader.search_paths:
+            self._loader.search_paths.append(path)
+
+    botocore.session.create_loader = shared  # type: ignore[assignment]
+    boto3.session.Session._setup_loader = setup_loader  # type: ignore[method-assign]
+
+
 def _install_hook() -> None:
     """Ours in botocore's built-in handlers: the ``before-send`` dispatcher, and the capture of each
     call's parameters for IAM (``before-parameter-build``; the request context carries them on)."""
@@ -100,6 +125,7 @@ def _install_hook() -> None:
 
 
 _install_hook()
+_share_the_loader()
 
 
 class Emulator:

@@ -513,9 +513,22 @@ def _write_results(env: Any, resource_runtime_part: Any, state_credentials: Any)
     )
 
 
+_PARSED: dict[str, Any] = {}  # definition -> moto's (program, parse tree), for every execution and emulator
+_PARSED_LOCK = threading.Lock()
+
+
 def _parse(definition: str, *, original: Any) -> Any:
     """moto's grammar takes ``ToleratedFailurePercentage`` only as a decimal (``20.0``): AWS takes
-    any number, so the definition moto parses has the integer as a float (the stored one is as given)."""
+    any number, so the definition moto parses has the integer as a float (the stored one is as given).
+
+    A definition is parsed once per process (moto parsed it at every CreateStateMachine and every
+    StartExecution, about 0.3 s for a workflow of ours). The program is reused: its components keep
+    nothing of an evaluation (that is in each execution's environment), except a Parallel state's
+    branch counters, so a definition with a Parallel state is parsed every time."""
+    cached = _PARSED.get(definition)
+    if cached is not None:
+        return cached
+    source = definition
     if "ToleratedFailurePercentage" in definition:
         try:
             document = json.loads(definition)
@@ -523,7 +536,11 @@ def _parse(definition: str, *, original: Any) -> Any:
             return original(definition)
         if _floated(document):
             definition = json.dumps(document)
-    return original(definition)
+    parsed = original(definition)
+    if '"Parallel"' not in source:
+        with _PARSED_LOCK:
+            _PARSED.setdefault(source, parsed)
+    return parsed
 
 
 def _floated(value: Any) -> bool:

@@ -91,3 +91,39 @@ def test_handler_invoked_directly_with_each_reference_sample(emu, deployment, te
         out = deployment.invoke("ses_events", json.loads(json.dumps(event)))
         assert out["status"] == "observed", name
     assert deployment.dead_letters() == []
+
+
+# ---------------------------------------------------------------- issue 19 through the real trigger
+
+
+def test_a_status_event_with_an_iso_8601_timestamp_is_observed_not_dead_lettered(emu, deployment, tenant_arn):
+    detail = sample("ses-sending-status-disabled")["detail"]
+    detail["data"]["record"]["lastUpdatedTimestamp"] = "2025-07-24T12:44:28.995Z"
+    deployment.put_event("aws.ses", "Sending Status Disabled", detail, resources=[tenant_arn])
+    (d,) = deployment.deliver()
+    assert d.result["status"] == "observed", d.result
+    assert deployment.dead_letters() == []
+    (observed,) = deployment.events_of("Reputation Signal Observed")
+    assert observed["signal"] == "status:AWS_MANAGED:DISABLED"
+
+
+@pytest.mark.parametrize(
+    ("resources", "timestamp", "field"),
+    [
+        ([""], [2025, 7, 24, 12, 44, 28, 0], "resources.0"),
+        (["tenant/acme"], [2025, 7, 24, 12, 44, 28, 0], "resources.0"),
+        (None, [10**30, 7, 24, 12, 44, 28, 0], "detail.data.record.lastUpdatedTimestamp"),
+    ],
+)
+def test_events_that_used_to_raise_are_dead_lettered_with_the_field_and_touch_nothing(
+    emu, deployment, tenant_arn, resources, timestamp, field
+):
+    detail = sample("ses-sending-status-disabled")["detail"]
+    detail["data"]["record"]["lastUpdatedTimestamp"] = timestamp
+    deployment.put_event("aws.ses", "Sending Status Disabled", detail, resources=resources or [tenant_arn])
+    (d,) = deployment.deliver()
+    assert d.result["status"] == "rejected"
+    (dead,) = deployment.dead_letters()
+    assert dead["reason"].startswith(f"Sending Status Disabled: {field}: "), dead["reason"]
+    assert [k for k in emu.calls if k.startswith("sesv2.") and k != "sesv2.CreateTenant"] == []
+    assert deployment.published == []

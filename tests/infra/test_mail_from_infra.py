@@ -40,6 +40,10 @@ def test_gateway_throttling_and_faults_answer_with_seed_002_shapes(synth: Any) -
     assert throttled["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'2'"
     fault = json.loads(responses["DEFAULT_5XX"]["ResponseTemplates"]["application/json"])
     assert fault["detailCode"] == "500.0 Internal Fault" and fault["trackingId"] == "$context.requestId"
+    unknown = responses["MISSING_AUTHENTICATION_TOKEN"]  # an undefined method or path: seed 002's 403, not
+    body = json.loads(unknown["ResponseTemplates"]["application/json"])  # {"message": "Missing Authentication Token"}
+    assert unknown["StatusCode"] == "403" and body["detailCode"] == "403 Forbidden"
+    assert "PUT /mail-from-attributes" in body["causes"][0]["text"]
 
 
 def test_the_watcher_runs_on_its_schedule_and_on_identity_created_events(synth: Any) -> None:

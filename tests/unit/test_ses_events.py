@@ -64,3 +64,57 @@ def test_recommendation_with_unknown_finding_type_is_rejected():
 def test_non_object_is_rejected():
     with pytest.raises(MalformedEvent, match="not a JSON object"):
         parse_ses_event(["not", "an", "event"])
+
+
+# ---------------------------------------------------------------- issue 19: either timestamp form, never a crash
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-07-24T12:44:28.995Z", datetime(2025, 7, 24, 12, 44, 28, 995000, tzinfo=UTC)),
+        ("2025-07-24T12:44:28.995000000Z", datetime(2025, 7, 24, 12, 44, 28, 995000, tzinfo=UTC)),
+        ("2025-07-24T14:44:28+02:00", datetime(2025, 7, 24, 12, 44, 28, tzinfo=UTC)),
+        ([2025, 7, 24, 12, 44, 28], datetime(2025, 7, 24, 12, 44, 28, tzinfo=UTC)),
+    ],
+)
+def test_status_timestamps_are_understood_as_an_array_or_an_iso_8601_string(value, expected):
+    raw = copy.deepcopy(sample("ses-sending-status-enabled"))
+    raw["detail"]["data"]["record"]["lastUpdatedTimestamp"] = value
+    e = parse_ses_event(raw)
+    assert isinstance(e, SendingStatusEvent)
+    assert e.detail.data.record.lastUpdatedTimestamp == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-07-24",  # a date is not a point in time
+        "2025-07-24T12:44:28",  # no offset: whose 12:44?
+        "2025-13-24T12:44:28Z",
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        1753361068995,  # epoch milliseconds: neither documented form
+        [10**30, 7, 24, 12, 44, 28, 0],  # OverflowError in datetime()
+        [99999, 7, 24, 12, 44, 28, 0],
+        [2025, 7, 24, 12, 44, 28, 10**9],
+        [2025, 7, 24, 12, 44, True, 0],
+    ],
+)
+def test_a_timestamp_that_is_neither_form_is_refused_naming_the_field(value):
+    raw = copy.deepcopy(sample("ses-sending-status-disabled"))
+    raw["detail"]["data"]["record"]["lastUpdatedTimestamp"] = value
+    with pytest.raises(MalformedEvent) as exc:
+        parse_ses_event(raw)
+    assert "detail.data.record.lastUpdatedTimestamp" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [[""], ["tenant/acme"], ["arn:aws:sns:us-east-1:123456789012:topic"], ["arn:aws:ses:us-east-1:1:x"], ["a"] * 11],
+)
+def test_resources_must_be_ses_arns_so_nothing_odd_reaches_get_reputation_entity(resources):
+    raw = copy.deepcopy(sample("ses-sending-status-disabled"))
+    raw["resources"] = resources
+    with pytest.raises(MalformedEvent) as exc:
+        parse_ses_event(raw)
+    assert "resources" in str(exc.value)

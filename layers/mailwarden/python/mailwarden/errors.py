@@ -22,7 +22,8 @@ class MalformedEvent(MailwardenError):
 def malformed(what: str, exc: ValidationError, path: str = "") -> MalformedEvent:
     """``MalformedEvent("<what>: <path><field>: <problem>")`` naming the first problem pydantic found."""
     first = exc.errors()[0]
-    return MalformedEvent(f"{what}: {path}{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+    problem = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's own message
+    return MalformedEvent(f"{what}: {path}{'.'.join(str(p) for p in first['loc'])}: {problem}")
 
 
 @overload

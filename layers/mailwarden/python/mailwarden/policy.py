@@ -218,15 +218,28 @@ def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], in
             _lines(item, (*path, i), out)
 
 
+_NOT_JSON = object()
+
+
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
     """Parse and validate; raise :class:`PolicyError` naming ``source``, the line and the problem."""
     try:
+        # JSON (what the stack deploys, ``normalized()``) is read as JSON: YAML would decode an escaped
+        # character outside the BMP (``"\\ud83d\\ude00"``) as two lone surrogates, not the character.
+        data = json.loads(text)
+    except ValueError:
+        data = _NOT_JSON
+    try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        if data is _NOT_JSON:
+            data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "line ?"
-        raise PolicyError(f"{source}: {where}: {getattr(exc, 'problem', None) or exc}") from exc
+        if data is not _NOT_JSON:  # valid JSON that YAML cannot read: no line numbers, same data
+            node = None
+        else:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark else "line ?"
+            raise PolicyError(f"{source}: {where}: {getattr(exc, 'problem', None) or exc}") from exc
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: line 1: expected a mapping with 'version: 1'")
     lines: dict[tuple[Any, ...], int] = {}

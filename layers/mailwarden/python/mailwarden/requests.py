@@ -73,7 +73,9 @@ def run_trigger(raw: Any, detail_type: str, detail: type[D], what: str) -> RunTr
             tick = ScheduleTick.model_validate(raw)
             return RunTrigger(run_name("schedule", tick.scheduleExecutionId), tick.scheduledTime, None)
         if raw.get("source") != OPERATOR_SOURCE:
-            raise MalformedEvent(f"expected a schedule tick or a {OPERATOR_SOURCE} event, got {raw.get('source')!r}")
+            raise MalformedEvent(
+                f"{what}: source: expected a schedule tick or a {OPERATOR_SOURCE} event, got {raw.get('source')!r}"
+            )
         event = _OperatorEvent.model_validate(raw)
     except ValidationError as exc:
         raise malformed(what, exc) from exc

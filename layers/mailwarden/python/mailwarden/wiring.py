@@ -233,12 +233,20 @@ def workmail_trigger() -> WorkmailTriggerDeps:
 
 
 def _reporter(
-    audit_table: str, bus: str, alerts_topic_arn: str, clock: Clock, *, kind: str, key: str
+    audit_table: str,
+    bus: str,
+    alerts_topic_arn: str,
+    clock: Clock,
+    *,
+    kind: str,
+    key: str,
+    interactive: bool = False,
 ) -> ChangeReporter:
-    """Audit trail + Mailwarden bus + (when configured) the operations alert topic."""
+    """Audit trail + Mailwarden bus + (when configured) the operations alert topic; ``interactive``:
+    with the short retry budget (a caller waits for the answer)."""
     return ChangeReporter(
-        DynamoAuditTrail(clients.client("dynamodb"), audit_table, clock),
-        EventPublisher(clients.client("events"), bus),
+        DynamoAuditTrail(clients.client("dynamodb", interactive=interactive), audit_table, clock),
+        EventPublisher(clients.client("events", interactive=interactive), bus),
         clients.client("sns") if alerts_topic_arn else None,
         alerts_topic_arn,
         kind=kind,
@@ -251,7 +259,15 @@ def _mail_from(s: MailFromSettings, *, interactive: bool) -> MailFromService:
     clock = default_clock()
     policy = load_policy(s.policy_file).mail_from
     dynamodb = clients.client("dynamodb", interactive=interactive)
-    reporter = _reporter(s.audit_table, s.event_bus_name, s.alerts_topic_arn, clock, kind="mail-from", key="identity")
+    reporter = _reporter(
+        s.audit_table,
+        s.event_bus_name,
+        s.alerts_topic_arn,
+        clock,
+        kind="mail-from",
+        key="identity",
+        interactive=interactive,
+    )
     return MailFromService(
         ses=SesMailFrom(clients.client("sesv2", interactive=interactive)),
         dns=Route53Dns(clients.client("route53", interactive=interactive), policy),

@@ -51,12 +51,22 @@ THROTTLE_CODES = frozenset(
         "RequestThrottled",
         "SlowDown",
         "LimitExceededException",
+        "PriorRequestNotComplete",
     }
 )
 
 _cache: dict[str, Any] = {}
 _limiters: dict[str, RateLimiter] = {}
 _lock = threading.Lock()
+_session: Any = None  # one boto3 session per process: its models are loaded once, whatever the clients
+
+
+def session() -> Any:
+    """The process's boto3 session (created on first use; kept by ``clear``)."""
+    global _session
+    if _session is None:
+        _session = boto3.session.Session()
+    return _session
 
 
 def limiter(service: str) -> RateLimiter | None:
@@ -77,7 +87,7 @@ def client(service: str, region: str | None = None, *, interactive: bool = False
     with _lock:
         if key not in _cache:
             config = INTERACTIVE_CONFIG if interactive else RETRY_CONFIG
-            made = boto3.session.Session().client(service, region_name=region, config=config)
+            made = session().client(service, region_name=region, config=config)
             made.meta.events.register("needs-retry", _count_throttle)
             _cache[key] = pacer.attach(made) if pacer else made
         return _cache[key]

@@ -21,6 +21,8 @@ _BY_CODE: dict[str, type[MailwardenError]] = {
     "TooManyRequestsException": Throttled,
     "ProvisionedThroughputExceededException": Throttled,
     "RequestLimitExceeded": Throttled,
+    # Route 53: "wait until the previous request completes" (HTTP 400); botocore retries it as throttling
+    "PriorRequestNotComplete": Throttled,
     "AccessDeniedException": AccessDenied,
     "AccessDenied": AccessDenied,
     "AuthorizationError": AccessDenied,

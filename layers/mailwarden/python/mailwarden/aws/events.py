@@ -6,8 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ..contracts.names import MAILWARDEN_SOURCE
 from ..errors import PublishFailed
+from .errors import translate
 
 
 class EventPublisher:
@@ -21,7 +24,17 @@ class EventPublisher:
     def publish_many(self, events: Sequence[tuple[str, dict[str, Any], list[str]]]) -> None:
         """10 entries per PutEvents (the API's maximum); any dropped entry raises."""
         for start in range(0, len(events), 10):
-            out = self.client.put_events(
+            try:
+                out = self._put(events[start : start + 10])
+            except ClientError as err:
+                raise translate(err) from err
+            if out.get("FailedEntryCount"):
+                failed = [e for e in out.get("Entries", []) if e.get("ErrorCode")]
+                raise PublishFailed(f"EventBridge dropped {len(failed)} event(s): {failed}")
+
+    def _put(self, events: Sequence[tuple[str, dict[str, Any], list[str]]]) -> dict[str, Any]:
+        return dict(
+            self.client.put_events(
                 Entries=[
                     {
                         "EventBusName": self.bus_name,
@@ -30,9 +43,7 @@ class EventPublisher:
                         "Resources": resources,
                         "Detail": json.dumps(detail, default=str),
                     }
-                    for detail_type, detail, resources in events[start : start + 10]
+                    for detail_type, detail, resources in events
                 ]
             )
-            if out.get("FailedEntryCount"):
-                failed = [e for e in out.get("Entries", []) if e.get("ErrorCode")]
-                raise PublishFailed(f"EventBridge dropped {len(failed)} event(s): {failed}")
+        )

@@ -59,6 +59,18 @@ class SesMailFrom:
                 raise InvalidRequest(f"SES refused MAIL FROM domain '{domain}' for '{identity}': {message}") from err
             raise translate(err) from err
 
+    def clear_mail_from(self, identity: str) -> None:
+        """No MailFromDomain: SES goes back to sending from a subdomain of amazonses.com."""
+        _call(self.client.put_email_identity_mail_from_attributes, EmailIdentity=identity)
+
+
+def _pages(pages: Any) -> Any:
+    """A paginator's pages, with a ClientError on any page translated like :func:`_call`'s."""
+    try:
+        yield from pages
+    except ClientError as err:
+        raise translate(err) from err
+
 
 def _name(value: str) -> str:
     return value.rstrip(".").lower()
@@ -78,7 +90,7 @@ class Route53Dns:
             zone = _call(self.client.get_hosted_zone, Id=configured)["HostedZone"]
             return Zone(zone["Id"].rsplit("/", 1)[-1], _name(zone["Name"]))
         best: Zone | None = None
-        for page in self.client.get_paginator("list_hosted_zones").paginate():
+        for page in _pages(self.client.get_paginator("list_hosted_zones").paginate()):
             for z in page["HostedZones"]:
                 name = _name(z["Name"])
                 if z.get("Config", {}).get("PrivateZone"):
@@ -142,6 +154,8 @@ class DynamoMailFromStore:
             row["zone_id"] = {"S": item.zone_id}
         if item.change_id:
             row["change_id"] = {"S": item.change_id}
+        if item.behavior:
+            row["behavior"] = {"S": item.behavior}
         if item.updated_at:
             row["updated_at"] = {"S": item.updated_at.isoformat()}
         if item.next_check_at:
@@ -150,6 +164,9 @@ class DynamoMailFromStore:
         elif item.updated_at:  # no longer watched: kept for the record, then purged
             row["purge_at"] = {"N": str(int(item.updated_at.timestamp()) + RETENTION_SECONDS)}
         _call(self.client.put_item, TableName=self.table, Item=row)
+
+    def delete(self, identity: str) -> None:
+        _call(self.client.delete_item, TableName=self.table, Key={"identity": {"S": identity}})
 
     def due(self, now: datetime, limit: int) -> list[Tracked]:
         rows = query_all(
@@ -180,4 +197,5 @@ def _tracked(row: dict[str, Any]) -> Tracked:
         next_check_at=datetime.fromtimestamp(int(row["next_check_at"]["N"]), UTC) if "next_check_at" in row else None,
         updated_at=datetime.fromisoformat(updated) if updated else None,
         requested_by=s("requested_by") or "-",
+        behavior=s("behavior"),
     )

@@ -14,7 +14,7 @@ import os
 import shlex
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, redirect_stderr, redirect_stdout
 from typing import Any, TextIO
 
 from . import commands as c
@@ -30,6 +30,17 @@ def _version() -> str:
         return importlib.metadata.version("mailwarden")
     except importlib.metadata.PackageNotFoundError:
         return "(not installed)"
+
+
+def positive(value: str) -> int:
+    """An argparse type: a whole number of at least 1 (else a usage error, exit 2)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {number}")
+    return number
 
 
 def parser() -> argparse.ArgumentParser:
@@ -91,7 +102,7 @@ def parser() -> argparse.ArgumentParser:
     ls = aps.add_parser("list", help="pending approvals (or --state)")
     ls.add_argument("--state", default="PENDING", choices=["PENDING", "APPROVED", "REJECTED", "EXPIRED", "all"])
     show = aps.add_parser("show", help="one request: what, why, plan, who may decide, until when")
-    show.add_argument("id")
+    show.add_argument("id", help="an approval id, or 'oldest' (the oldest pending)")
 
     au = sub.add_parser("audit", help="search the audit trail (newest first)")
     au.add_argument("subject", nargs="?", help="exact subject: an entity ARN, partner:AWS, run#..., kill-switch")
@@ -100,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
     au.add_argument("--outcome", help="applied, planned, skipped, rejected, ...")
     au.add_argument("--actor", help="actor contains this")
     au.add_argument("--grep", help="subject, action or reason contains this")
-    au.add_argument("--limit", type=int, default=50)
+    au.add_argument("--limit", type=positive, default=50, help="at most this many records (default 50)")
 
     sub.add_parser(
         "status", help="kill switch, pending approvals, dead letters, MAIL FROM (exit 5: something needs you)"
@@ -220,7 +231,8 @@ def main(
     """Run one command; returns its exit code. ``target`` (tests, the demo) replaces --local/--stack."""
     err = err or sys.stderr
     try:
-        args = parser().parse_args(argv)
+        with redirect_stdout(out or sys.stdout), redirect_stderr(err):  # argparse prints to sys.std*
+            args = parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
         return int(exc.code or 0)
     console = Console(args.output, out, err)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..approvals.model import ApprovalRequest, State
+from ..approvals.model import ApprovalRequest, State, valid_request_id
 from ..aws.approvals import DynamoApprovalStore
 from ..aws.audit import DynamoAuditTrail
 from ..aws.guard import DynamoGuardStore, SsmKillSwitch
@@ -28,6 +28,7 @@ from ..contracts.outputs import Output, table_output
 from ..contracts.tables import APPROVALS, AUDIT, GUARD, MAIL_FROM
 from ..errors import MailwardenError
 from ..health import HealthCensus
+from ..mailfrom.model import check_identity
 from .render import CliError, Console, ExitCode, Result, ago, table
 from .target import Target, access_error
 
@@ -142,7 +143,22 @@ def approvals_list(ctx: Ctx, state: str) -> Result:
     return Result(ExitCode.OK, {"approvals": [{**r.public(), "state": r.state.value} for r in found]}, lines)
 
 
+OLDEST = "oldest"  # in place of an approval id: the oldest pending request
+
+
+def oldest_pending(ctx: Ctx) -> str:
+    waiting = sorted(pending_approvals(ctx), key=lambda r: r.created_at)
+    if not waiting:
+        raise CliError(ExitCode.NOT_FOUND, "No pending approvals.")
+    return waiting[0].id
+
+
 def approvals_show(ctx: Ctx, request_id: str) -> Result:
+    if request_id == OLDEST:
+        request_id = oldest_pending(ctx)
+    if not valid_request_id(request_id):
+        # an id that cannot exist is not found (as an unknown one is), without asking DynamoDB about it
+        raise CliError(ExitCode.NOT_FOUND, f"No approval {request_id[:80]!r}: ids are apr- and 26 letters or digits.")
     r = aws("reading the approvals table", ctx.approvals().get, request_id)
     if r is None:
         raise CliError(
@@ -184,11 +200,8 @@ def decide(ctx: Ctx, request_id: str, decision: str, approver: str) -> Result:
             "decide works on the emulator only: in AWS an approver decides with the emailed link "
             "(or a bot publishes a signed decision), never with operator credentials.",
         )
-    if request_id == "oldest":
-        waiting = sorted(pending_approvals(ctx), key=lambda r: r.created_at)
-        if not waiting:
-            raise CliError(ExitCode.NOT_FOUND, "No pending approvals to decide.")
-        request_id = waiting[0].id
+    if request_id == OLDEST:
+        request_id = oldest_pending(ctx)
     shown = approvals_show(ctx, request_id)
     if shown.code != ExitCode.PENDING_APPROVAL:
         return Result(ExitCode.HALTED, shown.data, [f"! {request_id} is {shown.data['state']}: nothing to decide."])
@@ -432,7 +445,15 @@ def _api_result(status: int, body: Any) -> Result:
     return Result(ExitCode.OK, body, lines)
 
 
+def _identity(identity: str) -> str:
+    try:
+        return check_identity(identity)
+    except ValueError as exc:
+        raise CliError(ExitCode.USAGE, f"identity: {exc}") from None
+
+
 def mail_from_get(ctx: Ctx, identity: str) -> Result:
+    identity = _identity(identity)
     return _api_result(*ctx.target.api("GET", f"/mail-from-attributes/{quote(identity, safe='')}"))
 
 

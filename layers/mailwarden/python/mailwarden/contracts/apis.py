@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api.responses import INTERNAL, LOCALE, RATE_LIMITED
+from ..api.responses import FORBIDDEN, INTERNAL, LOCALE, RATE_LIMITED
 
 # API Gateway REST's integration timeout: 29 s is the default and the maximum without a quota
 # increase (FACTS.md "Platform limits"). Past it the caller gets 504 although the function goes on.
@@ -27,6 +27,22 @@ def mail_from_fault() -> dict[str, Any]:
     }
 
 
+OPERATIONS = ("PUT /mail-from-attributes", "GET /mail-from-attributes/{identity}")
+UNKNOWN_OPERATION = f"This API has no such operation; it has {' and '.join(OPERATIONS)}."
+
+
+def mail_from_unknown_operation() -> dict[str, Any]:
+    """The MAIL FROM API's MISSING_AUTHENTICATION_TOKEN gateway response (what API Gateway answers a
+    method or path the API does not define, by default ``{"message": "Missing Authentication Token"}``):
+    seed 002's 403 shape instead."""
+    return {
+        "detailCode": FORBIDDEN[0],
+        "trackingId": "$context.requestId",
+        "messages": [{"locale": LOCALE, "localeOrigin": "DEFAULT", "text": FORBIDDEN[1]}],
+        "causes": [{"locale": LOCALE, "localeOrigin": "DEFAULT", "text": UNKNOWN_OPERATION}],
+    }
+
+
 __all__ = [
     "DEFAULT_FAULT_BODY",
     "DEFAULT_TIMEOUT_BODY",
@@ -34,4 +50,5 @@ __all__ = [
     "RATE_LIMITED",
     "RETRY_AFTER_SECONDS",
     "mail_from_fault",
+    "mail_from_unknown_operation",
 ]

@@ -6,15 +6,27 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..contracts.names import OperatorDetailType
 from ..errors import MailwardenError, MalformedEvent, parsed
 
-DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # also the policy's defaultSubdomain
-_LABEL = re.compile(DNS_LABEL)
+DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # the policy's defaultSubdomain
+
+# What the API accepts, documented as such in the OpenAPI document (docs/openapi/mail-from.json) and
+# enforced with these very expressions: a domain is two or more DNS labels (letters, digits, inner
+# hyphens; any case, an optional trailing dot; 253 characters at most); an email identity is a local
+# part of RFC 5322 atoms and dots, '@', and such a domain.
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN = rf"(?:{_HOST_LABEL}\.)+{_HOST_LABEL}\.?"
+DOMAIN_PATTERN = rf"^{_DOMAIN}$"
+IDENTITY_PATTERN = rf"^(?:[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]{{1,64}}@)?{_DOMAIN}$"
+_DOMAIN_RE = re.compile(DOMAIN_PATTERN)
+_IDENTITY_RE = re.compile(IDENTITY_PATTERN)
+IDENTITY_MAX = 320
+Behavior = Literal["USE_DEFAULT_VALUE", "REJECT_MESSAGE"]  # SES's BehaviorOnMxFailure
 
 
 class SesStatus(StrEnum):
@@ -49,11 +61,23 @@ def domain_of(identity: str) -> str:
 
 
 def check_domain_name(value: str) -> str:
-    name = value.strip().rstrip(".").lower()
-    labels = name.split(".")
-    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise ValueError(f"'{value}' is not a valid domain name")
-    return name
+    """``value`` in lower case without its trailing dot, or ValueError saying why it is no domain."""
+    if not isinstance(value, str) or len(value) > 253 or not _DOMAIN_RE.fullmatch(value):
+        raise ValueError(
+            f"{str(value)[:80]!r} is not a valid domain name (labels of letters, digits and inner hyphens)"
+        )
+    return value.rstrip(".").lower()
+
+
+def check_identity(value: str) -> str:
+    """An SES identity as the API accepts it: a domain, or an email address at one (ValueError)."""
+    if not isinstance(value, str) or not 3 <= len(value) <= IDENTITY_MAX or not _IDENTITY_RE.fullmatch(value):
+        raise ValueError(
+            f"{str(value)[:80]!r} is not a domain or an email address (local part of letters, digits and "
+            "!#$%&'*+/=?^_`{|}~.- , then '@' and a domain)"
+        )
+    check_domain_name(value.rpartition("@")[2])  # the domain's own length
+    return value
 
 
 class MailFromRequest(BaseModel):
@@ -61,27 +85,30 @@ class MailFromRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    identity: str = Field(min_length=3, max_length=320, description="The identity or domain address")
+    identity: str = Field(
+        min_length=3,
+        max_length=IDENTITY_MAX,
+        description="The identity or domain address",
+        json_schema_extra={"pattern": IDENTITY_PATTERN},
+    )
     mail_from_domain: str = Field(
         alias="mailFromDomain",
         min_length=3,
         max_length=253,
         description="The new MAIL FROM domain of the identity. Must be a subdomain of the identity.",
+        json_schema_extra={"pattern": DOMAIN_PATTERN},
+    )
+    behavior_on_mx_failure: Behavior | None = Field(
+        None,
+        alias="behaviorOnMxFailure",
+        description="What SES does when it finds no MX record at the MAIL FROM domain: USE_DEFAULT_VALUE (send "
+        "from a subdomain of amazonses.com) or REJECT_MESSAGE (refuse to send). Omitted or null: the policy's "
+        "mailFrom.behaviorOnMxFailure.",
     )
 
-    @field_validator("identity")
-    @classmethod
-    def _identity(cls, v: str) -> str:
-        local, at, domain = v.strip().rpartition("@")
-        if at and not local:
-            raise ValueError("an email identity needs a local part before '@'")
-        check_domain_name(domain)
-        return v.strip()
+    _identity = field_validator("identity")(check_identity)
 
-    @field_validator("mail_from_domain")
-    @classmethod
-    def _domain(cls, v: str) -> str:
-        return check_domain_name(v)
+    _domain = field_validator("mail_from_domain")(check_domain_name)
 
     def check_subdomain(self) -> None:
         parent = domain_of(self.identity)
@@ -160,6 +187,7 @@ class Tracked:
     next_check_at: datetime | None = None  # None: no longer watched
     updated_at: datetime | None = None
     requested_by: str = "-"
+    behavior: str | None = None  # the BehaviorOnMxFailure the request asked for (None: the policy's)
 
     def but(self, **changes: Any) -> Tracked:
         return replace(self, **changes)
@@ -178,20 +206,28 @@ class IdentityCreated(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    identity: str = Field(min_length=3, max_length=320)
+    identity: str = Field(min_length=3, max_length=IDENTITY_MAX)
     mail_from_domain: str | None = Field(None, alias="mailFromDomain")
     requested_by: str = Field("-", alias="requestedBy", max_length=200)
+
+    _identity = field_validator("identity")(check_identity)
+
+    @field_validator("mail_from_domain")
+    @classmethod
+    def _domain(cls, v: str | None) -> str | None:
+        return None if v is None else check_domain_name(v)
 
 
 def parse_watch_event(event: Any) -> IdentityCreated | None:
     """None for a schedule tick; the detail of an ``Email Identity Created`` event; else MalformedEvent."""
     if not isinstance(event, dict):
-        raise MalformedEvent("MAIL FROM watcher: expected a JSON object")
+        raise MalformedEvent("MAIL FROM watcher: input: expected a JSON object")
     if event.get("trigger") == "schedule":
         return None
     if event.get("detail-type") != OperatorDetailType.IDENTITY_CREATED.value:
         raise MalformedEvent(
-            f"MAIL FROM watcher: expected a schedule tick or '{OperatorDetailType.IDENTITY_CREATED.value}', got "
+            f"MAIL FROM watcher: detail-type: expected a schedule tick (trigger: schedule) or "
+            f"'{OperatorDetailType.IDENTITY_CREATED.value}', got "
             f"{event.get('detail-type')!r}"
         )
     return parsed(IdentityCreated, event.get("detail"), "Email Identity Created", "detail.")

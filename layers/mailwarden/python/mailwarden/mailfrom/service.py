@@ -8,9 +8,12 @@ resumed by repeating the request (or by the watcher):
    change that would publish SES's MX and SPF there (:func:`records.plan_records`). A CNAME, another
    MX or a broken SPF is a conflict: refused before anything is written.
 3. The tracking item (status PENDING, not yet published), so the watcher knows the identity.
-4. PutEmailIdentityMailFromAttributes, only when SES does not already have this domain (or FAILED).
+4. PutEmailIdentityMailFromAttributes (the request's BehaviorOnMxFailure, else the policy's), only
+   when SES does not already have this domain and behaviour (or FAILED).
 5. One ChangeResourceRecordSets batch, only when the records are not already right; a concurrent
-   edit (``StaleRecords``) re-reads and re-plans, at most three times.
+   edit (``StaleRecords``) re-reads and re-plans, at most three times. A conflict found only then
+   (someone else's CNAME, MX or SPF appeared between the checks and the batch), or edits that never
+   stop, puts SES and the tracking item back as they were before step 3: the 400 changes nothing.
 6. The tracking item marked published, with the change id; an audit record and a ``MAIL FROM
    Setup`` event.
 
@@ -106,6 +109,8 @@ class MailFromService:
             )
             raise InvalidRequest(str(exc)) from None
         attempts = attempt or 1  # a person asking again starts a new round of attempts
+        before = self.store.get(identity)
+        behavior = request.behavior_on_mx_failure or self.policy.behavior_on_mx_failure
         tracked = Tracked(
             identity=identity,
             domain=domain,
@@ -117,16 +122,32 @@ class MailFromService:
             next_check_at=self.clock.now(),
             updated_at=self.clock.now(),
             requested_by=actor,
+            behavior=request.behavior_on_mx_failure,
         )
         self.store.put(tracked)
-        behavior = self.policy.behavior_on_mx_failure
         ses_written = (
             current.domain != domain or current.behavior != behavior or current.status in (None, SesStatus.FAILED)
         )
         if ses_written:
             self.ses.set_mail_from(identity, domain, behavior)
         status = SesStatus.PENDING if ses_written else (current.status or SesStatus.PENDING)
-        publication = self._publish(zone, domain, plan, identity) if zone and plan else Publication("not-published")
+        try:
+            publication = self._publish(zone, domain, plan, identity) if zone and plan else Publication("not-published")
+        except (InvalidRequest, StaleRecords) as exc:
+            self._put_back(current, before, domain, behavior)
+            reason = str(exc) if isinstance(exc, InvalidRequest) else _still_changing(domain)
+            self.reporter.report(
+                MailwardenDetailType.MAIL_FROM_SETUP,
+                identity,
+                "rejected",
+                actor,
+                {
+                    "domain": domain,
+                    "reason": reason,
+                    "restored": {"domain": current.domain, "behavior": current.behavior},
+                },
+            )
+            raise InvalidRequest(reason) from None
         propagating = publication.change_id if publication.outcome == "published" else None
         self.store.put(
             tracked.but(
@@ -158,6 +179,20 @@ class MailFromService:
         shown = SesStatus.PENDING if propagating else status
         return SetupResult(self.attributes(identity, domain, shown), status, publication, ses_written)
 
+    def _put_back(self, current: IdentityMailFrom, before: Tracked | None, domain: str, behavior: str) -> None:
+        """Undo steps 3 and 4 after a late conflict: SES back to the domain and behaviour it had (a
+        FAILED setup of the same domain restarted is left restarted: that changes nothing SES sends
+        with), and the tracking item back to what it was (none: removed, so no watcher publishes)."""
+        if current.domain != domain or (current.behavior or behavior) != behavior:
+            if current.domain:
+                self.ses.set_mail_from(current.identity, current.domain, current.behavior or behavior)
+            else:
+                self.ses.clear_mail_from(current.identity)
+        if before is not None:
+            self.store.put(before)
+        else:
+            self.store.delete(current.identity)
+
     def next_check(self, status: SesStatus) -> datetime:
         if status == SesStatus.SUCCESS:
             return self.clock.now() + timedelta(hours=self.policy.recheck_succeeded_hours)
@@ -182,3 +217,10 @@ class MailFromService:
             except DnsConflict as exc:
                 raise InvalidRequest(str(exc)) from None
         return Publication("unchanged", zone)
+
+
+def _still_changing(domain: str) -> str:
+    return (
+        f"the records at {domain} changed {STALE_RETRIES + 1} times while Mailwarden wrote them (another writer is "
+        "editing them); nothing was changed. Try again when the other change is done."
+    )

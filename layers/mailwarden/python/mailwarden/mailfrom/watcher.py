@@ -130,7 +130,8 @@ class Watcher:
             self._stop(item.but(status=status.value), "abandoned", message)
             self.reporter.alert(f"Mailwarden: MAIL FROM {item.domain} failed", message)
             return "abandoned"
-        request = MailFromRequest.model_validate({"identity": item.identity, "mailFromDomain": item.domain})
+        asked = {"identity": item.identity, "mailFromDomain": item.domain, "behaviorOnMxFailure": item.behavior}
+        request = MailFromRequest.model_validate(asked)
         try:
             self.service.setup(request, ACTOR, attempt=item.attempts + 1 if restart else item.attempts)
         except InvalidRequest as exc:  # a DNS conflict appeared meanwhile: say so, keep watching

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Self
 
@@ -110,7 +111,25 @@ def client_token(request_id: str, user_id: str) -> str:
     return hashlib.sha256(f"{request_id}/{user_id}".encode()).hexdigest()[:64]
 
 
-_ORG = r"^m-[0-9a-f]{32}$"
+_ORG = r"^m-[0-9a-f]{32}$"  # WorkMail's OrganizationId shape
+# WorkMail's EntityIdentifier shape (DescribeUser's UserId, DeleteUser's, RegisterToWorkMail's
+# EntityId...): 1-256 of these characters. The model's pattern is not anchored (Smithy patterns are
+# not); the whole value is matched here, since WorkMail refuses an identifier with any other
+# character (``InvalidParameterException``). tests/unit/test_workmail_requests.py checks both
+# against botocore's model.
+ENTITY_IDENTIFIER = r"[a-zA-Z0-9._%+@-]+"
+ENTITY_IDENTIFIER_MAX = 256
+_ENTITY = re.compile(ENTITY_IDENTIFIER)
+
+
+def check_entity_identifier(value: str) -> str:
+    if not _ENTITY.fullmatch(value):
+        bad = list(dict.fromkeys(c for c in value if not _ENTITY.fullmatch(c)))
+        raise ValueError(
+            "a WorkMail user id, user name or email address has only letters a-z A-Z, digits and . _ % + @ - "
+            f"(WorkMail's EntityIdentifier); this one has {' '.join(repr(c) for c in bad[:5])}"
+        )
+    return value
 
 
 class _Request(BaseModel):
@@ -126,21 +145,18 @@ class _Request(BaseModel):
 class OffboardRequest(_Request):
     """``WorkMail Offboarding Requested``: ``user`` is a user id or an email address."""
 
-    user: str = Field(min_length=1, max_length=256)
+    user: str = Field(min_length=1, max_length=ENTITY_IDENTIFIER_MAX)
     export: bool | None = None  # None: the policy's exportByDefault
 
-    @field_validator("user")
-    @classmethod
-    def _user(cls, v: str) -> str:
-        if any(c.isspace() for c in v):
-            raise ValueError("a user id or an email address, without spaces")
-        return v
+    _user = field_validator("user")(check_entity_identifier)
 
 
 class RestoreRequest(_Request):
     """``WorkMail Restore Requested``: re-register a deregistered user and re-apply its snapshot."""
 
-    user: str = Field(min_length=1, max_length=256)
+    user: str = Field(min_length=1, max_length=ENTITY_IDENTIFIER_MAX)
+
+    _user = field_validator("user")(check_entity_identifier)
 
 
 class DecommissionRequest(_Request):

@@ -295,6 +295,8 @@ class Offboarding:
         org = request.organization_id
         try:
             user = self.directory.user(org, request.user)
+        except UnknownOrganization as exc:
+            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
         except NotFound as exc:
             raise Rejected(f"no user {request.user} in WorkMail organization {org}") from exc
         if user.state == "DELETED":
@@ -336,6 +338,13 @@ class Offboarding:
         return {"restored": True, **detail}
 
     # ------------------------------------------------------------------ organization decommission
+
+    def check_organization(self, org: str) -> None:
+        """``Rejected`` unless the organization exists and is active (one ListUsers call)."""
+        try:
+            next(iter(self.directory.users(org)), None)
+        except UnknownOrganization as exc:
+            raise Rejected(f"WorkMail organization {org} does not exist or is not active") from exc
 
     def decommission_plan(
         self, decommission_id: str, request: DecommissionRequest, *, keep_items: bool = False

@@ -96,6 +96,7 @@ class WorkmailTrigger:
                 if request.dry_run:
                     plan = self.offboarding.decommission_plan(rid, request)
                     return {"status": "planned", "plan": plan["plan"]}
+                self.offboarding.check_organization(request.organization_id)  # refused now, not in the workflow
                 payload = {**self._common(rid, request), "export": request.export}
         execution, new = self.starter.start(WORKFLOW_OF[type(request)], rid, payload)
         return {"status": "started" if new else "duplicate", "requestId": rid, "execution": execution}
