@@ -280,7 +280,7 @@ class GuardReporter:
             f"run#{summary['runId']}",
             "reputation.run",
             summary.get("outcome", ""),
-            f"mailwarden:{summary.get('trigger', '')}",
+            summary.get("actor") or f"mailwarden:{summary.get('trigger', '')}",
             f"{summary.get('entities', 0)} entities, {summary.get('counts', {})}",
             summary,
         )
