@@ -143,6 +143,10 @@ class WideningWorkflow:
         return ExecutionStatus(str(out["status"]), str(out.get("error") or ""), str(out.get("cause") or ""))
 
     def stop(self, execution: str, cause: str) -> None:
+        """Stop ``execution`` if it still runs (an execution that ended keeps the end it had)."""
+        status = self.describe(execution)
+        if status is None or not status.running:
+            return
         # error and cause are plain text: the workflows are not encrypted with a customer key (with one,
         # StopExecution would need kms permissions for them)
         try:

@@ -133,6 +133,8 @@ class PartnerConnections:
                 if conflicts:  # someone else's write made it match: nothing to write
                     why = f"another writer made it match after {conflicts} conflict(s): nothing written"
                     self._report(catalog, "in-sync", actor, context, why, before=current, plan=p)
+                if mode == "apply":
+                    self._retire(catalog, known, actor, context)
                 return {"outcome": "in-sync", "revision": current.revision, "conflicts": conflicts}
             if mode == "plan":
                 self._report(
@@ -152,6 +154,8 @@ class PartnerConnections:
             rest = plan(catalog, after.access, desired, self.policy.require_approval)
             if rest.gated is not None:
                 out["approval"] = self._ask(catalog, after, rest, actor, context, known)
+            else:
+                self._retire(catalog, known, actor, context)
             return out
         return self._conflicted(catalog, actor, context, conflicts)
 
@@ -215,14 +219,25 @@ class PartnerConnections:
             known = self._settle(catalog, actor, context)
         raise Conflict(f"the widening record of catalog {catalog} kept changing under this run")
 
+    def _retire(self, catalog: str, known: _Known, actor: str, context: dict[str, Any]) -> None:
+        """Nothing is left to approve: a widening still waiting for a human is stopped and closed."""
+        if known.record is not None and known.record.state == "REQUESTED":
+            why = "superseded: nothing is left to approve (the preferences match the policy, or need no widening)"
+            self._supersede(catalog, known.record, known.started, actor, context, why)
+
     def _supersede(
-        self, catalog: str, record: WideningRecord, started: bool, actor: str, context: dict[str, Any]
-    ) -> _Known:
-        """A different change must be approved now: the waiting one is stopped and closed."""
-        why = (
+        self,
+        catalog: str,
+        record: WideningRecord,
+        started: bool,
+        actor: str,
+        context: dict[str, Any],
+        why: str = (
             "superseded: the preferences or the policy changed while this widening waited, so the change to "
             "approve is a different one (asked now)"
-        )
+        ),
+    ) -> _Known:
+        """A different change (or none) must be approved now: the waiting one is stopped and closed."""
         if started:
             self.workflows.stop(record.execution, why)
         superseded = replace(record, state="SUPERSEDED")
@@ -260,8 +275,9 @@ class PartnerConnections:
             "approvalRequest": request,
         }
         execution, new = self.workflows.start(record.execution.rsplit(":", 1)[-1], payload)
-        if not new and not ((status := self.workflows.describe(execution)) and status.running):
-            return None
+        if not new:  # another run (or this one before a crash) started it
+            status = self.workflows.describe(execution)
+            return {"outcome": "approval-pending", "execution": execution} if status and status.running else None
         now = self.store.load(catalog)
         if now is None or now.execution != execution:  # another run superseded it while it started
             self.workflows.stop(execution, "superseded while it started: another run asks for a newer change")
