@@ -277,10 +277,20 @@ class MailwardenStack(Stack):
         self.kill_switch.allow_read(fn)
         self._grant_table(fn, GUARD.name, ["GetItem", "PutItem"])
         self._grant_table(fn, AUDIT.name, ["PutItem"])
+        machine = state_machine_arn(self, PARTNER_WIDENING_WORKFLOW.name)
+        fn.role.add_to_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine]))
+        # the widening record follows its execution: each run reads how it ended, and stops one superseded
+        executions = machine.replace(":stateMachine:", ":execution:") + ":*"
         fn.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["states:StartExecution"], resources=[state_machine_arn(self, PARTNER_WIDENING_WORKFLOW.name)]
-            )
+            iam.PolicyStatement(actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions])
+        )
+        acknowledge(
+            fn.role,
+            "IAM5",
+            "Execution names carry the change and a sequence number, known only at run time: Describe/Stop are "
+            "limited to the executions of the partner-widening workflow.",
+            {"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*partner-widening:\\*$/g"},
+            children=True,
         )
         self.approvals.grant_publish(fn.role, self.approvals.topics[OPERATIONS_ALERTS.name])
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailwarden.aws.partner import DynamoWideningStore
+from mailwarden.clock import default_clock
+from mailwarden.partner.ports import WideningRecord
+
 from local.deployment import LocalDeployment
 
 GET = "partnercentral-account.GetConnectionPreferences"
@@ -52,3 +56,16 @@ def widenings(deployment: LocalDeployment) -> list[dict[str, Any]]:
     sfn = deployment.emu.client("stepfunctions")
     arn = deployment.state_machines["partner-widening"]
     return list(sfn.list_executions(stateMachineArn=arn)["executions"])
+
+
+def running(deployment: LocalDeployment) -> list[str]:
+    """The widening executions still running (waiting for a human)."""
+    return [e["executionArn"] for e in widenings(deployment) if e["status"] == "RUNNING"]
+
+
+def record(deployment: LocalDeployment, catalog: str = "AWS") -> WideningRecord:
+    """The catalog's widening record, as the guard table holds it."""
+    store = DynamoWideningStore(deployment.emu.client("dynamodb"), deployment.tables["guard"], default_clock())
+    found = store.load(catalog)
+    assert found is not None, f"no widening record for {catalog}"
+    return found

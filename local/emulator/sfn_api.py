@@ -28,6 +28,7 @@ from moto.core.responses import ActionResult
 from moto.stepfunctions import responses
 from moto.stepfunctions.exceptions import InvalidExecutionInput, InvalidToken, ResourceNotFound
 from moto.stepfunctions.parser import models as parser_models
+from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded
 from moto.stepfunctions.parser.backend import execution as execution_module
 
@@ -84,10 +85,21 @@ def _start_execution(
 
 
 def _reflect_execution_status(self: Any, *, original: Any) -> None:
+    if self.execution.exec_status == ExecutionStatus.ABORTED:
+        return  # StopExecution's end stands: a task still running when it came does not turn it FAILED
     env = self.execution.exec_worker.env
     if isinstance(env.program_state(), ProgramEnded):
         self.execution.output = env.states.get_input()  # before the status says SUCCEEDED
     original(self)
+
+
+def _stop_execution(self: Any, *, original: Any) -> Any:
+    """StopExecution keeps the ``error`` and ``cause`` it was given, as DescribeExecution returns them
+    in AWS (moto's response handler dropped both)."""
+    out = original(self)
+    execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+    execution.error, execution.cause = self._get_param("error"), self._get_param("cause")
+    return out
 
 
 def _describe_execution(self: Any, execution_arn: str, *, original: Any, runtime: StepFunctionsRuntime) -> Any:
@@ -160,3 +172,4 @@ def install(stack: ExitStack, runtime: StepFunctionsRuntime) -> None:
     api = responses.StepFunctionResponse
     wrap(stack, api, "get_execution_history", _get_execution_history, runtime=runtime)
     wrap(stack, api, "list_executions", _list_executions, runtime=runtime)
+    wrap(stack, api, "stop_execution", _stop_execution)

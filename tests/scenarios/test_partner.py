@@ -8,10 +8,11 @@ import json
 import pytest
 from mailwarden.aws.audit import DynamoAuditTrail
 from mailwarden.clock import default_clock
+from mailwarden.contracts.workflows import WIDENING_NOT_APPLIED
 
 from local.deployment import AsyncFailure, LocalDeployment
 from tests.approval_support import awaiting, decide
-from tests.partner_support import GET, UPDATE, policy, reported, run, state, widenings
+from tests.partner_support import GET, UPDATE, policy, record, reported, run, running, state, widenings
 
 SOME = "ALLOW_BY_DEFAULT_DENY_SOME"
 
@@ -144,8 +145,9 @@ def test_an_approval_does_not_cover_a_wider_change_than_the_one_approved(partner
     partner.emu.control.other_writer("AWS", "DENY_ALL")  # meanwhile someone shuts everything
     assert decide(partner, pending) == 200
     done = partner.finished(execution["executionArn"])
-    assert json.loads(done["output"])["applied"]["result"]["outcome"] == "stale-approval"
+    assert (done["status"], done["error"]) == ("FAILED", WIDENING_NOT_APPLIED)  # approved, not written
     assert state(partner)[0] == "DENY_ALL"  # approving "old-partner" is no approval for everyone
+    assert record(partner).state == "STALE"
     stale = reported(partner)[-1]
     assert stale["outcome"] == "stale-approval" and "which was not approved" in stale["reason"]
     assert run(partner)["outcome"] == "approval-requested"  # the new change is asked for
@@ -237,3 +239,108 @@ def test_throttling_and_server_errors_are_retried_and_a_lasting_outage_fails_the
     assert state(partner)[0] == "ALLOW_ALL"
     partner.emu.control.clear_faults()
     assert run(partner)["outcome"] == "applied"
+
+
+# ---------------------------------------------------------------------------------- the widening record
+# follows its execution: whatever ended it, the next run knows, and asks again when still needed
+
+
+def _asked(deployment: LocalDeployment) -> str:
+    """Someone shut the catalog; the policy wants it open: the run asks, and the approvers have mail."""
+    deployment.emu.control.other_writer("AWS", "DENY_ALL")
+    deployment.set_policy(policy("ALLOW_ALL"))
+    assert run(deployment)["outcome"] == "approval-requested"
+    (arn,) = running(deployment)
+    return arn
+
+
+def _asked_again(deployment: LocalDeployment, first: str, state_was: str) -> str:
+    assert record(deployment).state == state_was
+    result = run(deployment)
+    assert result["outcome"] == "approval-requested", result
+    (second,) = running(deployment)  # one execution per catalog waits for a human
+    asked = record(deployment)
+    assert second != first and (asked.state, asked.execution, asked.attempts) == ("REQUESTED", second, 2)
+    pending = awaiting(deployment, second)
+    assert decide(deployment, pending) == 200
+    assert deployment.finished(second)["status"] == "SUCCEEDED" and state(deployment)[0] == "ALLOW_ALL"
+    assert record(deployment).state == "APPLIED"
+    assert run(deployment)["outcome"] == "in-sync"
+    return second
+
+
+def test_an_approved_widening_whose_write_is_denied_ends_failed_and_is_asked_again_on_the_next_run(partner):
+    first = _asked(partner)
+    partner.emu.control.deny("UpdateConnectionPreferences")  # an SCP lands while the approval waits
+    assert decide(partner, awaiting(partner, first)) == 200
+    done = partner.finished(first)
+    assert (done["status"], done["error"]) == ("FAILED", WIDENING_NOT_APPLIED)  # the execution tells the truth
+    failed = reported(partner)[-1]
+    assert failed["outcome"] == "failed" and failed["approvedBy"] == "ops-lead@example.com"
+    assert failed["execution"] == first and "partnercentral:UpdateConnectionPreferences" in failed["reason"]
+    assert any("not reconciled" in a["Subject"] for a in partner.alerts())
+    assert state(partner)[0] == "DENY_ALL"
+    partner.emu.control.deny("UpdateConnectionPreferences", denied=False)  # the SCP is fixed
+    _asked_again(partner, first, "FAILED")  # not "approval-pending" forever
+
+
+def test_a_widening_an_operator_stopped_is_asked_again_on_the_next_run(partner):
+    first = _asked(partner)
+    sfn = partner.emu.client("stepfunctions")
+    sfn.stop_execution(executionArn=first, error="Operator", cause="wrong time, ask again tomorrow")
+    partner.wait_until(lambda: partner.waiting(first), "the approval task to return")  # it ran on; stays ABORTED
+    assert partner.execution(first)["status"] == "ABORTED"
+    assert record(partner).state == "REQUESTED"  # nothing in the workflow ran to say so
+    _asked_again(partner, first, "REQUESTED")
+    ended = [e for e in reported(partner) if e["outcome"] == "widening-ended"]
+    assert [(e["execution"], e["state"]) for e in ended] == [(first, "STOPPED")]
+    assert "ABORTED" in ended[0]["reason"] and "asked again" in ended[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [({"error_rate": 1.0}, "Unavailable"), ({"latency": 400.0}, "Sandbox.Timedout")],
+    ids=["step-failed", "step-timed-out"],
+)
+def test_a_widening_whose_apply_step_failed_or_timed_out_is_asked_again_on_the_next_run(partner, fault, error):
+    first = _asked(partner)
+    partner.emu.control.inject("partnercentral-account", "GetConnectionPreferences", **fault)
+    assert decide(partner, awaiting(partner, first)) == 200
+    done = partner.finished(first, timeout=30)
+    assert (done["status"], done["error"]) == ("FAILED", error)  # after the workflow's retries
+    partner.emu.control.clear_faults()
+    _asked_again(partner, first, "REQUESTED")
+    (ended,) = [e for e in reported(partner) if e["outcome"] == "widening-ended"]
+    assert ended["state"] == "FAILED" and error in ended["reason"]
+
+
+def test_a_run_that_died_between_recording_a_widening_and_starting_it_is_finished_by_the_next(partner):
+    partner.emu.control.other_writer("AWS", "DENY_ALL")
+    partner.set_policy(policy("ALLOW_ALL"))
+    partner.emu.control.inject("sfn", "StartExecution", error_rate=1.0)
+    failed = partner.tick("partner-reconcile")  # recorded, never started; Lambda's retries too
+    assert isinstance(failed, AsyncFailure) and failed.attempts == 3
+    claimed = record(partner)
+    assert claimed.state == "REQUESTED" and widenings(partner) == []
+    partner.emu.control.clear_faults()
+    assert run(partner) == {"outcome": "approval-requested", "execution": claimed.execution, "conflicts": 0}
+    assert running(partner) == [claimed.execution] and record(partner) == claimed
+    assert run(partner)["outcome"] == "approval-pending"  # and asked once
+
+
+def test_a_widening_that_waits_for_a_change_nobody_wants_any_more_is_stopped(partner):
+    first = _asked(partner)
+    partner.set_policy(policy(SOME, ["competitor-1"]))  # the policy changes its mind while the mail waits
+    assert run(partner)["outcome"] == "approval-requested"
+    (second,) = running(partner)
+    stopped = partner.execution(first)
+    assert (stopped["status"], stopped["error"]) == ("ABORTED", "Mailwarden.Superseded")
+    assert "superseded" in stopped["cause"]
+    assert record(partner).execution == second
+    partner.emu.control.other_writer("AWS", SOME, ["competitor-1"])  # someone else does it by hand
+    assert run(partner)["outcome"] == "in-sync"
+    assert running(partner) == [] and record(partner).state == "SUPERSEDED"
+    superseded = [e["execution"] for e in reported(partner) if e["outcome"] == "superseded"]
+    assert superseded == [first, second]
+    assert decide(partner, awaiting(partner, second)) == 410  # the old link is closed; nothing written
+    assert state(partner)[:2] == (SOME, ["competitor-1"])

@@ -7,9 +7,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from mailwarden.aws.audit import DynamoAuditTrail
+from mailwarden.cli.render import ExitCode
+from mailwarden.clock import default_clock
 
 from local.deployment import LocalDeployment
 from tests.approval_support import awaiting, decide
+from tests.cli_support import cli
 from tests.reputation_support import actions, customer, policy, reinstatements, run, tenants
 
 
@@ -301,3 +305,57 @@ def test_an_entity_deleted_while_its_batch_awaited_approval_is_skipped_with_the_
     outcomes = {a["action"]["name"]: (a["outcome"], a["note"]) for a in actions(deployment) if "run" in a}
     assert outcomes["a"] == ("applied", "")
     assert outcomes["b"][0] == "skipped" and "no longer exists" in outcomes["b"][1]
+
+
+def _audit_records(deployment: LocalDeployment) -> list[dict]:
+    """Every audit record so far (entity and run subjects), as the trail stores them."""
+    trail = DynamoAuditTrail(deployment.emu.client("dynamodb"), deployment.tables["audit"], default_clock())
+    items = deployment.emu.client("dynamodb").scan(TableName=deployment.tables["audit"])["Items"]
+    return [e for s in sorted({i["subject"]["S"] for i in items}) for e in trail.entries(s)]
+
+
+def test_who_asked_for_an_operator_run_and_why_is_on_every_audit_record_and_event_of_it(guard):
+    arns = tenants(guard, "acme", "vip", "billing")
+    guard.emu.control.emit_events = False
+    for name in ("acme", "vip"):  # acme is disabled, vip (allowlisted) is skipped with the reason
+        guard.emu.control.raise_finding(arns[name], "BOUNCE", "HIGH")
+    run = cli(guard, "--as", "jane@example.com", "apply", "reputation", "--yes", "--reason", "INC-42")
+    assert run.code == ExitCode.OK, run.out + run.err
+    assert customer(guard, arns["acme"]) == "DISABLED" and customer(guard, arns["vip"]) == "ENABLED"
+    records = _audit_records(guard)
+    assert {(r["what"], r["outcome"]) for r in records} == {
+        ("reputation.disable", "applied"),
+        ("reputation.disable", "skipped"),
+        ("reputation.run", "apply"),
+    }
+    for r in records:
+        assert r["actor"] == "jane@example.com", r
+        assert (r["detail"]["requestedBy"], r["detail"]["requestReason"]) == ("jane@example.com", "INC-42"), r
+    events = [e for e in guard.published if e["detail-type"] in ("Reputation Action", "Reputation Run Completed")]
+    assert sorted(e["detail-type"] for e in events) == ["Reputation Action"] * 2 + ["Reputation Run Completed"]
+    for e in events:
+        assert (e["detail"]["requestedBy"], e["detail"]["requestReason"]) == ("jane@example.com", "INC-42"), e
+    assert cli(guard, "audit", "--actor", "jane@").out.count("reputation.") == 3  # found by who asked
+
+
+def test_an_operator_events_batch_approval_names_the_operator_and_a_scheduled_run_stays_mailwardens(emu):
+    deployment = LocalDeployment(emu, policy=policy(cap=1))
+    arns = tenants(deployment, "a", "b")
+    emu.control.emit_events = False
+    for arn in arns.values():
+        emu.control.raise_finding(arn, "BOUNCE", "HIGH")
+    detail = {"mode": "apply", "reason": "TICKET-7 bounce storm", "requestedBy": "alice@example.com"}
+    deployment.put_event("mailwarden.operator", "Reputation Reconcile Requested", detail, bus="mailwarden-local")
+    (started,) = [d.result for d in deployment.deliver() if d.function == "reputation_trigger"]
+    pending = awaiting(deployment, started["execution"])
+    assert pending.message()["requester"] == "alice@example.com"
+    assert decide(deployment, pending) == 200
+    assert deployment.finished(started["execution"])["status"] == "SUCCEEDED"
+    applied = [r for r in _audit_records(deployment) if r["outcome"] == "applied"]
+    assert len(applied) == 2 and {r["actor"] for r in applied} == {"alice@example.com"}
+    assert {r["detail"]["requestReason"] for r in applied} == {"TICKET-7 bounce storm"}
+    assert {r["detail"]["approvedBy"] for r in applied} == {"ops-lead@example.com"}
+    emu.control.raise_finding(emu.sesv2.add_tenant("c").arn, "BOUNCE", "HIGH")
+    scheduled = run(deployment)
+    runs = [r for r in _audit_records(deployment) if r["subject"] == f"run#{scheduled['runId']}"]
+    assert [(r["actor"], r["detail"]["requestedBy"]) for r in runs] == [("mailwarden:schedule", "schedule")]

@@ -366,7 +366,7 @@ def partner_connections() -> PartnerDeps:
         api=PartnerCentralPreferences(clients.client("partnercentral-account", s.region)),
         store=DynamoWideningStore(dynamodb, s.guard_table, clock),
         switch=SsmKillSwitch(clients.client("ssm"), s.kill_switch_parameter, clock),
-        starter=WideningWorkflow(clients.client("stepfunctions"), s.widening_state_machine_arn),
+        workflows=WideningWorkflow(clients.client("stepfunctions"), s.widening_state_machine_arn),
         reporter=reporter,
         policy=load_policy(s.policy_file).partner,
         clock=clock,

@@ -250,7 +250,7 @@ class GuardReporter:
             f"run#{summary['runId']}",
             "reputation.run",
             summary.get("outcome", ""),
-            f"mailwarden:{summary.get('trigger', '')}",
+            summary.get("actor") or f"mailwarden:{summary.get('trigger', '')}",
             f"{summary.get('entities', 0)} entities, "
             + ", ".join(f"{k}={v}" for k, v in (summary.get("counts") or {}).items()),  # read by people (audit)
             summary,

@@ -9,9 +9,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..clock import Clock, iso
-from ..errors import AccessDenied, Rejected
+from ..errors import AccessDenied, Conflict, Rejected
 from ..partner.model import SOME, Access, Current
-from ..partner.ports import WideningRecord
+from ..partner.ports import ExecutionStatus, WideningRecord
 from .errors import code_of, translate
 from .stepfunctions import start_named
 
@@ -89,7 +89,7 @@ class DynamoWideningStore:
             item["fingerprint"]["S"], item["state"]["S"], item["execution"]["S"], int(item["attempts"]["N"])
         )
 
-    def save(self, catalog: str, record: WideningRecord) -> None:
+    def save(self, catalog: str, record: WideningRecord, replaces: WideningRecord | None) -> bool:
         item = {
             **self._key(catalog),
             "fingerprint": {"S": record.fingerprint},
@@ -98,19 +98,58 @@ class DynamoWideningStore:
             "attempts": {"N": str(record.attempts)},
             "updated_at": {"S": iso(self.clock.time())},
         }
+        if replaces is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "#execution = :execution AND #state = :state",
+                "ExpressionAttributeNames": {"#execution": "execution", "#state": "state"},
+                "ExpressionAttributeValues": {
+                    ":execution": {"S": replaces.execution},
+                    ":state": {"S": replaces.state},
+                },
+            }
         try:
-            self.client.put_item(TableName=self.table, Item=item)
+            self.client.put_item(TableName=self.table, Item=item, **condition)
         except ClientError as err:
-            raise translate(err) from err
+            error = translate(err)
+            if isinstance(error, Conflict):  # ConditionalCheckFailed: another run or step changed it first
+                return False
+            raise error from err
+        return True
 
 
 class WideningWorkflow:
-    """Starts the widening workflow under a deterministic name: a crash between the start and the
-    record, or two runs at once, find the same execution instead of asking twice."""
+    """The widening workflow's executions, under deterministic names (the record names the ARN
+    before the execution starts; a second start of the same name finds the first)."""
 
     def __init__(self, client: Any, state_machine_arn: str) -> None:
         self.client = client
         self.arn = state_machine_arn
 
-    def start(self, name: str, payload: dict[str, Any]) -> str:
-        return start_named(self.client, self.arn, name, payload)[0]
+    def execution_arn(self, name: str) -> str:
+        return self.arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+    def start(self, name: str, payload: dict[str, Any]) -> tuple[str, bool]:
+        return start_named(self.client, self.arn, name, payload)
+
+    def describe(self, execution: str) -> ExecutionStatus | None:
+        try:
+            out = self.client.describe_execution(executionArn=execution)
+        except ClientError as err:
+            if code_of(err) == "ExecutionDoesNotExist":
+                return None
+            raise translate(err) from err
+        return ExecutionStatus(str(out["status"]), str(out.get("error") or ""), str(out.get("cause") or ""))
+
+    def stop(self, execution: str, cause: str) -> None:
+        """Stop ``execution`` if it still runs (an execution that ended keeps the end it had)."""
+        status = self.describe(execution)
+        if status is None or not status.running:
+            return
+        # error and cause are plain text: the workflows are not encrypted with a customer key (with one,
+        # StopExecution would need kms permissions for them)
+        try:
+            self.client.stop_execution(executionArn=execution, error="Mailwarden.Superseded", cause=cause[:32_768])
+        except ClientError as err:
+            raise translate(err) from err

@@ -255,7 +255,7 @@ def _approve_then(
     approved: dict[str, Any],
     closed: Callable[[str], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Ask a human, then run the ``approved`` task (a state that ends in ``Done``); a rejection or an
+    """Ask a human, then run the ``approved`` task (a state that leads to ``Done``); a rejection or an
     expiry runs ``closed(outcome)`` (a state given its ``Next``) and fails the execution."""
     return {
         "Comment": comment,
@@ -566,19 +566,38 @@ WORKMAIL_DECOMMISSION_WORKFLOW = WorkflowSpec(
 
 
 def _partner(step: str, payload: dict[str, Any], next_state: str, result_path: str) -> dict[str, Any]:
-    """A ``partner_connections`` step for the catalog and change of this execution."""
-    ids = {"catalog.$": "$.catalog", "fingerprint.$": "$.fingerprint"}
+    """A ``partner_connections`` step for the catalog, change and execution (its record) of this execution."""
+    ids = {"catalog.$": "$.catalog", "fingerprint.$": "$.fingerprint", "execution.$": "$$.Execution.Id"}
     return lambda_task(PARTNER_CONNECTIONS.name, {"step": step, **ids, **payload}, next_state, result_path)
 
 
+WIDENING_NOT_APPLIED = "Mailwarden.WideningNotApplied"
+
+
 def _partner_widening(timeout_seconds: int) -> dict[str, Any]:
-    return _approve_then(
+    definition = _approve_then(
         "Widen who may connect in a Partner Central catalog: ask a human, then read the preferences again and write "
         "the policy's state with the current Revision, only if nobody gains access beyond what was approved.",
         timeout_seconds,
-        approved=_partner("apply", {"gained.$": "$.gained", "approval.$": "$.approval"}, "Done", "$.applied"),
+        approved=_partner("apply", {"gained.$": "$.gained", "approval.$": "$.approval"}, "Applied", "$.applied"),
         closed=lambda outcome: _partner("closed", {"outcome": outcome}, "", "$.closed"),
     )
+    # An approved change that was not written (denied, refused, stale, halted, conflicted) ends the
+    # execution FAILED, as its record says: the next run asks again.
+    definition["States"]["Applied"] = {
+        "Type": "Choice",
+        "Choices": [
+            {"Variable": "$.applied.result.outcome", "StringEquals": outcome, "Next": "Done"}
+            for outcome in ("applied", "in-sync")
+        ],
+        "Default": "NotApplied",
+    }
+    definition["States"]["NotApplied"] = {
+        "Type": "Fail",
+        "Error": WIDENING_NOT_APPLIED,
+        "Cause": "Approved, but not written: the Apply step's result and the audit trail (partner:<catalog>) say why.",
+    }
+    return definition
 
 
 PARTNER_WIDENING_WORKFLOW = WorkflowSpec(

@@ -41,6 +41,7 @@ class _Step(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
     catalog: Catalog
     fingerprint: str = Field(min_length=1, max_length=64)
+    execution: str = Field("", max_length=256)  # the step's own execution ("": started before it was passed)
 
 
 class ApplyApproved(_Step):

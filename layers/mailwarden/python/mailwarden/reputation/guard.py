@@ -90,7 +90,7 @@ class Guard:
         lookups = _Lookups(self.api, {entity.reference: history})
         return self.evaluate(entity, [f for f in history if f.status == "OPEN"], record, lookups)
 
-    def execute(self, d: Decision, source: str) -> tuple[str, str]:
+    def execute(self, d: Decision, source: str, requester: str = "") -> tuple[str, str]:
         """Make the write for one acting decision; returns (outcome, note). An entity gone meanwhile
         or a write SES refuses is skipped with the reason; ``UpdateInProgress`` (SES's
         ConflictException: another update of the entity is being applied) is raised for the caller
@@ -108,18 +108,18 @@ class Guard:
         except Rejected as exc:
             return "skipped", str(exc)
         record = self.store.record(d.entity) or GuardRecord(d.entity)
-        execution = self.starter.start(d, record, reinstate_request(d, source))
+        execution = self.starter.start(d, record, reinstate_request(d, requester or f"mailwarden:{source}"))
         self.store.mark_reinstatement(d.entity, "REQUESTED", execution)
         return "approval-requested", execution
 
 
-def reinstate_request(d: Decision, source: str) -> dict[str, Any]:
+def reinstate_request(d: Decision, requester: str) -> dict[str, Any]:
     return {
         "action": "reputation.reinstate",
         "subject": d.entity,
         "summary": f"Reinstate SES tenant {d.name}: customer-managed {d.current} -> {d.desired}",
         "reason": d.reason,
-        "requester": f"mailwarden:{source}",
+        "requester": requester,
         "plan": [d.line()],
     }
 
@@ -148,6 +148,11 @@ class RunState:
     started_at: str = ""
     approval_request: dict[str, Any] | None = None  # the batch approval, when over the cap
 
+    @property
+    def actor(self) -> str:
+        """The audit's actor: the operator for an on-demand run, Mailwarden's trigger otherwise."""
+        return self.requested_by if self.trigger == "on-demand" else f"mailwarden:{self.trigger}"
+
     def dump(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
@@ -160,6 +165,9 @@ class RunState:
             "runId": self.run_id,
             "trigger": self.trigger,
             "mode": self.mode,
+            "actor": self.actor,
+            "requestedBy": self.requested_by,
+            "requestReason": self.reason,
             "scanComplete": self.scan_complete,
             "outcome": self.outcome,
             "applyComplete": self.apply_complete,
@@ -265,7 +273,16 @@ class Reconciler:
             self._finish(run)
 
     def _context(self, run: RunState) -> dict[str, Any]:
-        return {"run": run.run_id, "trigger": run.trigger, "mode": run.mode, "actor": f"mailwarden:{run.trigger}"}
+        """What every audit record and event of the run carries: who asked for it and why (an
+        operator's run is recorded as theirs, as Partner Central's runs are)."""
+        return {
+            "run": run.run_id,
+            "trigger": run.trigger,
+            "mode": run.mode,
+            "actor": run.actor,
+            "requestedBy": run.requested_by,
+            "requestReason": run.reason,
+        }
 
     def _result(self, run: RunState) -> dict[str, Any]:
         out = run.summary()
@@ -285,7 +302,7 @@ class Reconciler:
             f"(blast-radius cap {cap} per run)",
             "reason": f"Run {run.run_id} ({run.trigger}) wants to disable {disables} entities; the policy caps "
             f"unapproved disables at {cap} per run, so nothing was applied.",
-            "requester": f"mailwarden:{run.trigger}",
+            "requester": run.actor,
             "plan": shown,
         }
 
@@ -306,7 +323,7 @@ class Reconciler:
             if g.switch.engaged():
                 outcome, note = "skipped", "kill switch engaged: no writes"
             else:
-                outcome, note = g.execute(action.decision, run.trigger)
+                outcome, note = g.execute(action.decision, run.trigger, run.actor)
             g.reporter.decisions([(action.decision, outcome, note)], context)
             run.counts[outcome] = run.counts.get(outcome, 0) + 1
             self.store.save_run(run.run_id, run.dump())  # counts survive a retried step
