@@ -10,8 +10,10 @@ import itertools
 import json
 import os
 import secrets
+import shutil
 import tempfile
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,9 +145,12 @@ class LocalDeployment:
         self._build_workflows()
         self.emu.client("ssm").put_parameter(Name=KILL_SWITCH, Value="off", Type="String")
         self._build_export_target()
-        self._policy_dir = tempfile.TemporaryDirectory(prefix="mailwarden-policy-")
-        self.policy_file = str(Path(self._policy_dir.name) / "policy.json")
-        self.issuer = LocalIssuer(Path(self._policy_dir.name))
+        # the deployed policy and the issuer's JWKS; removed with the deployment (quietly: a
+        # TemporaryDirectory left to the garbage collector warns, which the demo's output must not)
+        policy_dir = Path(tempfile.mkdtemp(prefix="mailwarden-policy-"))
+        weakref.finalize(self, shutil.rmtree, policy_dir, ignore_errors=True)
+        self.policy_file = str(policy_dir / "policy.json")
+        self.issuer = LocalIssuer(policy_dir)
         self.set_policy(self.policy if self.policy is not None else REPO_POLICY.read_text())
 
     def set_policy(self, text: str) -> None:

@@ -22,7 +22,8 @@ DNS_LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # the policy's defaultSubdo
 _HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = rf"(?:{_HOST_LABEL}\.)+{_HOST_LABEL}\.?"
 DOMAIN_PATTERN = rf"^{_DOMAIN}$"
-IDENTITY_PATTERN = rf"^(?:[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]{{1,64}}@)?{_DOMAIN}$"
+# The domain part is 253 characters at most (the lookahead; ECMA-262 and Python read it alike).
+IDENTITY_PATTERN = rf"^(?:[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]{{1,64}}@)?(?=.{{1,253}}$){_DOMAIN}$"
 _DOMAIN_RE = re.compile(DOMAIN_PATTERN)
 _IDENTITY_RE = re.compile(IDENTITY_PATTERN)
 IDENTITY_MAX = 320
