@@ -81,3 +81,19 @@ def decide(deployment: LocalDeployment, pending: Pending, decision: str = "appro
     """An approver opens their link and confirms on the page (the POST); returns the HTTP status."""
     url, fields = form(pending.link(decision, approver))
     return deployment.http("POST", url, fields).status
+
+
+def request_item(deployment: LocalDeployment, request_id: str) -> dict[str, Any]:
+    """The approval record as stored (attribute -> its string or number)."""
+    item = deployment.emu.client("dynamodb").get_item(
+        TableName=deployment.tables["approvals"], Key={"id": {"S": request_id}}
+    )["Item"]
+    return {k: v.get("S", v.get("N")) for k, v in item.items()}
+
+
+def audit(deployment: LocalDeployment, request_id: str) -> list[dict[str, Any]]:
+    """The audit trail of one approval request."""
+    from mailwarden.aws.audit import DynamoAuditTrail
+
+    trail = DynamoAuditTrail(deployment.emu.client("dynamodb"), deployment.tables["audit"], deployment.emu.clock)
+    return trail.entries(f"approval#{request_id}")

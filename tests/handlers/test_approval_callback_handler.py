@@ -14,28 +14,25 @@ import pytest
 from mailwarden import wiring
 from mailwarden.approvals.model import Attempt, Decision
 from mailwarden.approvals.signing import LinkSigner
-from mailwarden.aws.audit import DynamoAuditTrail
 from mailwarden.contracts.functions import APPROVAL_CALLBACK
 
 from local.deployment import LocalDeployment
-from tests.approval_support import OPS, SEC, Pending, approval_request, form, start_approval, tamper
+from tests.approval_support import (
+    OPS,
+    SEC,
+    Pending,
+    approval_request,
+    audit,
+    form,
+    request_item,
+    start_approval,
+    tamper,
+)
 
 
 @pytest.fixture
 def pending(deployment: LocalDeployment) -> Pending:
     return start_approval(deployment)
-
-
-def request_item(deployment: LocalDeployment, request_id: str) -> dict[str, Any]:
-    item = deployment.emu.client("dynamodb").get_item(
-        TableName=deployment.tables["approvals"], Key={"id": {"S": request_id}}
-    )["Item"]
-    return {k: v.get("S", v.get("N")) for k, v in item.items()}
-
-
-def audit(deployment: LocalDeployment, request_id: str) -> list[dict[str, Any]]:
-    trail = DynamoAuditTrail(deployment.emu.client("dynamodb"), deployment.tables["audit"], deployment.emu.clock)
-    return trail.entries(f"approval#{request_id}")
 
 
 def refused_events(deployment: LocalDeployment) -> list[dict[str, Any]]:

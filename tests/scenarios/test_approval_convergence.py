@@ -15,23 +15,10 @@ from unittest import mock
 
 from mailwarden import wiring
 from mailwarden.approvals.model import Attempt, Decision, Outcome
-from mailwarden.aws.audit import DynamoAuditTrail
 from mailwarden.contracts.functions import APPROVAL_CALLBACK
 
 from local.deployment import LocalDeployment
-from tests.approval_support import OPS, SEC, Pending, form, start_approval
-
-
-def record(deployment: LocalDeployment, request_id: str) -> dict[str, Any]:
-    item = deployment.emu.client("dynamodb").get_item(
-        TableName=deployment.tables["approvals"], Key={"id": {"S": request_id}}
-    )["Item"]
-    return {k: v.get("S", v.get("N")) for k, v in item.items()}
-
-
-def audit(deployment: LocalDeployment, request_id: str) -> list[dict[str, Any]]:
-    trail = DynamoAuditTrail(deployment.emu.client("dynamodb"), deployment.tables["audit"], deployment.emu.clock)
-    return trail.entries(f"approval#{request_id}")
+from tests.approval_support import OPS, SEC, Pending, audit, form, request_item, start_approval
 
 
 def sends(deployment: LocalDeployment) -> int:
@@ -85,7 +72,7 @@ def test_thirty_parallel_clicks_resume_once_and_everything_says_approved(deploym
     assert deployment.finished(pending.execution_arn)["status"] == "SUCCEEDED"
     # The record tells the truth
     winner = next(o for o in outcomes if o.accepted)
-    item = record(deployment, pending.request_id)
+    item = request_item(deployment, pending.request_id)
     assert (item["state"], item["delivery"]) == ("APPROVED", "delivered")
     assert item["decided_by"] == winner.request.decided_by  # type: ignore[union-attr]
     # The pages: one "Recorded", 29 "already approved", none says expired or too late
@@ -106,10 +93,8 @@ def test_a_click_after_the_decision_was_delivered_sends_nothing(deployment: Loca
     again = post(deployment, pending)  # the double click, after the first one finished
     assert again.status == 409 and "Already approved by ops-lead@example.com" in again.body
     assert sends(deployment) == 1
-    assert (record(deployment, pending.request_id)["state"], record(deployment, pending.request_id)["delivery"]) == (
-        "APPROVED",
-        "delivered",
-    )
+    item = request_item(deployment, pending.request_id)
+    assert (item["state"], item["delivery"]) == ("APPROVED", "delivered")
 
 
 def test_a_sender_that_died_after_resuming_is_finished_as_delivered_by_the_next_click(
@@ -124,13 +109,11 @@ def test_a_sender_that_died_after_resuming_is_finished_as_delivered_by_the_next_
     deployment.emu.control.clear_faults()
     assert first.status == 503
     assert deployment.finished(pending.execution_arn)["status"] == "SUCCEEDED"  # it was resumed
-    assert (record(deployment, pending.request_id)["state"], record(deployment, pending.request_id)["delivery"]) == (
-        "APPROVED",
-        "pending",
-    )
+    item = request_item(deployment, pending.request_id)
+    assert (item["state"], item["delivery"]) == ("APPROVED", "pending")
     second = post(deployment, pending)  # the approver submits again, as the 503 page asks
     assert second.status == 200 and "Recorded" in second.body
-    item = record(deployment, pending.request_id)
+    item = request_item(deployment, pending.request_id)
     assert (item["state"], item["delivery"], item["decided_by"]) == ("APPROVED", "delivered", OPS)
     trail = audit(deployment, pending.request_id)
     assert [e["actor"] for e in trail if e["outcome"] == "accepted"] == [OPS]
@@ -148,7 +131,7 @@ def test_an_approver_removed_after_the_request_went_out_is_refused_at_decision_t
     assert refused.status == 403 and "no longer an approver" in refused.body
     assert sends(deployment) == 0
     assert deployment.execution(pending.execution_arn)["status"] == "RUNNING"
-    assert record(deployment, pending.request_id)["state"] == "PENDING"
+    assert request_item(deployment, pending.request_id)["state"] == "PENDING"
     trail = audit(deployment, pending.request_id)
     revoked = [e for e in trail if e["outcome"] == "refused" and e["detail"]["refusal"] == "revoked"]
     assert revoked and {e["actor"] for e in revoked} == {OPS}
@@ -177,7 +160,7 @@ def test_a_removed_approver_is_refused_through_the_sns_door_too(deployment: Loca
     (delivery,) = [d for d in deployment.deliver() if d.function == "approval_callback"]
     assert delivery.result["results"][0]["accepted"] is False
     assert "no longer an approver" in delivery.result["results"][0]["message"]
-    assert sends(deployment) == 0 and record(deployment, pending.request_id)["state"] == "PENDING"
+    assert sends(deployment) == 0 and request_item(deployment, pending.request_id)["state"] == "PENDING"
 
 
 def test_a_stopped_workflows_request_ends_expired_once_its_deadline_passed(deployment: LocalDeployment) -> None:
@@ -189,6 +172,6 @@ def test_a_stopped_workflows_request_ends_expired_once_its_deadline_passed(deplo
     deployment.emu.clock.advance(deployment.approval_timeout_seconds + 1)
     response = post(deployment, pending, "approve", SEC)
     assert response.status == 410 and "expired" in response.body
-    assert record(deployment, pending.request_id)["state"] == "EXPIRED" and sends(deployment) == 0
+    assert request_item(deployment, pending.request_id)["state"] == "EXPIRED" and sends(deployment) == 0
     assert post(deployment, pending).status == 410  # and stays so, audited once
     assert [e["what"] for e in audit(deployment, pending.request_id)].count("approval.expired") == 1
