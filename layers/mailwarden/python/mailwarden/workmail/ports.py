@@ -73,3 +73,66 @@ class Audit(Protocol):
 
 class Events(Protocol):
     def publish(self, detail_type: str, detail: dict[str, Any], resources: list[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class MailDomain:
+    """One mail domain of an organization (``GetMailDomain``): the records WorkMail needs in DNS."""
+
+    name: str
+    default: bool  # the organization's default domain (DeregisterMailDomain refuses it)
+    test: bool  # the <alias>.awsapps.com test domain WorkMail manages itself (never in the customer's DNS)
+    records: tuple[tuple[str, str, str], ...] = ()  # (type, hostname, value) as GetMailDomain lists them
+    ownership: str = ""  # OwnershipVerificationStatus: PENDING | VERIFIED | FAILED
+    dkim: str = ""  # DkimVerificationStatus
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A WorkMail resource (room or equipment) with its delegates and booking options."""
+
+    id: str
+    name: str
+    email: str | None
+    type: str  # ROOM | EQUIPMENT
+    state: str  # ENABLED | DISABLED | DELETED
+    booking: dict[str, Any]  # DescribeResource BookingOptions (AutoAcceptRequests, ...)
+    delegates: tuple[tuple[str, str], ...] = ()  # (entity id, USER | GROUP)
+
+
+class ExitDirectory(Directory, Protocol):
+    """What an organization exit needs from WorkMail beyond offboarding (``WorkMailDirectory``).
+
+    Deletes answer ``True`` when they changed something, ``False`` when it was gone already (a
+    retried step); anything else is a domain error (``Conflict`` for MailDomainInUse /
+    EntityState, ``NotFound``, ``UnknownOrganization``)."""
+
+    def mailbox_bytes(self, org: str, user: str) -> int | None:
+        """GetMailboxDetails' MailboxSize (megabytes) in bytes; ``None`` when the user has no
+        mailbox (not registered / deleted)."""
+        ...
+
+    def mail_domains(self, org: str) -> list[MailDomain]: ...  # ListMailDomains, then GetMailDomain each
+    def resources(self, org: str) -> list[Resource]: ...  # ListResources + DescribeResource + delegates
+    def delete_group(self, org: str, group: str) -> bool: ...  # DeregisterFromWorkMail first when ENABLED
+    def delete_resource(self, org: str, resource: str) -> bool: ...  # likewise
+    def deregister_domain(self, org: str, domain: str) -> bool: ...
+    def delete_organization(self, org: str, *, token: str) -> bool:
+        """DeleteOrganization(DeleteDirectory=True, ForceDelete=False): WorkMail refuses while a user
+        is enabled (``Conflict``)."""
+        ...
+
+
+class Objects(Protocol):
+    """Objects in S3 as written by others (mailbox exports): the size, or ``None`` if absent."""
+
+    def size(self, bucket: str, key: str) -> int | None: ...
+
+
+class Dns(Protocol):
+    """Route 53 as the MAIL FROM publisher uses it (``aws.mailfrom.Route53Dns``)."""
+
+    def zone_for(self, domain: str) -> Any: ...  # Zone(id, name) | None
+    def record_sets(self, zone: Any, name: str) -> list[Any]: ...  # RecordSet at exactly ``name``
+    def change(self, zone: Any, changes: Any, comment: str) -> str: ...  # change id; StaleRecords on a race
+    def insync(self, change_id: str) -> bool: ...
