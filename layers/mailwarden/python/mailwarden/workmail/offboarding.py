@@ -77,6 +77,65 @@ def member_request_id(decommission_id: str, user_id: str) -> str:
     return "d" + hashlib.sha256(f"{decommission_id}/{user_id}".encode()).hexdigest()[:40]
 
 
+def start_or_reuse_export(
+    directory: Directory,
+    clock: Clock,
+    org: str,
+    uid: str,
+    *,
+    token_base: str,
+    requested_at: float,
+    target: dict[str, str],
+    description: str,
+) -> str:
+    """Start a mailbox export; the job id. A retried start returns the same job (its ClientToken);
+    after a FAILED or CANCELLED one, a new one starts (a new token), up to ``EXPORT_ATTEMPTS``. When
+    WorkMail refuses a new one (all 10 slots busy, or this mailbox exported in the last 24 h), an
+    export may stand in only if it COMPLETED and started after ``requested_at``: an older one misses
+    the last mail. Otherwise ``ExportCoolingDown`` (a new one only a day later) or ``ExportSlotsBusy``
+    (the workflow waits for a slot)."""
+    job = ""
+    for attempt in range(EXPORT_ATTEMPTS):
+        try:
+            job = directory.start_export(
+                org,
+                uid,
+                token=client_token(token_base if attempt == 0 else f"{token_base}#{attempt}", uid),
+                target=target,
+                description=description,
+            )
+        except ExportSlotsBusy as exc:
+            jobs = directory.exports_of(org, uid)
+            covering = [j for j in jobs if covers(j, requested_at)]
+            if not covering:
+                now = clock.time()
+                recent = [float(j["startedAt"]) for j in jobs if now - float(j["startedAt"]) < EXPORT_COOLDOWN]
+                if recent:
+                    until = iso(max(recent) + EXPORT_COOLDOWN)
+                    raise ExportCoolingDown(f"{exc}; no export of it may stand in; a new one from {until}") from exc
+                raise
+            job = str(max(covering, key=lambda j: float(j["startedAt"]))["jobId"])
+        if directory.export(org, job)["state"] not in ("FAILED", "CANCELLED"):
+            break
+    return job
+
+
+def export_progress(directory: Directory, clock: Clock, org: str, job_id: str) -> dict[str, Any]:
+    """DescribeMailboxExportJob's answer with ``pollAfterSeconds`` (when to look again); ``TIMED_OUT``
+    (with ``error``) once it has been RUNNING longer than ``EXPORT_MAX_SECONDS``."""
+    status = directory.export(org, job_id)
+    started = status.get("startedAt")
+    running_for = clock.time() - (_epoch(started) if started else clock.time())
+    if status["state"] == "RUNNING" and running_for > EXPORT_MAX_SECONDS:
+        why = (
+            f"mailbox export {job_id} still RUNNING {running_for / 3600:.0f} h after it started (the limit is "
+            f"{EXPORT_MAX_SECONDS // 3600} h); nothing changed: send the request again to retry the export"
+        )
+        return {**status, "state": "TIMED_OUT", "error": why}
+    status["pollAfterSeconds"] = int(min(EXPORT_POLL_MAX, max(EXPORT_POLL_MIN, running_for / 5)))
+    return status
+
+
 class Offboarding:
     def __init__(
         self,
@@ -273,54 +332,28 @@ class Offboarding:
     # ------------------------------------------------------------------ export
 
     def start_export(self, request_id: str) -> dict[str, Any]:
-        snap = self._snap(request_id)
-        """Start the mailbox export (a retried start returns the same job; after a FAILED or CANCELLED
-        one, a re-sent request starts a new one, up to ``EXPORT_ATTEMPTS``). When WorkMail refuses a
-        new one (all 10 slots busy, or this mailbox exported in the last 24 h), an export may stand in
-        only if it COMPLETED and started after the request was made (its snapshot was taken): an older
-        one misses the last mail. Otherwise ``ExportSlotsBusy``: the workflow waits for a slot."""
+        """Start the mailbox export (``start_or_reuse_export``; the request's snapshot time is when
+        it was made)."""
         snap = self._snap(request_id)
         org, uid = snap.organization_id, snap.user.id
-        target = {**self.target, "prefix": f"{self.target['prefix']}/{org}/{uid}"}
-        job = ""
-        for attempt in range(EXPORT_ATTEMPTS):
-            try:
-                job = self.directory.start_export(
-                    org,
-                    uid,
-                    token=client_token(request_id if attempt == 0 else f"{request_id}#{attempt}", uid),
-                    target=target,
-                    description=f"Mailwarden offboarding {request_id}",
-                )
-            except ExportSlotsBusy as exc:
-                jobs = self.directory.exports_of(org, uid)
-                covering = [j for j in jobs if covers(j, _epoch(snap.taken_at))]
-                if not covering:
-                    now = self.clock.time()
-                    recent = [float(j["startedAt"]) for j in jobs if now - float(j["startedAt"]) < EXPORT_COOLDOWN]
-                    if recent:
-                        until = iso(max(recent) + EXPORT_COOLDOWN)
-                        raise ExportCoolingDown(f"{exc}; no export of it may stand in; a new one from {until}") from exc
-                    raise
-                job = str(max(covering, key=lambda j: float(j["startedAt"]))["jobId"])
-            if self.directory.export(org, job)["state"] not in ("FAILED", "CANCELLED"):
-                break
+        job = start_or_reuse_export(
+            self.directory,
+            self.clock,
+            org,
+            uid,
+            token_base=request_id,
+            requested_at=_epoch(snap.taken_at),
+            target={**self.target, "prefix": f"{self.target['prefix']}/{org}/{uid}"},
+            description=f"Mailwarden offboarding {request_id}",
+        )
         return {"jobId": job}
 
     def export_status(self, request_id: str, job_id: str) -> dict[str, Any]:
         snap = self._snap(request_id)
-        status = self.directory.export(snap.organization_id, job_id)
-        started = status.get("startedAt")
-        running_for = self.clock.time() - (_epoch(started) if started else self.clock.time())
-        if status["state"] == "RUNNING" and running_for > EXPORT_MAX_SECONDS:
-            why = (
-                f"mailbox export {job_id} still RUNNING {running_for / 3600:.0f} h after it started (the limit is "
-                f"{EXPORT_MAX_SECONDS // 3600} h); nothing changed: send the request again to retry the export"
-            )
-            self._report(snap, "export-failed", {"jobId": job_id, "why": why})
-            return {**status, "state": "TIMED_OUT", "error": why}
-        status["pollAfterSeconds"] = int(min(EXPORT_POLL_MAX, max(EXPORT_POLL_MIN, running_for / 5)))
-        if status["state"] == "COMPLETED":
+        status = export_progress(self.directory, self.clock, snap.organization_id, job_id)
+        if status["state"] == "TIMED_OUT":
+            self._report(snap, "export-failed", {"jobId": job_id, "why": status["error"]})
+        elif status["state"] == "COMPLETED":
             self._report(snap, "exported", {"jobId": job_id, "location": status["location"]})
         elif status["state"] in ("FAILED", "CANCELLED"):
             error = status.get("error") or "no reason given"
