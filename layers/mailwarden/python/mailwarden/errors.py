@@ -103,3 +103,13 @@ class DeleteRefused(MailwardenError):
 
 class UnknownOrganization(NotFound):
     """The WorkMail organization does not exist (or is not active)."""
+
+
+class Halted(MailwardenError):
+    """The kill switch is on: a workflow step that would change something stops before it (the
+    request sent again after the switch is off resumes where it stopped)."""
+
+
+class DnsNotCutOver(MailwardenError):
+    """An exit's DNS cut-over cannot be written (a conflict, or the records changed since they were
+    approved): nothing was changed; the message names each name and what to fix."""

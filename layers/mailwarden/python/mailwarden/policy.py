@@ -120,6 +120,8 @@ class WorkmailPolicy(_Model):
     protected_users: tuple[str, ...] = Field((), alias="protectedUsers")  # user ids, names or emails
     protected_groups: tuple[str, ...] = Field((), alias="protectedGroups")  # group names or ids: members kept
     export_by_default: bool = Field(True, alias="exportByDefault")  # when a request does not say
+    # An organization exit's soak: days between the DNS cut-over and the deletion (a rollback restores the DNS).
+    exit_soak_days: int = Field(7, ge=1, le=90, alias="exitSoakDays")
 
     def protects_user(self, *identifiers: str | None) -> str | None:
         wanted = {p.lower() for p in self.protected_users}

@@ -32,3 +32,10 @@ class S3Documents:
                 raise NotFound(f"s3://{self.bucket}/{key} does not exist") from err
             raise translate(err) from err
         return json.loads(body)
+
+    def put_text(self, key: str, text: str, content_type: str) -> None:
+        """A text document (the exit inventory's CSV files)."""
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode(), ContentType=content_type)
+        except ClientError as err:
+            raise translate(err) from err

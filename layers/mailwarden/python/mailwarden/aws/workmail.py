@@ -276,6 +276,7 @@ class WorkMailDirectory:
             "location": f"s3://{d['S3BucketName']}/{d['S3Path']}" if d.get("S3Path") else None,
             "error": d.get("ErrorInfo"),
             "startedAt": _ts(d.get("StartTime")),
+            "endedAt": _ts(d.get("EndTime")),
         }
 
 

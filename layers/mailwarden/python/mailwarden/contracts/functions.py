@@ -87,10 +87,17 @@ _WORKMAIL_CLIENTS = ("workmail", "dynamodb", "events", "sqs")
 
 WORKMAIL_TRIGGER = FunctionSpec(
     name="workmail_trigger",
-    description="WorkMail requests (offboard, restore, decommission): validates (unknown, protected, not a user -> "
-    "rejected with the reason, DLQ), answers dry runs with the plan, restores, or starts the workflow once "
-    "per request.",
-    env=(*_WORKMAIL_ENV, "OFFBOARD_STATE_MACHINE_ARN", "DECOMMISSION_STATE_MACHINE_ARN", "KILL_SWITCH_PARAMETER"),
+    description="WorkMail requests (offboard, restore, decommission, organization exit and its rollback): "
+    "validates (unknown, protected, not a user -> rejected with the reason, DLQ), answers dry runs with the plan, "
+    "restores, or starts the workflow once per request.",
+    env=(
+        *_WORKMAIL_ENV,
+        "OFFBOARD_STATE_MACHINE_ARN",
+        "DECOMMISSION_STATE_MACHINE_ARN",
+        "EXIT_STATE_MACHINE_ARN",
+        "EXIT_ROLLBACK_STATE_MACHINE_ARN",
+        "KILL_SWITCH_PARAMETER",
+    ),
     clients=(*_WORKMAIL_CLIENTS, "stepfunctions", "ssm"),
 )
 
@@ -102,6 +109,17 @@ WORKMAIL_OFFBOARD = FunctionSpec(
     env=_WORKMAIL_ENV,
     clients=(*_WORKMAIL_CLIENTS, "s3"),
     timeout_seconds=300,
+)
+
+WORKMAIL_EXIT = FunctionSpec(
+    name="workmail_exit",
+    description="Organization exit workflow steps: inventory (S3 JSON + CSV), export start/poll/verify, manifest, "
+    "DNS cut-over plan/write/INSYNC, soak, rollback, deletion (users, groups, resources, domains, the "
+    "organization) and the summary; each idempotent, halted by the kill switch.",
+    env=(*_WORKMAIL_ENV, "KILL_SWITCH_PARAMETER"),
+    clients=(*_WORKMAIL_CLIENTS, "s3", "route53", "ssm", "stepfunctions"),
+    timeout_seconds=900,
+    memory_mb=512,
 )
 
 _MAIL_FROM_ENV = ("EVENT_BUS_NAME", "DLQ_URL", "AUDIT_TABLE", "MAIL_FROM_TABLE", "POLICY_FILE", "SES_API_RATE")
@@ -159,6 +177,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     REPUTATION_RECONCILE,
     WORKMAIL_TRIGGER,
     WORKMAIL_OFFBOARD,
+    WORKMAIL_EXIT,
     MAIL_FROM_API,
     MAIL_FROM_WATCH,
     PARTNER_CONNECTIONS,

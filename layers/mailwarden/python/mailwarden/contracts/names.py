@@ -37,6 +37,9 @@ class MailwardenDetailType(StrEnum):
     # kept-deregistered | delete-refused | restored
     WORKMAIL_OFFBOARDING = "WorkMail Offboarding"
     WORKMAIL_DECOMMISSION = "WorkMail Decommission"  # detail.outcome: planned | completed | rejected | expired
+    # detail.phase: inventory | export | cutover | soak | rollback | delete | summary; detail.outcome
+    # (per phase, docs/workmail-exit.md) and its counts
+    WORKMAIL_EXIT = "WorkMail Organization Exit"
     # detail.outcome: set-up | unchanged | rejected | retried | abandoned; detail.before / detail.after
     MAIL_FROM_SETUP = "MAIL FROM Setup"
     MAIL_FROM_STATUS_CHANGED = "MAIL FROM Status Changed"  # detail.before / detail.after: SES's status
@@ -53,6 +56,8 @@ class OperatorDetailType(StrEnum):
     OFFBOARD_REQUESTED = "WorkMail Offboarding Requested"
     RESTORE_REQUESTED = "WorkMail Restore Requested"
     DECOMMISSION_REQUESTED = "WorkMail Decommission Requested"
+    EXIT_REQUESTED = "WorkMail Organization Exit Requested"  # docs/workmail-exit.md
+    EXIT_ROLLBACK_REQUESTED = "WorkMail Organization Exit Rollback Requested"
     # Also accepted from IDENTITY_SOURCE: {identity, mailFromDomain?}. docs/mail-from.md.
     IDENTITY_CREATED = "Email Identity Created"
     # detail: {reason, requestedBy, mode?: plan|apply, catalogs?: [AWS|Sandbox]}. docs/partner-central.md.

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .functions import APPROVAL_REQUEST, PARTNER_CONNECTIONS, REPUTATION_RECONCILE, WORKMAIL_OFFBOARD
+from .functions import APPROVAL_REQUEST, PARTNER_CONNECTIONS, REPUTATION_RECONCILE, WORKMAIL_EXIT, WORKMAIL_OFFBOARD
 
 REJECTED_ERROR = "Mailwarden.ApprovalRejected"  # SendTaskFailure error when an approver rejects
 TIMED_OUT_ERROR = "Mailwarden.ApprovalTimedOut"
@@ -565,6 +565,312 @@ WORKMAIL_DECOMMISSION_WORKFLOW = WorkflowSpec(
 )
 
 
+EXIT_STOPPED = "Mailwarden.ExitStopped"
+INSYNC_POLL_SECONDS = 30
+_EXPORT_WAITS = [
+    {  # the mailbox was exported in the last 24 h: WorkMail starts another one a day later
+        "ErrorEquals": ["ExportCoolingDown"],
+        "IntervalSeconds": 3600,
+        "MaxAttempts": 30,
+        "BackoffRate": 1.0,
+    },
+    {
+        "ErrorEquals": ["ExportSlotsBusy"],
+        "IntervalSeconds": EXPORT_POLL_SECONDS,
+        "MaxAttempts": 500,
+        "BackoffRate": 1.0,
+        "JitterStrategy": "FULL",
+    },
+]
+
+
+def _ex(step: str, payload: dict[str, Any], next_state: str, result_path: str, **kw: Any) -> dict[str, Any]:
+    """A ``workmail_exit`` step of the exit ``$.requestId`` (``kw``: ``retry``, ``catch``)."""
+    return lambda_task(WORKMAIL_EXIT.name, {"step": step, **payload}, next_state, result_path, **kw)
+
+
+def _distributed(
+    label: str, reader: str, selector: dict[str, Any], start: str, states: dict[str, Any], nxt: str
+) -> dict[str, Any]:
+    """A Distributed Map over the JSON list in S3 at ``reader`` (bucket/key), 10 children at a time,
+    each ending in a recorded outcome (so no failure stops the others)."""
+    return {
+        "Type": "Map",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket.$": f"{reader}.bucket", "Key.$": f"{reader}.key"},
+        },
+        "MaxConcurrency": EXPORT_CONCURRENCY,
+        "ToleratedFailurePercentage": 100,
+        "Label": label,
+        "ItemSelector": selector,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": start,
+            "States": states,
+        },
+        "ResultPath": None,
+        "Next": nxt,
+    }
+
+
+def _exit_export_child() -> dict[str, Any]:
+    """One mailbox: start (or reuse) its export, poll it, verify the archive; any failure recorded."""
+    ids = {"exitId.$": "$.exitId", "user.$": "$.user"}
+    failed = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "ExportFailed"}]
+    return {
+        "ExportStart": _ex("exit-export-start", ids, "Skip", "$.start", retry=_EXPORT_WAITS, catch=failed),
+        "Skip": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.start.result.skip", "BooleanEquals": True, "Next": "Done"}],
+            "Default": "WaitExport",
+        },
+        "WaitExport": {"Type": "Wait", "Seconds": EXPORT_POLL_SECONDS, "Next": "PollExport"},
+        "PollExport": _ex(
+            "exit-export-status",
+            {**ids, "jobId.$": "$.start.result.jobId", "mailboxBytes.$": "$.mailboxBytes"},
+            "Exported",
+            "$.status",
+            catch=failed,
+        ),
+        "Exported": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.status.result.done", "BooleanEquals": True, "Next": "Done"}],
+            "Default": "WaitAgain",
+        },
+        "WaitAgain": {"Type": "Wait", "SecondsPath": "$.status.result.pollAfterSeconds", "Next": "PollExport"},
+        "ExportFailed": _ex(
+            "exit-export-failed",
+            {**ids, "error.$": "$.failure.Error", "cause.$": "$.failure.Cause"},
+            "Done",
+            "$.recorded",
+        ),
+        "Done": {"Type": "Succeed", "OutputPath": "$.user"},
+    }
+
+
+def _exit_delete_child() -> dict[str, Any]:
+    """One user: deregister, wait for DISABLED, delete (each step re-checks approval and verification)."""
+    ids = {"exitId.$": "$.exitId", "user.$": "$.user"}
+    failed = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "UserFailed"}]
+    return {
+        "Deregister": _ex("exit-user-deregister", ids, "Disabled", "$.deregister", catch=failed),
+        "Disabled": _ex(
+            "exit-user-disabled",
+            ids,
+            "Delete",
+            "$.disabled",
+            retry=[{"ErrorEquals": ["NotYetDisabled"], "IntervalSeconds": 5, "MaxAttempts": 8, "BackoffRate": 2.0}],
+            catch=failed,
+        ),
+        "Delete": _ex("exit-user-delete", ids, "Done", "$.delete", catch=failed),
+        "UserFailed": _ex(
+            "exit-user-failed", {**ids, "error.$": "$.failure.Error", "cause.$": "$.failure.Cause"}, "Done", "$.rec"
+        ),
+        "Done": {"Type": "Succeed", "OutputPath": "$.user"},
+    }
+
+
+def _no_new_approval(nxt: str) -> dict[str, Any]:
+    """A re-run past an approval given before: no gate, the step reads the approver from the state."""
+    return {"Type": "Pass", "Result": {}, "ResultPath": "$.approval", "Next": nxt}
+
+
+def _exit(timeout_seconds: int) -> dict[str, Any]:
+    exit_id = {"exitId.$": "$.requestId"}
+    stop = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Stopped"}]
+
+    def step(name: str, payload: dict[str, Any], nxt: str, path: str, **kw: Any) -> dict[str, Any]:
+        return _ex(name, {**exit_id, **payload}, nxt, path, catch=stop, **kw)
+
+    def summary(outcome: str, nxt: str) -> dict[str, Any]:
+        return _ex("exit-summary", {**exit_id, "outcome": outcome}, nxt, "$.summary")
+
+    return {
+        "Comment": "Move a WorkMail organization out: inventory (S3), export and verify every mailbox (Distributed "
+        f"Map, {EXPORT_CONCURRENCY} at a time), approval 1, DNS cut-over (one change per hosted zone, INSYNC), "
+        "soak (nothing deleted; a rollback restores the DNS), approval 2, delete users (Distributed Map), then "
+        "groups, resources, mail domains and the organization; a summary names what did not complete. Sent again, "
+        "every step resumes from the exit's state.",
+        "StartAt": "Inventory",
+        "States": {
+            "Inventory": _ex(
+                "exit-inventory",
+                {"request.$": "$", "execution.$": "$$.Execution.Id"},
+                "DryRun",
+                "$.inventory",
+                catch=[{"ErrorEquals": ["Rejected"], "ResultPath": "$.failure", "Next": "RequestRejected"}, *stop],
+            ),
+            "RequestRejected": {"Type": "Fail", "Error": "Rejected", "Cause": "See the audit trail for the reason."},
+            "DryRun": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.dryRun", "BooleanEquals": True, "Next": "Planned"}],
+                "Default": "ExportMailboxes",
+            },
+            "Planned": {"Type": "Succeed", "OutputPath": "$.inventory.result"},
+            "ExportMailboxes": {
+                **_distributed(
+                    "mailboxes",
+                    "$.inventory.result.mailboxes",
+                    {
+                        "exitId.$": "$.requestId",
+                        "user.$": "$$.Map.Item.Value.user",
+                        "mailboxBytes.$": "$$.Map.Item.Value.mailboxBytes",
+                    },
+                    "ExportStart",
+                    _exit_export_child(),
+                    "Manifest",
+                ),
+                "Catch": stop,
+            },
+            "Manifest": step("exit-manifest", {}, "CutoverPlan", "$.manifest"),
+            "CutoverPlan": step("exit-cutover-plan", {}, "CutoverApproved", "$.cutoverPlan"),
+            "CutoverApproved": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.cutoverPlan.result.alreadyCutOver", "BooleanEquals": True, "Next": "Soak"},
+                    {"Variable": "$.cutoverPlan.result.approved", "BooleanEquals": True, "Next": "CutoverKept"},
+                ],
+                "Default": "ApproveCutover",
+            },
+            **approval_gate(
+                "ApproveCutover",
+                request_path="$.cutoverPlan.result.approvalRequest",
+                timeout_seconds=timeout_seconds,
+                on_approved="Cutover",
+                on_rejected="CutoverRejected",
+                on_timed_out="CutoverExpired",
+            ),
+            "CutoverKept": _no_new_approval("Cutover"),
+            "Cutover": step("exit-cutover-apply", {"approval.$": "$.approval"}, "CutoverStatus", "$.cutover"),
+            "CutoverStatus": step("exit-cutover-status", {}, "InSync", "$.insync"),
+            "InSync": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.insync.result.insync", "BooleanEquals": True, "Next": "Soak"}],
+                "Default": "WaitInSync",
+            },
+            "WaitInSync": {"Type": "Wait", "Seconds": INSYNC_POLL_SECONDS, "Next": "CutoverStatus"},
+            "Soak": step("exit-soak", {}, "Soaked", "$.soak"),
+            "Soaked": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.soak.result.rolledBack", "BooleanEquals": True, "Next": "RolledBack"},
+                    {"Variable": "$.soak.result.waitSeconds", "NumericGreaterThan": 0, "Next": "SoakWait"},
+                ],
+                "Default": "DeletePlan",
+            },
+            "SoakWait": {
+                "Type": "Wait",
+                "Comment": "Nothing is deleted during the soak; a rollback request restores the DNS meanwhile.",
+                "SecondsPath": "$.soak.result.waitSeconds",
+                "Next": "Soak",
+            },
+            "DeletePlan": step("exit-delete-plan", {}, "DeleteApproved", "$.deletePlan"),
+            "DeleteApproved": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.deletePlan.result.approved", "BooleanEquals": True, "Next": "DeleteKept"}],
+                "Default": "ApproveDelete",
+            },
+            **approval_gate(
+                "ApproveDelete",
+                request_path="$.deletePlan.result.approvalRequest",
+                timeout_seconds=timeout_seconds,
+                on_approved="Deleting",
+                on_rejected="DeleteRejected",
+                on_timed_out="DeleteExpired",
+            ),
+            "DeleteKept": _no_new_approval("Deleting"),
+            "Deleting": step("exit-delete-approved", {"approval.$": "$.approval"}, "AnyUsers", "$.deleting"),
+            "AnyUsers": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.deletePlan.result.deletions.count", "NumericEquals": 0, "Next": "DeleteRest"}
+                ],
+                "Default": "DeleteUsers",
+            },
+            "DeleteUsers": {
+                **_distributed(
+                    "users",
+                    "$.deletePlan.result.deletions",
+                    {"exitId.$": "$.requestId", "user.$": "$$.Map.Item.Value.user"},
+                    "Deregister",
+                    _exit_delete_child(),
+                    "DeleteRest",
+                ),
+                "Catch": stop,
+            },
+            "DeleteRest": step("exit-delete-rest", {}, "Summary", "$.deleteRest"),
+            "Summary": summary("completed", "Done"),
+            "Done": {"Type": "Succeed"},
+            "RolledBack": {"Type": "Succeed", "Comment": "A rollback request restored the DNS (its own summary)."},
+            "CutoverRejected": summary("rejected", "WasRejected"),
+            "CutoverExpired": summary("expired", "WasExpired"),
+            "DeleteRejected": summary("rejected", "WasRejected"),
+            "DeleteExpired": summary("expired", "WasExpired"),
+            **approval_failures("WasRejected", "WasExpired"),
+            "Stopped": _ex(
+                "exit-summary",
+                {**exit_id, "outcome": "stopped", "error.$": "$.failure.Error", "cause.$": "$.failure.Cause"},
+                "StoppedFail",
+                "$.summary",
+            ),
+            "StoppedFail": {
+                "Type": "Fail",
+                "Error": EXIT_STOPPED,
+                "Cause": "A step could not go on (halted, a DNS conflict, a failure): the summary in the audit trail "
+                "and report.json say why; send the request again to resume.",
+            },
+        },
+    }
+
+
+def _exit_rollback(timeout_seconds: int) -> dict[str, Any]:
+    exit_id = {"exitId.$": "$.exitId"}
+    return {
+        "Comment": "Roll an organization exit's DNS cut-over back (one change per hosted zone, INSYNC) and stop the "
+        "exit; WorkMail is left as it was. Refused once the deletion has started.",
+        "StartAt": "Rollback",
+        "States": {
+            "Rollback": _ex(
+                "exit-rollback",
+                {"request.$": "$"},
+                "RollbackStatus",
+                "$.rollback",
+                catch=[{"ErrorEquals": ["Rejected", "DnsNotCutOver"], "ResultPath": "$.failure", "Next": "Refused"}],
+            ),
+            "Refused": {"Type": "Fail", "Error": "Rejected", "Cause": "See the audit trail (workmail:<org>)."},
+            "RollbackStatus": _ex("exit-cutover-status", exit_id, "InSync", "$.insync"),
+            "InSync": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.insync.result.insync", "BooleanEquals": True, "Next": "Summary"}],
+                "Default": "WaitInSync",
+            },
+            "WaitInSync": {"Type": "Wait", "Seconds": INSYNC_POLL_SECONDS, "Next": "RollbackStatus"},
+            "Summary": _ex("exit-summary", {**exit_id, "outcome": "rolled-back"}, "Done", "$.summary"),
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+WORKMAIL_EXIT_WORKFLOW = WorkflowSpec(
+    name="workmail-exit",
+    description="Move a WorkMail organization out: inventory, export + verify, approved DNS cut-over, soak, "
+    "approved deletion of everything, summary.",
+    functions=(APPROVAL_REQUEST.name, WORKMAIL_EXIT.name),
+    uses_approvals=True,
+    build=_exit,
+)
+
+WORKMAIL_EXIT_ROLLBACK_WORKFLOW = WorkflowSpec(
+    name="workmail-exit-rollback",
+    description="Put an organization exit's previous DNS back and stop the exit (until its deletion starts).",
+    functions=(WORKMAIL_EXIT.name,),
+    uses_approvals=False,
+    build=_exit_rollback,
+)
+
+
 def _partner(step: str, payload: dict[str, Any], next_state: str, result_path: str) -> dict[str, Any]:
     """A ``partner_connections`` step for the catalog, change and execution (its record) of this execution."""
     ids = {"catalog.$": "$.catalog", "fingerprint.$": "$.fingerprint", "execution.$": "$$.Execution.Id"}
@@ -614,6 +920,8 @@ WORKFLOWS: tuple[WorkflowSpec, ...] = (
     REPUTATION_REINSTATE_WORKFLOW,
     WORKMAIL_OFFBOARD_WORKFLOW,
     WORKMAIL_DECOMMISSION_WORKFLOW,
+    WORKMAIL_EXIT_WORKFLOW,
+    WORKMAIL_EXIT_ROLLBACK_WORKFLOW,
     PARTNER_WIDENING_WORKFLOW,
 )
 

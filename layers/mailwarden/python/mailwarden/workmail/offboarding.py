@@ -474,7 +474,7 @@ class Offboarding:
 
     # ------------------------------------------------------------------ organization decommission
 
-    def _protected_members(self, org: str) -> dict[str, str]:
+    def protected_members(self, org: str) -> dict[str, str]:
         """Every entity in a protected group, directly or through nested groups -> that group's name."""
         groups = dict(self.directory.groups(org))
         out: dict[str, str] = {}
@@ -500,7 +500,7 @@ class Offboarding:
         org = request.organization_id
         try:
             users = list(self.directory.users(org))
-            protected_members = self._protected_members(org)
+            protected_members = self.protected_members(org)
         except UnknownOrganization as exc:
             self.reject(request, unknown_organization(org), decommission_id)
             raise Rejected(unknown_organization(org)) from exc

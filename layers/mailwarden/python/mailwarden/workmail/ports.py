@@ -136,3 +136,24 @@ class Dns(Protocol):
     def record_sets(self, zone: Any, name: str) -> list[Any]: ...  # RecordSet at exactly ``name``
     def change(self, zone: Any, changes: Any, comment: str) -> str: ...  # change id; StaleRecords on a race
     def insync(self, change_id: str) -> bool: ...
+
+
+class ExitStore(Protocol):
+    """An organization exit's state (one document, merged by ``update_exit``) and its per-user
+    results (export verification, deletion), in the offboarding table."""
+
+    def exit_state(self, exit_id: str) -> dict[str, Any] | None: ...
+    def update_exit(self, exit_id: str, changes: dict[str, Any]) -> dict[str, Any]: ...  # the state after
+    def record_exit_user(self, exit_id: str, user_id: str, result: dict[str, Any]) -> None: ...  # merged
+    def exit_users(self, exit_id: str) -> dict[str, dict[str, Any]]: ...
+    def claim_organization(self, org: str, exit_id: str, *, replacing: str | None = None) -> Claim: ...
+
+
+class Executions(Protocol):
+    def stop(self, execution_arn: str, cause: str) -> bool: ...  # False: it was not running
+
+
+class Text(Protocol):
+    """Documents that are not JSON (the inventory's CSV files), under the documents' bucket."""
+
+    def put_text(self, key: str, text: str, content_type: str) -> None: ...
