@@ -153,7 +153,7 @@ class WorkMail(EmulatedService):
             raise ApiError("OrganizationNotFoundException", f"Organization {org_id} not found.")
         org = self.orgs[org_id]
         if org.state != "Active":
-            raise ApiError("OrganizationStateException", f"Organization {org_id} is {org.state}.")
+            raise ApiError("OrganizationStateException", f"Organization {org_id} is not Active, state: {org.state}")
         return org
 
     def member(self, org: Organization, entity_id: str, *kinds: str) -> Member:
