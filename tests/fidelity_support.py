@@ -20,7 +20,9 @@ from local.emulator import Emulator, fidelity
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-DOMAIN = "acme.example.com"  # the WorkMail organization's mail domain
+DOMAIN = "acme.example.com"  # the WorkMail organization's mail domain (its default)
+SPARE_DOMAIN = "acme.example.net"  # a second mail domain, verified and unused
+PENDING_DOMAIN = "acme.example.org"  # registered, its records not published: not verified
 IDENTITY = "acme.example"  # the SES domain identity
 UNKNOWN_ORG = "m-" + "0" * 32
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/mailwarden-workmail-export"
@@ -128,6 +130,9 @@ def build_world(emu: Emulator) -> World:
     w.wm.register_to_work_mail(OrganizationId=w.org, EntityId=w.group, Email=f"sales@{DOMAIN}")
     w.wm.associate_member_to_group(OrganizationId=w.org, GroupId=w.group, MemberId=w.users["alice"])
     w.resource = w.wm.create_resource(OrganizationId=w.org, Name="room-1", Type="ROOM")["ResourceId"]
+    w.wm.create_group(OrganizationId=w.org, Name="alumni")  # never registered: DeleteGroup may take it
+    emu.control.add_mail_domain(w.org, SPARE_DOMAIN)
+    w.wm.register_mail_domain(OrganizationId=w.org, DomainName=PENDING_DOMAIN)
     w.wm.associate_delegate_to_resource(OrganizationId=w.org, ResourceId=w.resource, EntityId=w.users["alice"])
     w.wm.create_alias(OrganizationId=w.org, EntityId=w.users["alice"], Alias=f"alice.smith@{DOMAIN}")
     w.wm.put_mailbox_permissions(
@@ -232,6 +237,30 @@ CALLS: dict[str, Call] = {
         "GranteeId": w.users["bob"],
     },
     "workmail.DeleteUser": lambda w: {"OrganizationId": w.org, "UserId": "leaver"},  # the user name, as modelled
+    "workmail.DeleteGroup": lambda w: {"OrganizationId": w.org, "GroupId": "alumni"},  # by name, as modelled
+    "workmail.DeleteResource": lambda w: {"OrganizationId": w.org, "ResourceId": w.resource},
+    "workmail.DeleteOrganization": lambda w: {
+        "OrganizationId": w.org,
+        "ClientToken": "close-acme-corp",
+        "DeleteDirectory": True,
+        "ForceDelete": True,
+    },
+    "workmail.DeregisterMailDomain": lambda w: {"OrganizationId": w.org, "DomainName": SPARE_DOMAIN},
+    "workmail.GetMailboxDetails": lambda w: {"OrganizationId": w.org, "UserId": w.users["alice"]},
+    "workmail.GetMailDomain": lambda w: {"OrganizationId": w.org, "DomainName": DOMAIN},
+    "workmail.ListMailDomains": lambda w: {"OrganizationId": w.org, "MaxResults": 100},
+    "workmail.RegisterMailDomain": lambda w: {
+        "OrganizationId": w.org,
+        "DomainName": "acme-corp.example",
+        "ClientToken": "register-acme-corp",
+    },
+    "workmail.UpdateDefaultMailDomain": lambda w: {"OrganizationId": w.org, "DomainName": SPARE_DOMAIN},
+    "workmail.UpdateResource": lambda w: {
+        "OrganizationId": w.org,
+        "ResourceId": w.resource,
+        "BookingOptions": {"AutoAcceptRequests": False, "AutoDeclineConflictingRequests": True},
+        "Description": "Boardroom, third floor",
+    },
     "workmail.DeregisterFromWorkMail": lambda w: {"OrganizationId": w.org, "EntityId": w.users["bob"]},
     "workmail.DescribeGroup": lambda w: {"OrganizationId": w.org, "GroupId": w.group},
     "workmail.DescribeMailboxExportJob": lambda w: {"OrganizationId": w.org, "JobId": w.job},
@@ -432,6 +461,13 @@ def _seed_exports(w: World, n: int) -> tuple[dict[str, Any], set[Any]]:
     return {"OrganizationId": org}, {w.export(uid, f"paged-{i}", org) for i, uid in enumerate(ids)}
 
 
+def _seed_mail_domains(w: World, n: int) -> tuple[dict[str, Any], set[Any]]:
+    org = _paged_org(w)
+    for i in range(n):
+        w.wm.register_mail_domain(OrganizationId=org, DomainName=f"brand{i:02d}.example")
+    return {"OrganizationId": org}, set(w.emu.workmail.orgs[org].domains)  # the test domain too
+
+
 def _seed_organizations(w: World, n: int) -> tuple[dict[str, Any], set[Any]]:
     for i in range(n):
         w.wm.create_organization(Alias=f"subsidiary{i:02d}")
@@ -472,6 +508,7 @@ PAGED: dict[str, tuple[Seeder, str, Callable[[Any], Any]]] = {
     "workmail.ListMailboxPermissions": (_seed_permissions, "Permissions", lambda i: i["GranteeId"]),
     "workmail.ListResourceDelegates": (_seed_delegates, "Delegates", lambda i: i["Id"]),
     "workmail.ListMailboxExportJobs": (_seed_exports, "Jobs", lambda i: i["JobId"]),
+    "workmail.ListMailDomains": (_seed_mail_domains, "MailDomains", lambda i: i["DomainName"]),
 }
 
 
@@ -515,6 +552,33 @@ def _too_many_aliases(w: World) -> Any:
         return call(w, "workmail.CreateAlias")
     finally:
         w.emu.workmail.orgs[w.org].aliases.pop(w.users["bob"])
+
+
+def _too_many_domains(w: World) -> Any:
+    org = w.emu.workmail.orgs[w.org]
+    extra = {f"d{i}.example": w.emu.workmail.new_domain(w.org, f"d{i}.example") for i in range(100)}
+    org.domains.update(extra)
+    try:
+        return call(w, "workmail.RegisterMailDomain")
+    finally:
+        for name in extra:
+            org.domains.pop(name)
+
+
+def _deleted_resource(w: World) -> dict[str, Any]:
+    rid = w.wm.create_resource(OrganizationId=w.org, Name="old-room", Type="ROOM")["ResourceId"]
+    w.wm.delete_resource(OrganizationId=w.org, ResourceId=rid)
+    return {"ResourceId": rid}
+
+
+def _after(first: str, key: str, **overrides: Any) -> Trigger:
+    """``key`` called after the realistic call of ``first`` (which changes the world)."""
+
+    def trigger(w: World) -> Any:
+        call(w, first)
+        return call(w, key, **overrides)
+
+    return trigger
 
 
 NOBODY = "nobody-at-all"  # no such entity (12+ characters: some EntityIds have a minimum)
@@ -585,6 +649,36 @@ TRIGGERS: dict[tuple[str, str], Trigger] = {
     ("workmail.DeleteMailboxPermissions", "EntityNotFoundException"): _with(
         "workmail.DeleteMailboxPermissions", GranteeId=NOBODY
     ),
+    ("workmail.CreateAlias", "MailDomainStateException"): _with("workmail.CreateAlias", Alias=f"bob@{PENDING_DOMAIN}"),
+    ("workmail.DeleteGroup", "EntityStateException"): _args("workmail.DeleteGroup", lambda w: {"GroupId": w.group}),
+    ("workmail.DeleteResource", "EntityStateException"): _after("workmail.DeleteResource", "workmail.DeleteResource"),
+    ("workmail.DeregisterMailDomain", "MailDomainInUseException"): _with(
+        "workmail.DeregisterMailDomain",
+        DomainName=DOMAIN,  # the default domain
+    ),
+    ("workmail.GetMailboxDetails", "EntityNotFoundException"): _args(
+        "workmail.GetMailboxDetails",
+        lambda w: {"UserId": w.users["newbie"]},  # never registered: no mailbox
+    ),
+    ("workmail.GetMailDomain", "MailDomainNotFoundException"): _with(
+        "workmail.GetMailDomain", DomainName="initech.example"
+    ),
+    ("workmail.RegisterMailDomain", "LimitExceededException"): _too_many_domains,
+    ("workmail.RegisterMailDomain", "MailDomainInUseException"): _with(
+        "workmail.RegisterMailDomain", DomainName=DOMAIN
+    ),
+    ("workmail.RegisterToWorkMail", "MailDomainStateException"): _with(
+        "workmail.RegisterToWorkMail", Email=f"newbie@{PENDING_DOMAIN}"
+    ),
+    ("workmail.UpdateDefaultMailDomain", "MailDomainNotFoundException"): _with(
+        "workmail.UpdateDefaultMailDomain", DomainName="initech.example"
+    ),
+    ("workmail.UpdateDefaultMailDomain", "MailDomainStateException"): _with(
+        "workmail.UpdateDefaultMailDomain", DomainName=PENDING_DOMAIN
+    ),
+    ("workmail.UpdateResource", "EntityNotFoundException"): _with("workmail.UpdateResource", ResourceId=NOBODY),
+    ("workmail.UpdateResource", "EntityStateException"): _args("workmail.UpdateResource", _deleted_resource),
+    ("workmail.UpdateResource", "NameAvailabilityException"): _with("workmail.UpdateResource", Name="sales"),
     ("workmail.DeleteUser", "EntityStateException"): _args(
         "workmail.DeleteUser", lambda w: {"UserId": w.users["gone"]}
     ),

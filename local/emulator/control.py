@@ -8,14 +8,18 @@ moto's default bus, where the rules synthesized from ``mailwarden.contracts.rout
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mailwarden.mailfrom.records import is_spf, merge_spf, quote_txt, txt_text
+
 from .dns_checks import PublicDns, SesDnsChecks
 from .protocol import ApiError
 from .sesv2 import POLICIES, Entity, Finding, StatusRecord
+from .workmail import EMPTY_ZIP, EXPORT_RATIO, MEGABYTE
 
 if TYPE_CHECKING:
     from . import Emulator
@@ -215,7 +219,9 @@ class Control:
         return self.emu.workmail.add_organization(alias, domain)  # type: ignore[no-any-return]
 
     def finish_export(self, org_id: str, job_id: str, *, fail: str | None = None, at: datetime | None = None) -> str:
-        """Complete a running export job now (or ``at``): writes the archive to S3, or fails it."""
+        """Complete a running export job now (or ``at``): writes the archive to S3, or fails it. The
+        archive is ``ceil(mailbox bytes * EXPORT_RATIO)`` bytes (an empty mailbox: an empty zip), empty
+        or absent after ``empty_next_export`` / ``lose_next_export``."""
         wm = self.emu.workmail
         org = wm.orgs[org_id]
         job = wm.job(org, job_id)
@@ -225,15 +231,87 @@ class Control:
         if fail:
             job.state, job.error = "FAILED", fail
             return "FAILED"
-        try:
-            self.emu.client("s3").put_object(
-                Bucket=job.bucket, Key=f"{job.prefix}/{job.job_id}.zip", Body=f"mailbox export {job.entity_id}".encode()
-            )
-        except Exception as exc:  # noqa: BLE001 - any S3 failure fails the job, as in AWS
-            job.state, job.error = "FAILED", f"Could not write to s3://{job.bucket}: {exc}"
-            return "FAILED"
+        if job.sabotage != "lost":
+            try:
+                self.emu.client("s3").put_object(
+                    Bucket=job.bucket, Key=f"{job.prefix}/{job.job_id}.zip", Body=self._archive(org, job)
+                )
+            except Exception as exc:  # noqa: BLE001 - any S3 failure fails the job, as in AWS
+                job.state, job.error = "FAILED", f"Could not write to s3://{job.bucket}: {exc}"
+                return "FAILED"
         job.state = "COMPLETED"
         return "COMPLETED"
+
+    def _archive(self, org: Any, job: Any) -> bytes:
+        mailbox = org.members[job.entity_id].mailbox_mb * MEGABYTE
+        size = 0 if job.sabotage == "empty" else math.ceil(mailbox * EXPORT_RATIO)
+        if size == 0:
+            return EMPTY_ZIP
+        return (f"mailbox export {job.entity_id}".encode() + b"\0" * size)[:size]
+
+    def set_mailbox_size(self, org_id: str, user_id: str, megabytes: float) -> None:
+        """The mailbox of ``user_id`` (id, name or email) holds ``megabytes`` (0: empty): what
+        GetMailboxDetails says and what its next export's archive size follows."""
+        wm = self.emu.workmail
+        if megabytes < 0:
+            raise ValueError("a mailbox size is not negative")
+        wm.member(wm.orgs[org_id], user_id, "USER", "RESOURCE").mailbox_mb = float(megabytes)
+
+    def empty_next_export(self, org_id: str) -> None:
+        """The next export job started in the organization COMPLETES with an empty archive (22 bytes),
+        whatever the mailbox holds."""
+        self.emu.workmail.sabotaged_exports[org_id] = "empty"
+
+    def lose_next_export(self, org_id: str) -> None:
+        """The next export job started in the organization COMPLETES without writing any object."""
+        self.emu.workmail.sabotaged_exports[org_id] = "lost"
+
+    def add_mail_domain(self, org_id: str, domain: str, *, default: bool = False) -> list[dict[str, str]]:
+        """Register ``domain`` in the organization (``RegisterMailDomain``) and verify it (as if its
+        records were published; ``publish_mail_domain`` writes them for real); ``default``: make it the
+        default domain. Returns the records GetMailDomain lists for it."""
+        wm = self.emu.client("workmail")
+        wm.register_mail_domain(OrganizationId=org_id, DomainName=domain)
+        d = self.emu.workmail.orgs[org_id].domains[domain.lower()]
+        d.ownership = d.dkim = "VERIFIED"
+        if default:
+            wm.update_default_mail_domain(OrganizationId=org_id, DomainName=domain)
+        return list(wm.get_mail_domain(OrganizationId=org_id, DomainName=domain)["Records"])
+
+    def publish_mail_domain(self, org_id: str, domain: str, zone_id: str) -> str:
+        """Write WorkMail's records for ``domain`` (GetMailDomain's) into the Route 53 zone ``zone_id``,
+        as the customer did when adding the domain: one UPSERT per name and type, TXT values quoted,
+        other TXT values at a name kept and an existing SPF record merged (never a second one).
+        Returns the change id."""
+        r53 = self.emu.client("route53")
+        records = self.emu.client("workmail").get_mail_domain(OrganizationId=org_id, DomainName=domain)["Records"]
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for r in records:
+            wanted.setdefault((r["Hostname"].rstrip(".").lower() + ".", r["Type"]), []).append(r["Value"])
+        changes = []
+        for (name, kind), values in wanted.items():
+            if kind == "TXT":
+                existing = [txt_text(v) for v in self._values(r53, zone_id, name, "TXT")]
+                spf = [v for v in existing if is_spf(v)]
+                if spf and any(is_spf(v) for v in values):
+                    values = [v for v in values if not is_spf(v)] + [merge_spf(spf[0])]
+                values = [quote_txt(v) for v in [*(v for v in existing if not is_spf(v) and v not in values), *values]]
+            rrset = {"Name": name, "Type": kind, "TTL": 3600, "ResourceRecords": [{"Value": v} for v in values]}
+            changes.append({"Action": "UPSERT", "ResourceRecordSet": rrset})
+        out = r53.change_resource_record_sets(
+            HostedZoneId=zone_id, ChangeBatch={"Comment": f"WorkMail records for {domain}", "Changes": changes}
+        )
+        return str(out["ChangeInfo"]["Id"])
+
+    @staticmethod
+    def _values(r53: Any, zone_id: str, name: str, kind: str) -> list[str]:
+        sets = r53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=name, StartRecordType=kind)
+        return [
+            r["Value"]
+            for s in sets["ResourceRecordSets"]
+            if s["Name"].lower() == name and s["Type"] == kind
+            for r in s.get("ResourceRecords", [])
+        ]
 
     def add_users(self, org_id: str, *names: str) -> dict[str, str]:
         """Create and register users ``<name>@<the organization's domain>``; returns name -> user id."""

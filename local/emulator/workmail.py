@@ -10,11 +10,23 @@ State transitions that matter to offboarding:
   (``LimitExceededException``); a job completes ``export_seconds`` of virtual time after it starts
   and writes its archive to the S3 bucket (which must exist), or fails if it does not;
   ``ListMailboxExportJobs`` lists the jobs started in the last seven days (``DescribeMailboxExportJob``
-  still finds older ones).
+  still finds older ones). The archive's size follows the mailbox's: ``ceil(bytes * EXPORT_RATIO)``
+  (an empty mailbox: an empty zip, 22 bytes); ``control.empty_next_export`` / ``lose_next_export``
+  make the next one write an empty archive / none at all although the job COMPLETES;
+* mailbox sizes (``GetMailboxDetails``) are emulated state (``control.set_mailbox_size``); a mailbox
+  exists while its user is ENABLED and for 30 days after ``DeregisterFromWorkMail``;
+* mail domains: every organization keeps its test domain ``<alias>.awsapps.com`` (the initial
+  default); ``RegisterMailDomain`` adds one PENDING until WorkMail's records are in Route 53 (checked
+  on use), ``DeregisterMailDomain`` refuses the default domain and a domain an entity still uses;
+* groups and resources are deleted like users: DISABLED first (``EntityStateException`` otherwise);
+* ``DeleteOrganization`` refuses (``OrganizationStateException``) while a user is ENABLED unless
+  ``ForceDelete``; the organization is then ``Deleted``: every call on it but DescribeOrganization /
+  ListOrganizations answers ``OrganizationStateException``.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 from dataclasses import dataclass, field
@@ -27,7 +39,17 @@ from .protocol import ApiError
 EXPORT_CONCURRENCY = 10
 EXPORT_COOLDOWN = timedelta(hours=24)
 EXPORT_LISTED_FOR = timedelta(days=7)  # ListMailboxExportJobs: "started ... within the last seven days"
-MAILBOX_RETENTION = timedelta(days=30)
+MAILBOX_RETENTION = timedelta(days=30)  # a deregistered user's mailbox is kept this long (DeregisterFromWorkMail)
+MEGABYTE = 1024 * 1024  # GetMailboxDetails' unit ("megabytes"; AWS does not say 10^6 or 2^20: we take 2^20)
+DEFAULT_MAILBOX_MB = 0.1  # a fresh mailbox is not empty (control.set_mailbox_size changes it)
+DEFAULT_QUOTA_MB = 51_200  # WorkMail's default mailbox quota, 50 GB
+EXPORT_RATIO = 0.6  # an export archive's size per mailbox byte (compressed; our figure, not AWS's)
+EMPTY_ZIP = b"PK\x05\x06" + b"\0" * 18  # a zip with no entries: its end-of-central-directory record
+MAIL_DOMAIN_LIMIT = 100  # Administrator Guide, "Adding a domain": up to 100 domains per organization
+SPF = "v=spf1 include:amazonses.com ~all"
+# The DMARC value WorkMail suggests; not confirmed from AWS documentation (the Administrator Guide's
+# table of records could not be read here): a policy of quarantine is what its console proposes.
+DMARC = "v=DMARC1;p=quarantine;pct=100;fo=1"
 
 
 @dataclass
@@ -42,6 +64,31 @@ class Member:
     resource_type: str | None = None
     enabled: datetime | None = None
     disabled: datetime | None = None
+    mailbox_mb: float = DEFAULT_MAILBOX_MB
+    quota_mb: int = DEFAULT_QUOTA_MB
+    booking: dict[str, bool] = field(default_factory=dict)  # resources: DescribeResource BookingOptions
+    description: str | None = None
+    hidden: bool = False
+
+
+# A new resource's booking options: accept, decline conflicts, allow recurring (our reading of the console's
+# defaults; not confirmed from the documentation).
+DEFAULT_BOOKING = {
+    "AutoAcceptRequests": True,
+    "AutoDeclineRecurringRequests": False,
+    "AutoDeclineConflictingRequests": True,
+}
+
+
+@dataclass
+class MailDomain:
+    name: str  # lower case
+    token: str  # the _amazonses TXT verification token
+    dkim_tokens: tuple[str, ...]  # the three Easy DKIM tokens
+    test: bool = False  # <alias>.awsapps.com, managed by WorkMail itself
+    ownership: str = "PENDING"  # OwnershipVerificationStatus
+    dkim: str = "PENDING"  # DkimVerificationStatus
+    client_token: str | None = None  # RegisterMailDomain's
 
 
 @dataclass
@@ -59,15 +106,18 @@ class ExportJob:
     end: datetime | None = None
     error: str | None = None
     doomed: str | None = None  # fails with this reason when it would complete (control.fail_next_export)
+    sabotage: str | None = None  # "empty" | "lost": completes with an empty archive / none (control)
 
 
 @dataclass
 class Organization:
     org_id: str
     alias: str
-    domain: str
+    domain: str  # the default mail domain
     created: datetime
     state: str = "Active"
+    domains: dict[str, MailDomain] = field(default_factory=dict)  # lower-case name -> domain
+    deleted_by: str | None = None  # DeleteOrganization's ClientToken
     members: dict[str, Member] = field(default_factory=dict)
     groups: dict[str, set[str]] = field(default_factory=dict)  # group id -> member ids
     delegates: dict[str, set[str]] = field(default_factory=dict)  # resource id -> entity ids
@@ -89,6 +139,7 @@ class WorkMail(EmulatedService):
         self.orgs: dict[str, Organization] = {}
         self.export_seconds = 300.0
         self.failing_exports: dict[str, str] = {}  # org id -> reason the next export fails
+        self.sabotaged_exports: dict[str, str] = {}  # org id -> "empty" | "lost" (the next export)
         self._ids = itertools.count(1)
 
     def _id(self, prefix: str, seed: str) -> str:
@@ -102,7 +153,7 @@ class WorkMail(EmulatedService):
             raise ApiError("OrganizationNotFoundException", f"Organization {org_id} not found.")
         org = self.orgs[org_id]
         if org.state != "Active":
-            raise ApiError("OrganizationStateException", f"Organization {org_id} is {org.state}.")
+            raise ApiError("OrganizationStateException", f"Organization {org_id} is not Active, state: {org.state}")
         return org
 
     def member(self, org: Organization, entity_id: str, *kinds: str) -> Member:
@@ -136,14 +187,25 @@ class WorkMail(EmulatedService):
     def check_domain(self, org: Organization, email: str) -> None:
         if "@" not in email:
             raise self.invalid(f"{email} is not an email address.")
-        if email.split("@", 1)[1].lower() != org.domain.lower():
+        d = org.domains.get(email.split("@", 1)[1].lower())
+        if d is None:
             raise ApiError("MailDomainNotFoundException", f"Mail domain of {email} is not in {org.org_id}.")
+        self.verify(d)
+        if d.ownership != "VERIFIED":
+            raise ApiError("MailDomainStateException", f"Mail domain {d.name} is not verified yet.")
 
     # ------------------------------------------------------------------ organizations
 
     def add_organization(self, alias: str, domain: str | None = None) -> str:
+        """An active organization with its test domain and, if given, ``domain`` verified and default
+        (as an administrator leaves it once its records are published)."""
         org_id = self._id("m-", alias)
-        self.orgs[org_id] = Organization(org_id, alias, domain or f"{alias}.awsapps.com", self.clock.now())
+        test = f"{alias}.awsapps.com".lower()
+        org = Organization(org_id, alias, domain or test, self.clock.now())
+        org.domains[test] = self.new_domain(org_id, test, test=True)
+        if domain and domain.lower() != test:
+            org.domains[domain.lower()] = self.new_domain(org_id, domain, verified=True)
+        self.orgs[org_id] = org
         return org_id
 
     @operation("CreateOrganization")
@@ -152,7 +214,11 @@ class WorkMail(EmulatedService):
             raise ApiError("NameAvailabilityException", f"Alias {p['Alias']} is taken.")
         domains = p.get("Domains") or []
         domain = domains[0]["DomainName"] if domains else None
-        return {"OrganizationId": self.add_organization(p["Alias"], domain)}
+        org_id = self.add_organization(p["Alias"], domain)
+        for d in domains[1:]:  # verified at once (the emulator does not act on their HostedZoneId)
+            name = d["DomainName"].lower()
+            self.orgs[org_id].domains.setdefault(name, self.new_domain(org_id, name, verified=True))
+        return {"OrganizationId": org_id}
 
     @operation("DescribeOrganization")
     def describe_organization(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -177,6 +243,163 @@ class WorkMail(EmulatedService):
         ]
         page, token = self.page(rows, p, size_key="MaxResults", default=100, maximum=100)
         return {"OrganizationSummaries": page, "NextToken": token}
+
+    @operation("DeleteOrganization")
+    def delete_organization(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Refused while a user is ENABLED unless ``ForceDelete`` (its documentation: "Deletes a WorkMail
+        organization even if the organization has enabled users"). Which error AWS answers then is not
+        documented: the model lists only InvalidParameter, OrganizationNotFound and OrganizationState;
+        we answer OrganizationStateException (the organization is not in a state to be deleted).
+        Afterwards the organization is ``Deleted`` at once (AWS may show ``Deleting`` for a while) and
+        every other call on it answers OrganizationStateException ("... is not Active, state: Deleted",
+        as quoted in terraform-provider-aws#47893). A retry with the same ClientToken succeeds again."""
+        org_id = p["OrganizationId"]
+        if org_id not in self.orgs:
+            raise ApiError("OrganizationNotFoundException", f"Organization {org_id} not found.")
+        o = self.orgs[org_id]
+        token = p.get("ClientToken")
+        if o.state == "Deleted" and token and token == o.deleted_by:
+            return {"OrganizationId": o.org_id, "State": o.state}
+        if o.state != "Active":
+            raise ApiError("OrganizationStateException", f"Organization {org_id} is not Active, state: {o.state}")
+        enabled = sorted(m.name for m in o.members.values() if m.kind == "USER" and m.state == "ENABLED")
+        if enabled and not p.get("ForceDelete"):
+            raise ApiError(
+                "OrganizationStateException",
+                f"Organization {org_id} has {len(enabled)} enabled user(s) ({', '.join(enabled[:5])}); "
+                "deregister them or set ForceDelete.",
+            )
+        o.state, o.deleted_by = "Deleted", token
+        return {"OrganizationId": o.org_id, "State": o.state}
+
+    # ------------------------------------------------------------------ mail domains
+
+    def new_domain(self, org_id: str, name: str, *, test: bool = False, verified: bool = False) -> MailDomain:
+        seed = hashlib.sha256(f"{org_id}/{name.lower()}".encode()).digest()
+        dkim = tuple(hashlib.sha1(seed + bytes([i])).hexdigest()[:32] for i in range(3))
+        status = "VERIFIED" if verified or test else "PENDING"
+        return MailDomain(name.lower(), base64.b64encode(seed).decode(), dkim, test, status, status)
+
+    def records(self, d: MailDomain) -> list[dict[str, str]]:
+        """What GetMailDomain lists for WorkMail's DNS (Administrator Guide "Adding a domain"): the
+        SES verification TXT, the inbound MX, the autodiscover CNAME, three Easy DKIM CNAMEs, SPF and
+        DMARC. Hostnames without a trailing dot and TXT values unquoted (the DnsRecord shape's example
+        has neither; not confirmed against a real response). The test domain needs none: WorkMail
+        publishes it itself (not confirmed either: AWS may list its records too)."""
+        if d.test:
+            return []
+        region, n = self.emulator.region, d.name
+        return [
+            {"Type": "TXT", "Hostname": f"_amazonses.{n}", "Value": d.token},
+            {"Type": "MX", "Hostname": n, "Value": f"10 inbound-smtp.{region}.amazonaws.com"},
+            {"Type": "CNAME", "Hostname": f"autodiscover.{n}", "Value": f"autodiscover.mail.{region}.awsapps.com"},
+            *(
+                {"Type": "CNAME", "Hostname": f"{t}._domainkey.{n}", "Value": f"{t}.dkim.amazonses.com"}
+                for t in d.dkim_tokens
+            ),
+            {"Type": "TXT", "Hostname": n, "Value": SPF},
+            {"Type": "TXT", "Hostname": f"_dmarc.{n}", "Value": DMARC},
+        ]
+
+    def verify(self, d: MailDomain) -> None:
+        """SES's check of a PENDING domain against Route 53's public zones, now: ownership once the
+        ``_amazonses`` TXT holds the token, DKIM once the three CNAMEs are there. (AWS retries for 72
+        hours and then says FAILED; the emulator keeps it PENDING.)"""
+        dns = self.emulator.control.dns
+        if d.ownership == "PENDING":
+            texts = [v.replace('" "', "").strip('"') for v in dns.records(f"_amazonses.{d.name}").get("TXT", [])]
+            d.ownership = "VERIFIED" if d.token in texts else d.ownership
+        if d.dkim == "PENDING":
+            want = [f"{t}.dkim.amazonses.com." for t in d.dkim_tokens]
+            got = [
+                [v.rstrip(".").lower() + "." for v in dns.records(f"{t}._domainkey.{d.name}").get("CNAME", [])]
+                for t in d.dkim_tokens
+            ]
+            d.dkim = "VERIFIED" if got == [[w] for w in want] else d.dkim
+
+    def mail_domain(self, org: Organization, name: str) -> MailDomain:
+        d = org.domains.get(name.lower())
+        if d is None:
+            raise ApiError("MailDomainNotFoundException", f"Mail domain {name} is not registered in {org.org_id}.")
+        return d
+
+    def domain_user(self, org: Organization, name: str) -> Member | None:
+        """A live entity whose email address or an alias is in the domain ``name``."""
+        suffix = "@" + name.lower()
+        for m in org.members.values():
+            addresses = [m.email or "", *org.aliases.get(m.id, [])]
+            if m.state != "DELETED" and any(a.lower().endswith(suffix) for a in addresses):
+                return m
+        return None
+
+    @operation("RegisterMailDomain")
+    def register_mail_domain(self, p: dict[str, Any]) -> dict[str, Any]:
+        """PENDING until its records are published (``verify``). A retry with the same ClientToken is
+        a success; the domain in this or another active organization of the account otherwise answers
+        MailDomainInUseException."""
+        org = self.org(p["OrganizationId"])
+        name, token = p["DomainName"].lower(), p.get("ClientToken")
+        mine = org.domains.get(name)
+        if mine is not None and token and mine.client_token == token:
+            return {}
+        if any(name in o.domains for o in self.orgs.values() if o.state == "Active"):
+            raise ApiError("MailDomainInUseException", f"Mail domain {name} is already registered.")
+        if sum(not d.test for d in org.domains.values()) >= MAIL_DOMAIN_LIMIT:
+            raise ApiError("LimitExceededException", f"At most {MAIL_DOMAIN_LIMIT} mail domains per organization.")
+        org.domains[name] = self.new_domain(org.org_id, name)
+        org.domains[name].client_token = token
+        return {}
+
+    @operation("ListMailDomains")
+    def list_mail_domains(self, p: dict[str, Any]) -> dict[str, Any]:
+        org = self.org(p["OrganizationId"])
+        rows = [{"DomainName": d.name, "DefaultDomain": d.name == org.domain.lower()} for d in org.domains.values()]
+        page, token = self.page(rows, p, size_key="MaxResults", default=100, maximum=100)
+        return {"MailDomains": page, "NextToken": token}
+
+    @operation("GetMailDomain")
+    def get_mail_domain(self, p: dict[str, Any]) -> dict[str, Any]:
+        org = self.org(p["OrganizationId"])
+        d = self.mail_domain(org, p["DomainName"])
+        self.verify(d)
+        return {
+            "Records": self.records(d),
+            "IsTestDomain": d.test,
+            "IsDefault": d.name == org.domain.lower(),
+            "OwnershipVerificationStatus": d.ownership,
+            "DkimVerificationStatus": d.dkim,
+        }
+
+    @operation("UpdateDefaultMailDomain")
+    def update_default_mail_domain(self, p: dict[str, Any]) -> dict[str, Any]:
+        org = self.org(p["OrganizationId"])
+        d = self.mail_domain(org, p["DomainName"])
+        self.verify(d)
+        if d.ownership != "VERIFIED":
+            raise ApiError("MailDomainStateException", f"Mail domain {d.name} is not verified yet.")
+        org.domain = d.name
+        return {}
+
+    @operation("DeregisterMailDomain")
+    def deregister_mail_domain(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Refused (MailDomainInUseException) for the default domain and for a domain a live entity's
+        email or alias uses ("You must first remove any email address used by WorkMail entities").
+        The model lists no MailDomainNotFoundException: a domain not registered (any more) is a
+        success, as for a retried call. The test domain cannot be removed: InvalidParameterException
+        (what AWS answers is not documented)."""
+        org = self.org(p["OrganizationId"])
+        d = org.domains.get(p["DomainName"].lower())
+        if d is None:
+            return {}
+        if d.test:
+            raise self.invalid(f"{d.name} is the organization's test domain; it cannot be deregistered.")
+        if d.name == org.domain.lower():
+            raise ApiError("MailDomainInUseException", f"{d.name} is the default mail domain of {org.org_id}.")
+        user = self.domain_user(org, d.name)
+        if user is not None:
+            raise ApiError("MailDomainInUseException", f"{d.name} is used by {user.kind.lower()} {user.name}.")
+        del org.domains[d.name]
+        return {}
 
     # ------------------------------------------------------------------ users, groups, resources
 
@@ -209,7 +432,9 @@ class WorkMail(EmulatedService):
 
     @operation("CreateResource")
     def create_resource(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"ResourceId": self._create(p, "RESOURCE", resource_type=p["Type"]).id}
+        m = self._create(p, "RESOURCE", resource_type=p["Type"], booking=dict(DEFAULT_BOOKING))
+        m.description, m.hidden = p.get("Description"), bool(p.get("HiddenFromGlobalAddressList"))
+        return {"ResourceId": m.id}
 
     @operation("DescribeUser")
     def describe_user(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -245,10 +470,28 @@ class WorkMail(EmulatedService):
             "Name": m.name,
             "Email": m.email,
             "Type": m.resource_type,
+            "BookingOptions": dict(m.booking),
             "State": m.state,
             "EnabledDate": m.enabled,
             "DisabledDate": m.disabled,
+            "Description": m.description,
+            "HiddenFromGlobalAddressList": m.hidden,
         }
+
+    @operation("UpdateResource")
+    def update_resource(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Booking options (merged: the members given change), type, description, visibility, name."""
+        org = self.org(p["OrganizationId"])
+        m = self.live(self.member(org, p["ResourceId"], "RESOURCE"))
+        name = p.get("Name")
+        if name and name != m.name and any(x.name == name and x.state != "DELETED" for x in org.members.values()):
+            raise ApiError("NameAvailabilityException", f"Name {name} is already in use.")
+        m.name = name or m.name
+        m.booking.update(p.get("BookingOptions") or {})
+        m.resource_type = p.get("Type", m.resource_type)
+        m.description = p.get("Description", m.description)
+        m.hidden = p.get("HiddenFromGlobalAddressList", m.hidden)
+        return {}
 
     def _list(self, p: dict[str, Any], kind: str, row: Any, key: str) -> dict[str, Any]:
         org = self.org(p["OrganizationId"])
@@ -350,25 +593,64 @@ class WorkMail(EmulatedService):
         lists no EntityNotFoundException for DeleteUser: what AWS answers for an unknown user is not
         documented, so we follow the model and answer the closest error it lists,
         InvalidParameterException; a deleted user is in the wrong state (EntityStateException)."""
+        self.delete_entity(p, "USER", p["UserId"])
+        return {}
+
+    @operation("DeleteGroup")
+    def delete_group(self, p: dict[str, Any]) -> dict[str, Any]:
+        """As DeleteUser: the group id or name; DISABLED first (an ENABLED group answers
+        EntityStateException: Terraform's aws_workmail_group deregisters it before DeleteGroup and
+        retries on that error); unknown -> InvalidParameterException (no EntityNotFound modelled)."""
+        self.delete_entity(p, "GROUP", p["GroupId"])
+        return {}
+
+    @operation("DeleteResource")
+    def delete_resource(self, p: dict[str, Any]) -> dict[str, Any]:
+        """As DeleteGroup (the API reference does not say a resource must be DISABLED first; we
+        require it as for users and groups, which is what DeregisterFromWorkMail-then-delete does)."""
+        self.delete_entity(p, "RESOURCE", p["ResourceId"])
+        return {}
+
+    def delete_entity(self, p: dict[str, Any], kind: str, ident: str) -> None:
         org = self.org(p["OrganizationId"])
-        ident = p["UserId"]
         m = org.members.get(ident) or self.named(org, ident)
-        if m is None or m.kind != "USER":
-            raise self.invalid(f"UserId {ident} is not a user of {org.org_id}.")
+        if m is None or m.kind != kind:
+            raise self.invalid(f"{ident} is not a {kind.lower()} of {org.org_id}.")
         if m.state == "DELETED":
-            raise ApiError("EntityStateException", f"User {m.id} is already deleted.")
+            raise ApiError("EntityStateException", f"{kind.title()} {m.id} is already deleted.")
         if m.state != "DISABLED":
-            raise ApiError("EntityStateException", f"User {m.id} must be DISABLED (deregistered) before deletion.")
+            raise ApiError(
+                "EntityStateException", f"{kind.title()} {m.id} must be DISABLED (deregistered) before deletion."
+            )
         m.state = "DELETED"
         for members in org.groups.values():
             members.discard(m.id)
         for delegates in org.delegates.values():
             delegates.discard(m.id)
+        org.groups.get(m.id, set()).clear()
+        org.delegates.get(m.id, set()).clear()
         org.aliases.pop(m.id, None)
         org.permissions.pop(m.id, None)
         for grants in org.permissions.values():
             grants.pop(m.id, None)
-        return {}
+
+    # ------------------------------------------------------------------ mailboxes
+
+    def has_mailbox(self, m: Member) -> bool:
+        """ENABLED, or deregistered less than 30 days ago (WorkMail keeps the mailbox that long)."""
+        if m.state == "ENABLED":
+            return True
+        return m.state == "DISABLED" and m.disabled is not None and self.clock.now() - m.disabled < MAILBOX_RETENTION
+
+    @operation("GetMailboxDetails")
+    def mailbox_details(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A user never registered, deleted, or deregistered over 30 days ago has no mailbox: the model
+        lists EntityNotFoundException (no EntityStateException) for it."""
+        org = self.org(p["OrganizationId"])
+        m = self.member(org, p["UserId"], "USER")
+        if not self.has_mailbox(m):
+            raise ApiError("EntityNotFoundException", f"User {m.id} has no mailbox.")
+        return {"MailboxQuota": m.quota_mb, "MailboxSize": m.mailbox_mb}
 
     # ------------------------------------------------------------------ groups and delegates
 
@@ -545,6 +827,7 @@ class WorkMail(EmulatedService):
             now,
         )
         job.doomed = self.failing_exports.pop(org.org_id, None)
+        job.sabotage = self.sabotaged_exports.pop(org.org_id, None)
         org.exports[job.job_id] = job
         return {"JobId": job.job_id}
 

@@ -73,7 +73,7 @@ def test_every_emulated_operation_has_a_realistic_call_and_a_paginator_walk_wher
         if {"NextToken"} <= set(s.model.operation_model(key.split(".")[1]).input_shape.members)
     }
     assert set(PAGED) == pageable
-    assert len(ops) == 56 and len(pageable) == 16
+    assert len(ops) == 66 and len(pageable) == 17
 
 
 def test_every_botocore_paginator_of_an_emulated_service_is_walked_or_its_operation_not_emulated(emu):
@@ -142,11 +142,11 @@ def test_a_listing_walked_at_several_page_sizes_yields_each_item_exactly_once(wo
 def test_every_error_code_the_emulator_can_answer_is_modelled_common_or_a_documented_known_exception(emu):
     report = fidelity.inventory(emu.dispatcher.services.values())
     assert report["not_allowed"] == []
-    assert report["operations"] == 56
+    assert report["operations"] == 66
     assert {f"{s}.{o}" for s, o in (k.split(".", 1) for k in report["raise_sites"])} >= {
         f"{s.model.service_id.hyphenize()}.{op}" for s in emu.dispatcher.services.values() for op in s.handlers
     }
-    assert report["errors_checked"] == sum(len(c) for c in report["raise_sites"].values()) > 56 * 3
+    assert report["errors_checked"] == sum(len(c) for c in report["raise_sites"].values()) > 66 * 3
     assert fidelity.MOTO_FAULT_CODES <= set(fidelity.COMMON_ERRORS)  # what fault injection answers for moto
     figures = f"{report['operations']} operations, {report['errors_checked']} (operation, code) pairs"
     assert figures in (ROOT / "README.md").read_text().replace("\n  ", " "), "README's fidelity figures are stale"

@@ -144,10 +144,9 @@ def test_protection_follows_nested_groups_and_aliases(deployment, org):
     oncall = org.group("oncall", "dave")
     org.wm.associate_member_to_group(OrganizationId=org.id, GroupId=org.groups["workmail-admins"], MemberId=oncall)
     # an alias listed in protectedUsers (the policy names break-glass@example.com): the organization
-    # holds the example.com mail domain too (emulator state: no API call adds a domain here)
-    deployment.emu.workmail.orgs[org.id].domain = "example.com"
+    # holds the example.com mail domain too
+    deployment.emu.control.add_mail_domain(org.id, "example.com")
     org.wm.create_alias(OrganizationId=org.id, EntityId=org.users["erin"], Alias="break-glass@example.com")
-    deployment.emu.workmail.orgs[org.id].domain = "acme.example.com"
     [nested] = offboard(deployment, org, org.email("dave"))
     assert nested["status"] == "rejected"
     assert "protected group workmail-admins through the group oncall" in nested["reason"]

@@ -362,7 +362,9 @@ _WORKMAIL = (
     "ListMailboxPermissions ListAliases ListResources ListResourceDelegates ListMailboxExportJobs "
     "DescribeMailboxExportJob DisassociateMemberFromGroup DeleteMailboxPermissions DisassociateDelegateFromResource "
     "DeregisterFromWorkMail DeleteUser RegisterToWorkMail CreateAlias AssociateMemberToGroup PutMailboxPermissions "
-    "AssociateDelegateToResource DescribeOrganization GetMailboxDetails ListMailDomains GetMailDomain"
+    "AssociateDelegateToResource DescribeOrganization GetMailboxDetails ListMailDomains GetMailDomain "
+    "RegisterMailDomain DeregisterMailDomain UpdateDefaultMailDomain DeleteGroup DeleteResource UpdateResource "
+    "DeleteOrganization"
 ).split()
 
 

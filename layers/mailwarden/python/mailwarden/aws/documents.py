@@ -1,5 +1,6 @@
 """JSON documents in S3 (decommission plans and reports): the bucket's default encryption (SSE-KMS
-with the stack's key) applies; a missing document is ``NotFound``."""
+with the stack's key) applies; a missing document is ``NotFound``. And objects others wrote there
+(mailbox exports): their size, ``None`` when absent (``S3Objects``, the ``Objects`` port)."""
 
 from __future__ import annotations
 
@@ -38,4 +39,18 @@ class S3Documents:
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode(), ContentType=content_type)
         except ClientError as err:
+            raise translate(err) from err
+
+class S3Objects:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def size(self, bucket: str, key: str) -> int | None:
+        """HeadObject's ContentLength; ``None`` when there is no such object (HeadObject answers a
+        bare 404 without a body; NoSuchKey is GetObject's, taken too)."""
+        try:
+            return int(self.client.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        except ClientError as err:
+            if code_of(err) in ("404", "NoSuchKey", "NotFound"):
+                return None
             raise translate(err) from err

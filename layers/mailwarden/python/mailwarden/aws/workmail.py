@@ -27,13 +27,19 @@ from ..errors import (
     UnknownOrganization,
 )
 from ..workmail.model import Grant, Snapshot, User
-from ..workmail.ports import Claim
+from ..workmail.ports import Claim, MailDomain, Resource
 from .dynamo import query_all
 from .errors import code_of, translate
 
 PAGE = 100
+MEGABYTE = 1024 * 1024  # GetMailboxDetails' MailboxSize is in megabytes (AWS does not say 10^6 or 2^20)
 _NOT_FOUND = {"EntityNotFoundException", "OrganizationNotFoundException", "ResourceNotFoundException"}
-_STATE = {"EntityStateException", "OrganizationStateException", "EntityAlreadyRegisteredException"}
+_STATE = {
+    "EntityStateException",
+    "OrganizationStateException",
+    "EntityAlreadyRegisteredException",
+    "MailDomainInUseException",  # DeregisterMailDomain: the default domain, or an address still uses it
+}
 # What WorkMail refuses for good (nothing is changed): the reason is the message.
 _REFUSED = {
     "UnsupportedOperationException",  # a write to a read-only directory
@@ -43,6 +49,7 @@ _REFUSED = {
     "NameAvailabilityException",
     "ReservedNameException",
     "LimitExceededException",  # StartMailboxExportJob reads it first (ExportSlotsBusy / the recent export)
+    "InvalidCustomSesConfigurationException",  # DeregisterMailDomain: the domain's SES setup is not WorkMail's
 }
 
 
@@ -278,6 +285,135 @@ class WorkMailDirectory:
             "startedAt": _ts(d.get("StartTime")),
             "endedAt": _ts(d.get("EndTime")),
         }
+
+    # ------------------------------------------------------------------ organization exit (ExitDirectory)
+
+    def mailbox_bytes(self, org: str, user: str) -> int | None:
+        """GetMailboxDetails' MailboxSize in bytes; ``None`` when the user has no mailbox (never
+        registered, deleted: EntityNotFoundException)."""
+        try:
+            d = self._call("get_mailbox_details", OrganizationId=org, UserId=user)
+        except UnknownOrganization:
+            raise
+        except NotFound:
+            return None
+        return round(float(d.get("MailboxSize", 0.0)) * MEGABYTE)
+
+    def _mail_domain(self, org: str, domain: str) -> dict[str, Any] | None:
+        """GetMailDomain; ``None`` when the domain is not registered (MailDomainNotFoundException)."""
+        try:
+            return dict(self.client.get_mail_domain(OrganizationId=org, DomainName=domain))
+        except ClientError as err:
+            if code_of(err) == "MailDomainNotFoundException":
+                return None
+            raise _error(err) from err
+
+    def mail_domains(self, org: str) -> list[MailDomain]:
+        """ListMailDomains, then GetMailDomain for each (one deregistered in between is left out)."""
+        out = []
+        for listed in self._pages("list_mail_domains", "MailDomains", OrganizationId=org):
+            d = self._mail_domain(org, listed["DomainName"])
+            if d is None:
+                continue
+            out.append(
+                MailDomain(
+                    name=listed["DomainName"],
+                    default=bool(d.get("IsDefault", listed.get("DefaultDomain", False))),
+                    test=bool(d.get("IsTestDomain", False)),
+                    records=tuple((r["Type"], r["Hostname"], r["Value"]) for r in d.get("Records", [])),
+                    ownership=d.get("OwnershipVerificationStatus", ""),
+                    dkim=d.get("DkimVerificationStatus", ""),
+                )
+            )
+        return out
+
+    def resources(self, org: str) -> list[Resource]:
+        """Every resource (DELETED ones too, without delegates): DescribeResource for its booking
+        options, ListResourceDelegates for its delegates."""
+        out = []
+        for r in self._pages("list_resources", "Resources", OrganizationId=org):
+            d = self._call("describe_resource", OrganizationId=org, ResourceId=r["Id"])
+            state = d.get("State", r.get("State", ""))
+            delegates: list[Any] = []
+            if state != "DELETED":
+                delegates = list(
+                    self._pages("list_resource_delegates", "Delegates", OrganizationId=org, ResourceId=r["Id"])
+                )
+            out.append(
+                Resource(
+                    id=r["Id"],
+                    name=d.get("Name", r.get("Name", "")),
+                    email=d.get("Email"),
+                    type=d.get("Type", r.get("Type", "")),
+                    state=state,
+                    booking=dict(d.get("BookingOptions") or {}),
+                    delegates=tuple((x["Id"], x["Type"]) for x in delegates),
+                )
+            )
+        return out
+
+    def _entity_state(self, org: str, describe: str, key: str, entity: str) -> str | None:
+        """The entity's State, ``None`` when WorkMail does not know it."""
+        try:
+            return str(self._call(describe, OrganizationId=org, **{key: entity}).get("State", ""))
+        except UnknownOrganization:
+            raise
+        except NotFound:
+            return None
+
+    def _delete(self, org: str, entity: str, describe: str, delete: str, key: str) -> bool:
+        """Deregister when ENABLED, then delete; ``False`` when it was deleted (or unknown) already.
+        DeleteGroup / DeleteResource model no EntityNotFound: an EntityState or InvalidParameter
+        answer is read by describing the entity again (as ``delete_user`` does)."""
+        state = self._entity_state(org, describe, key, entity)
+        if state in (None, "DELETED"):
+            return False
+        if state == "ENABLED":
+            self.deregister(org, entity)
+        try:
+            self._call(delete, OrganizationId=org, **{key: entity})
+        except UnknownOrganization:
+            raise
+        except (Conflict, ClientError) as exc:
+            if isinstance(exc, ClientError) and code_of(exc) != "InvalidParameterException":
+                raise
+            if self._entity_state(org, describe, key, entity) in (None, "DELETED"):
+                return False
+            raise
+        return True
+
+    def delete_group(self, org: str, group: str) -> bool:
+        return self._delete(org, group, "describe_group", "delete_group", "GroupId")
+
+    def delete_resource(self, org: str, resource: str) -> bool:
+        return self._delete(org, resource, "describe_resource", "delete_resource", "ResourceId")
+
+    def deregister_domain(self, org: str, domain: str) -> bool:
+        """``False`` when the domain is not registered (any more); ``Conflict`` when WorkMail refuses
+        (MailDomainInUseException: the default domain, or an email address or alias still in it)."""
+        if self._mail_domain(org, domain) is None:
+            return False
+        self._call("deregister_mail_domain", OrganizationId=org, DomainName=domain)
+        return True
+
+    def delete_organization(self, org: str, *, token: str) -> bool:
+        """DeleteOrganization(DeleteDirectory=True, ForceDelete=False). ``False`` when the organization
+        is Deleted / Deleting already; ``Conflict`` when WorkMail refuses it while Active (a user is
+        still ENABLED); ``UnknownOrganization`` when it does not exist."""
+        if self.organization(org) in ("Deleted", "Deleting"):
+            return False
+        try:
+            self.client.delete_organization(
+                OrganizationId=org, ClientToken=token, DeleteDirectory=True, ForceDelete=False
+            )
+        except ClientError as err:
+            if code_of(err) != "OrganizationStateException":
+                raise _error(err) from err
+            if self.organization(org) in ("Deleted", "Deleting"):
+                return False
+            message = err.response.get("Error", {}).get("Message", "")
+            raise Conflict(f"DeleteOrganization refused: {message}") from err
+        return True
 
 
 class DynamoOffboardingStore:
