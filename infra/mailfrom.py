@@ -91,6 +91,21 @@ def grant_mail_from(fn: MailwardenFunction, hosted_zone_ids: list[str]) -> None:
     identities = stack.format_arn(service="ses", resource="identity", resource_name="*")
     ses_actions = ["ses:GetEmailIdentity", "ses:PutEmailIdentityMailFromAttributes"]
     fn.role.add_to_policy(iam.PolicyStatement(actions=ses_actions, resources=[identities]))
+    grant_route53(fn, hosted_zone_ids)
+    acknowledge(
+        fn.role,
+        "IAM5",
+        "SES identities are named at run time (any identity of this account and region; MAIL FROM write only); "
+        "Route 53 change ids are generated per change; ListHostedZones has no resource-level permissions; "
+        "hosted zones are all of the account's unless mailwarden:hostedZoneIds lists them.",
+        children=True,
+    )
+
+
+def grant_route53(fn: MailwardenFunction, hosted_zone_ids: list[str]) -> None:
+    """Read and change records in the configured hosted zones (all the account's zones when none are
+    configured), follow the changes, and list zones (the MAIL FROM API and watcher, the exit)."""
+    stack = Stack.of(fn)
     zones = [f"arn:{stack.partition}:route53:::hostedzone/{z}" for z in hosted_zone_ids] or [
         f"arn:{stack.partition}:route53:::hostedzone/*"
     ]
@@ -108,7 +123,6 @@ def grant_mail_from(fn: MailwardenFunction, hosted_zone_ids: list[str]) -> None:
     acknowledge(
         fn.role,
         "IAM5",
-        "SES identities are named at run time (any identity of this account and region; MAIL FROM write only); "
         "Route 53 change ids are generated per change; ListHostedZones has no resource-level permissions; "
         "hosted zones are all of the account's unless mailwarden:hostedZoneIds lists them.",
         children=True,

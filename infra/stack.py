@@ -21,6 +21,7 @@ from mailwarden.contracts.functions import (
     REPUTATION_RECONCILE,
     REPUTATION_TRIGGER,
     SES_EVENTS,
+    WORKMAIL_EXIT,
     WORKMAIL_OFFBOARD,
     WORKMAIL_TRIGGER,
 )
@@ -33,6 +34,8 @@ from mailwarden.contracts.workflows import (
     REPUTATION_REINSTATE_WORKFLOW,
     WORKFLOWS,
     WORKMAIL_DECOMMISSION_WORKFLOW,
+    WORKMAIL_EXIT_ROLLBACK_WORKFLOW,
+    WORKMAIL_EXIT_WORKFLOW,
     WORKMAIL_OFFBOARD_WORKFLOW,
 )
 
@@ -40,7 +43,7 @@ from .approvals import Approvals
 from .config import StackConfig
 from .functions import MailwardenFunction
 from .layers import POLICY_FILE, Layers
-from .mailfrom import MailFromApi, grant_mail_from
+from .mailfrom import MailFromApi, grant_mail_from, grant_route53
 from .nag import acknowledge
 from .observability import Operations
 from .operators import OperatorPolicy
@@ -51,7 +54,18 @@ from .routing import EventRouting
 from .schedules import Schedule
 from .storage import Tables
 from .workflows import Workflows
-from .workmail import OFFBOARD_WRITES, READS, RESTORE_WRITES, MailboxExports, grant_documents, grant_workmail
+from .workmail import (
+    EXIT_PREFIX,
+    EXIT_READS,
+    EXIT_WRITES,
+    EXPORT_PREFIX,
+    OFFBOARD_WRITES,
+    READS,
+    RESTORE_WRITES,
+    MailboxExports,
+    grant_documents,
+    grant_workmail,
+)
 
 
 class MailwardenStack(Stack):
@@ -95,6 +109,8 @@ class MailwardenStack(Stack):
             "EXPORT_ROLE_ARN": self.exports.role.role_arn,
             "OFFBOARD_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_OFFBOARD_WORKFLOW.name),
             "DECOMMISSION_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_DECOMMISSION_WORKFLOW.name),
+            "EXIT_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_EXIT_WORKFLOW.name),
+            "EXIT_ROLLBACK_STATE_MACHINE_ARN": state_machine_arn(self, WORKMAIL_EXIT_ROLLBACK_WORKFLOW.name),
             "PARTNER_WIDENING_STATE_MACHINE_ARN": state_machine_arn(self, PARTNER_WIDENING_WORKFLOW.name),
             "PARTNER_CENTRAL_REGION": config.partner_central_region,
             "JWT_ISSUER": config.jwt_issuer,
@@ -121,6 +137,7 @@ class MailwardenStack(Stack):
         self._grant_approvals()
         self._grant_reputation()
         self._grant_workmail()
+        self._grant_exit()
         self._grant_mail_from()
         self._grant_partner(sorted(policy.partner.catalogs))
         self._grant_health()
@@ -131,7 +148,8 @@ class MailwardenStack(Stack):
             approvals=self.approvals,
             log_retention_days=config.log_retention_days,
         )
-        self._grant_decommission()
+        self._grant_distributed(WORKMAIL_DECOMMISSION_WORKFLOW.name)
+        self._grant_distributed(WORKMAIL_EXIT_WORKFLOW.name, prefix=EXIT_PREFIX)
         self.routing = EventRouting(
             self,
             "Routing",
@@ -301,12 +319,15 @@ class MailwardenStack(Stack):
         self._grant_table(fn, MAIL_FROM.name, ["Scan"])
         self.kill_switch.allow_read(fn)
 
-    def _grant_decommission(self) -> None:
-        """The decommission's Distributed Map reads its users from S3 and runs one child execution per
-        user (StartExecution on itself; Describe/Stop on its executions), as Step Functions documents."""
-        machine = self.workflows.state_machines[WORKMAIL_DECOMMISSION_WORKFLOW.name]
-        grant_documents(self.exports, machine.role, ["GetObject"], ["kms:Decrypt"])
-        arn = state_machine_arn(self, WORKMAIL_DECOMMISSION_WORKFLOW.name)
+    def _grant_distributed(self, workflow: str, prefix: str | None = None) -> None:
+        """A workflow with Distributed Maps reads its items from S3 (its documents' prefix) and runs one
+        child execution per item (StartExecution on itself; Describe/Stop on its executions), as Step
+        Functions documents."""
+        machine = self.workflows.state_machines[workflow]
+        grant_documents(
+            self.exports, machine.role, ["GetObject"], ["kms:Decrypt"], **({"prefix": prefix} if prefix else {})
+        )
+        arn = state_machine_arn(self, workflow)
         machine.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[arn]))
         executions = arn.replace(":stateMachine:", ":execution:")
         machine.add_to_role_policy(
@@ -320,7 +341,7 @@ class MailwardenStack(Stack):
             "IAM5",
             "The Distributed Map's child executions are named by Step Functions at run time: Describe/Stop are "
             "limited to this workflow's own executions (<execution ARN prefix>/* and :*).",
-            {"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*workmail-decommission[/:]\\*$/g"},
+            {"regex": f"/^Resource::arn:<AWS::Partition>:states:.*:execution:.*{workflow}[/:]\\*$/g"},
             children=True,
         )
 
@@ -336,9 +357,13 @@ class MailwardenStack(Stack):
         self._grant_table(steps, OFFBOARDING.name, ["Query"])  # a decommission's per-user results
         self.exports.role.grant_pass_role(steps.role)
         grant_documents(self.exports, steps.role, ["PutObject", "GetObject"], ["kms:GenerateDataKey", "kms:Decrypt"])
-        machines = [
-            state_machine_arn(self, w.name) for w in (WORKMAIL_OFFBOARD_WORKFLOW, WORKMAIL_DECOMMISSION_WORKFLOW)
-        ]
+        workflows = (
+            WORKMAIL_OFFBOARD_WORKFLOW,
+            WORKMAIL_DECOMMISSION_WORKFLOW,
+            WORKMAIL_EXIT_WORKFLOW,
+            WORKMAIL_EXIT_ROLLBACK_WORKFLOW,
+        )
+        machines = [state_machine_arn(self, w.name) for w in workflows]
         trigger.role.add_to_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=machines))
         executions = [m.replace(":stateMachine:", ":execution:") + ":*" for m in machines]
         trigger.role.add_to_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=executions))
@@ -346,7 +371,41 @@ class MailwardenStack(Stack):
             trigger.role,
             "IAM5",
             "Execution names are request ids, known only at run time: DescribeExecution is limited to the "
-            "executions of the offboard and decommission workflows.",
+            "executions of the offboard, decommission and exit workflows.",
             {"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*workmail-.*:\\*$/g"},
+            children=True,
+        )
+
+    def _grant_exit(self) -> None:
+        """The organization exit's steps: WorkMail reads and the exit's deletes, the exit's documents,
+        the size of each export archive (HeadObject is allowed by s3:GetObject), Route 53 on the
+        configured zones, stopping its own executions on a rollback."""
+        fn = self.functions[WORKMAIL_EXIT.name]
+        grant_workmail(fn, READS + EXIT_READS + EXIT_WRITES)
+        self.kill_switch.allow_read(fn)
+        self._grant_table(fn, OFFBOARDING.name, ["GetItem", "PutItem", "Query"])
+        self._grant_table(fn, AUDIT.name, ["PutItem"])
+        self.exports.role.grant_pass_role(fn.role)
+        grant_documents(
+            self.exports,
+            fn.role,
+            ["PutObject", "GetObject"],
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            prefix=EXIT_PREFIX,
+        )
+        grant_documents(self.exports, fn.role, ["GetObject"], [], prefix=EXPORT_PREFIX)
+        grant_route53(fn, self.config.hosted_zone_ids)
+        executions = state_machine_arn(self, WORKMAIL_EXIT_WORKFLOW.name).replace(":stateMachine:", ":execution:")
+        fn.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"], resources=[f"{executions}:*"]
+            )
+        )
+        acknowledge(
+            fn.role,
+            "IAM5",
+            "Exit executions are named by request id at run time: Describe/Stop are limited to the executions of "
+            "the workmail-exit workflow.",
+            {"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*workmail-exit:\\*$/g"},
             children=True,
         )

@@ -14,6 +14,7 @@ from .nag import acknowledge
 
 EXPORT_PREFIX = "mailbox-exports"
 DOCUMENTS_PREFIX = "decommissions"  # plans and reports the workflow steps keep (mailwarden.workmail.offboarding)
+EXIT_PREFIX = "exits"  # an organization exit's inventory, manifest, plans and report (mailwarden.workmail.exit)
 
 READS = [
     "DescribeOrganization",
@@ -38,6 +39,16 @@ OFFBOARD_WRITES = [
     "DisassociateDelegateFromResource",
     "DeregisterFromWorkMail",
     "DeleteUser",
+]
+EXIT_READS = ["GetMailboxDetails", "ListMailDomains", "GetMailDomain"]
+EXIT_WRITES = [
+    "StartMailboxExportJob",
+    "DeregisterFromWorkMail",
+    "DeleteUser",
+    "DeleteGroup",
+    "DeleteResource",
+    "DeregisterMailDomain",
+    "DeleteOrganization",
 ]
 RESTORE_WRITES = [
     "RegisterToWorkMail",
@@ -115,21 +126,28 @@ class MailboxExports(Construct):
         )
 
 
-def grant_documents(exports: MailboxExports, role: iam.IRole, actions: list[str], key_actions: list[str]) -> None:
-    """``s3:<actions>`` on the decommission documents (``decommissions/*`` of the export bucket) and the
-    bucket key's ``key_actions`` (the bucket encrypts with the export key)."""
+def grant_documents(
+    exports: MailboxExports,
+    role: iam.IRole,
+    actions: list[str],
+    key_actions: list[str],
+    prefix: str = DOCUMENTS_PREFIX,
+) -> None:
+    """``s3:<actions>`` on the workflows' documents (``<prefix>/*`` of the export bucket: decommissions
+    or exits) and the bucket key's ``key_actions`` (the bucket encrypts with the export key)."""
     role.add_to_principal_policy(
         iam.PolicyStatement(
-            actions=[f"s3:{a}" for a in actions], resources=[exports.bucket.arn_for_objects(f"{DOCUMENTS_PREFIX}/*")]
+            actions=[f"s3:{a}" for a in actions], resources=[exports.bucket.arn_for_objects(f"{prefix}/*")]
         )
     )
-    role.add_to_principal_policy(iam.PolicyStatement(actions=key_actions, resources=[exports.key.key_arn]))
+    if key_actions:
+        role.add_to_principal_policy(iam.PolicyStatement(actions=key_actions, resources=[exports.key.key_arn]))
     acknowledge(
         role,
         "IAM5",
-        "Decommission documents are named by request id at run time: access is limited to the decommissions/ "
-        "prefix of the one export bucket.",
-        {"regex": f"/^Resource::<.*Bucket.*\\.Arn>/{DOCUMENTS_PREFIX}/\\*$/g"},
+        f"Documents are named by request id at run time: access is limited to the {prefix}/ prefix of the one "
+        "export bucket.",
+        {"regex": f"/^Resource::<.*Bucket.*\\.Arn>/{prefix}/\\*$/g"},
         children=True,
     )
 

@@ -62,6 +62,8 @@ class WorkmailSettings(Settings):
     export_role_arn: str = Field(min_length=1, alias="EXPORT_ROLE_ARN")
     offboard_state_machine_arn: str = Field("", alias="OFFBOARD_STATE_MACHINE_ARN")
     decommission_state_machine_arn: str = Field("", alias="DECOMMISSION_STATE_MACHINE_ARN")
+    exit_state_machine_arn: str = Field("", alias="EXIT_STATE_MACHINE_ARN")
+    exit_rollback_state_machine_arn: str = Field("", alias="EXIT_ROLLBACK_STATE_MACHINE_ARN")
     kill_switch_parameter: str = Field("", alias="KILL_SWITCH_PARAMETER")  # the trigger: no new change while on
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .reputation.guard import EventGuard, Guard, Reconciler, Reinstater
     from .reputation.signals import ObserveSignal
     from .settings import ApprovalSettings, GuardSettings, MailFromSettings, WorkmailSettings
+    from .workmail.exit import OrganizationExit
     from .workmail.offboarding import Offboarding
     from .workmail.trigger import WorkmailTrigger
 
@@ -235,6 +236,56 @@ def workmail_offboard() -> OffboardDeps:
     return OffboardDeps(_offboarding(settings, documents=True), settings)
 
 
+class ExitDeps(NamedTuple):
+    exit: OrganizationExit
+    settings: WorkmailSettings
+
+
+def _exit(settings: WorkmailSettings) -> OrganizationExit:
+    from .aws.audit import DynamoAuditTrail
+    from .aws.documents import S3Documents, S3Objects
+    from .aws.events import EventPublisher
+    from .aws.exit import DynamoExitStore, StepFunctionsExecutions
+    from .aws.killswitch import SsmKillSwitch
+    from .aws.mailfrom import Route53Dns
+    from .aws.workmail import WorkMailDirectory
+    from .policy import load_policy
+    from .workmail.exit import OrganizationExit
+    from .workmail.ports import ExitDirectory
+
+    offboarding = _offboarding(settings, documents=True)
+    policy = load_policy(settings.policy_file)
+    clock = offboarding.clock
+    directory: ExitDirectory = WorkMailDirectory(clients.client("workmail"))
+    s3 = clients.client("s3")
+    documents = S3Documents(s3, settings.export_bucket)
+    dynamodb = clients.client("dynamodb")
+    return OrganizationExit(
+        offboarding=offboarding,
+        directory=directory,
+        store=DynamoExitStore(dynamodb, settings.offboarding_table, clock),
+        documents=documents,
+        text=documents,
+        objects=S3Objects(s3),
+        dns=Route53Dns(clients.client("route53"), policy.mail_from),
+        executions=StepFunctionsExecutions(clients.client("stepfunctions")),
+        audit=DynamoAuditTrail(dynamodb, settings.audit_table, clock),
+        events=EventPublisher(clients.client("events"), settings.event_bus_name),
+        policy=policy.workmail,
+        export_target=offboarding.target,
+        clock=clock,
+        switch=SsmKillSwitch(clients.client("ssm"), settings.kill_switch_parameter, clock, ttl=0),
+    )
+
+
+@_deps
+def workmail_exit() -> ExitDeps:
+    from .settings import WorkmailSettings
+
+    settings = WorkmailSettings.from_env()
+    return ExitDeps(_exit(settings), settings)
+
+
 class WorkmailTriggerDeps(NamedTuple):
     trigger: WorkmailTrigger
     dead_letters: DeadLetters
@@ -242,16 +293,27 @@ class WorkmailTriggerDeps(NamedTuple):
 
 @_deps
 def workmail_trigger() -> WorkmailTriggerDeps:
+    from .aws.exit import DynamoExitStore
     from .aws.killswitch import SsmKillSwitch
     from .aws.stepfunctions import NamedWorkflows
     from .settings import WorkmailSettings
     from .workmail.trigger import WorkmailTrigger
 
     s = WorkmailSettings.from_env()
-    arns = {"offboard": s.offboard_state_machine_arn, "decommission": s.decommission_state_machine_arn}
+    arns = {
+        "offboard": s.offboard_state_machine_arn,
+        "decommission": s.decommission_state_machine_arn,
+        "exit": s.exit_state_machine_arn,
+        "exit-rollback": s.exit_rollback_state_machine_arn,
+    }
     switch = SsmKillSwitch(clients.client("ssm"), s.kill_switch_parameter, default_clock())
     return WorkmailTriggerDeps(
-        WorkmailTrigger(_offboarding(s), NamedWorkflows(clients.client("stepfunctions"), arns), switch),
+        WorkmailTrigger(
+            _offboarding(s),
+            NamedWorkflows(clients.client("stepfunctions"), arns),
+            switch,
+            DynamoExitStore(clients.client("dynamodb"), s.offboarding_table, default_clock()),
+        ),
         _dead_letters(s.dlq_url, "workmail_trigger"),
     )
 

@@ -41,6 +41,7 @@ class S3Documents:
         except ClientError as err:
             raise translate(err) from err
 
+
 class S3Objects:
     def __init__(self, client: Any) -> None:
         self.client = client

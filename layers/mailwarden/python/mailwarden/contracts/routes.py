@@ -52,10 +52,13 @@ WORKMAIL_REQUESTS = Route(
             OperatorDetailType.OFFBOARD_REQUESTED.value,
             OperatorDetailType.RESTORE_REQUESTED.value,
             OperatorDetailType.DECOMMISSION_REQUESTED.value,
+            OperatorDetailType.EXIT_REQUESTED.value,
+            OperatorDetailType.EXIT_ROLLBACK_REQUESTED.value,
         ],
     },
     function="workmail_trigger",
-    description="An HR/identity system or an operator asks to offboard a user, restore one, or decommission an org",
+    description="An HR/identity system or an operator asks to offboard a user, restore one, decommission an org, "
+    "move an org out of WorkMail or roll that exit's DNS back",
 )
 
 IDENTITIES_CREATED = Route(

@@ -21,6 +21,7 @@ it stopped; a user whose export is not verified is never touched after the expor
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 from collections import Counter
@@ -81,6 +82,15 @@ class ExitRollbackRequest(_Request):
     """``WorkMail Organization Exit Rollback Requested``: put the DNS back, leave WorkMail as it is."""
 
     exit_id: str = Field(alias="exitId", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def dry_run_id(request_id: str) -> str:
+    """The exit id of a dry run (its own execution and documents, never the real exit's)."""
+    return (
+        f"plan-{request_id}"
+        if len(request_id) <= 59
+        else "plan-" + hashlib.sha256(request_id.encode()).hexdigest()[:59]
+    )
 
 
 def verify_export(state: str, object_bytes: int | None, mailbox_bytes: int | None, location: str | None) -> str | None:
@@ -938,6 +948,10 @@ class OrganizationExit:
         """``report.json`` naming every user, domain and record that did not complete, and why."""
         state = self._state(exit_id)
         org = state["organizationId"]
+        if outcome == "stopped":
+            outcome = {"Halted": "halted", "DnsNotCutOver": "dns-conflict"}.get(error, "failed")
+        elif outcome == "completed" and state.get("phase") != "deleted":
+            outcome = "kept"  # everything that may be deleted was; the organization stays with what may not
         results = self.store.exit_users(exit_id)
         try:
             items = list(self.documents.get(self._key(exit_id, "mailboxes.json")))

@@ -10,10 +10,12 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from ..contracts.names import IDENTITY_SOURCE, OPERATOR_SOURCE, OperatorDetailType
+from ..contracts.names import IDENTITY_SOURCE, OPERATOR_SOURCE, MailwardenDetailType, OperatorDetailType
 from ..errors import MalformedEvent, Rejected, parsed
+from .exit import ExitRequest, ExitRollbackRequest, dry_run_id
 from .model import DecommissionRequest, OffboardRequest, RestoreRequest
 from .offboarding import Offboarding
+from .ports import ExitStore
 
 IN_FLIGHT = ("RUNNING", "PENDING_REDRIVE")  # Step Functions execution states that may still change WorkMail
 
@@ -21,14 +23,17 @@ _MODELS: dict[str, type[BaseModel]] = {
     OperatorDetailType.OFFBOARD_REQUESTED: OffboardRequest,
     OperatorDetailType.RESTORE_REQUESTED: RestoreRequest,
     OperatorDetailType.DECOMMISSION_REQUESTED: DecommissionRequest,
+    OperatorDetailType.EXIT_REQUESTED: ExitRequest,
+    OperatorDetailType.EXIT_ROLLBACK_REQUESTED: ExitRollbackRequest,
 }
+AnyRequest = OffboardRequest | RestoreRequest | DecommissionRequest | ExitRequest | ExitRollbackRequest
 WORKFLOW_OF: dict[type, str] = {OffboardRequest: "offboard", DecommissionRequest: "decommission"}
 
 
 @dataclass(frozen=True)
 class Parsed:
     request_id: str
-    request: OffboardRequest | RestoreRequest | DecommissionRequest
+    request: AnyRequest
 
 
 def parse(raw: Any) -> Parsed:
@@ -41,7 +46,7 @@ def parse(raw: Any) -> Parsed:
     if model is None:
         raise MalformedEvent(f"unknown detail-type {raw.get('detail-type')!r}")
     request = parsed(model, raw["detail"], str(raw.get("detail-type")), "detail.")
-    assert isinstance(request, OffboardRequest | RestoreRequest | DecommissionRequest)
+    assert isinstance(request, AnyRequest)
     request_id = request.request_id or re.sub(r"[^A-Za-z0-9_-]", "-", str(raw.get("id") or ""))[:64]
     if not request_id:
         raise MalformedEvent("the event has no id and the detail no requestId")
@@ -75,18 +80,42 @@ HALTED = (
 
 
 class WorkmailTrigger:
-    def __init__(self, offboarding: Offboarding, starter: Starter, switch: Switch | None = None) -> None:
+    def __init__(
+        self, offboarding: Offboarding, starter: Starter, switch: Switch | None = None, exits: ExitStore | None = None
+    ) -> None:
         self.offboarding = offboarding
         self.starter = starter
         self.switch = switch
+        self.exits = exits  # organization exits: which one holds an organization
+
+    def _reject(self, request: AnyRequest, why: str, rid: str) -> None:
+        if isinstance(request, ExitRequest | ExitRollbackRequest):
+            org = request.organization_id
+            phase = "rollback" if isinstance(request, ExitRollbackRequest) else "request"
+            exit_id = request.exit_id if isinstance(request, ExitRollbackRequest) else rid
+            body = {"exitId": exit_id, "requestId": rid, "organizationId": org, "phase": phase, "outcome": "rejected"}
+            self.offboarding.audit.record(
+                f"workmail:{org}", f"workmail.exit.{phase}", "rejected", request.requested_by, why, {**body, "why": why}
+            )
+            self.offboarding.events.publish(MailwardenDetailType.WORKMAIL_EXIT, {**body, "why": why}, [])
+            return
+        self.offboarding.reject(request, why, rid)
 
     def handle(self, parsed: Parsed) -> dict[str, Any]:
         """``Rejected`` (recorded) when the request must not run; otherwise a plan or a started run."""
         rid, request = parsed.request_id, parsed.request
-        if not request.dry_run and self.switch is not None and self.switch.engaged():
-            self.offboarding.reject(request, HALTED, rid)
+        # a rollback only puts the DNS back as it was: it runs with the kill switch on
+        halted = not request.dry_run and not isinstance(request, ExitRollbackRequest)
+        if halted and self.switch is not None and self.switch.engaged():
+            self._reject(request, HALTED, rid)
             raise Rejected(HALTED)
         match request:
+            case ExitRequest():
+                return self._exit(rid, request)
+            case ExitRollbackRequest():
+                payload = {**self._common(rid, request), "exitId": request.exit_id}
+                execution, new = self.starter.start("exit-rollback", rid, payload)
+                return {"status": "started" if new else "duplicate", "requestId": rid, "execution": execution}
             case OffboardRequest():
                 try:
                     if request.dry_run:
@@ -140,8 +169,37 @@ class WorkmailTrigger:
             claim = store.claim(org, user, rid, replacing=claim.request_id)  # it ended: this one takes over
         return None
 
+    def _exit(self, rid: str, request: ExitRequest) -> dict[str, Any]:
+        """One exit in flight per organization; a dry run is its own execution (inventory only)."""
+        org = request.organization_id
+        try:
+            self.offboarding.check_organization(org)
+        except Rejected as exc:
+            self._reject(request, str(exc), rid)
+            raise
+        exit_id = dry_run_id(rid) if request.dry_run else rid
+        if not request.dry_run and self.exits is not None:
+            claim = self.exits.claim_organization(org, rid)
+            while claim.request_id != rid:
+                arn, status = self.starter.latest("exit", claim.request_id)
+                starting = status is None and self.offboarding.clock.time() - claim.since < CLAIM_STARTS_WITHIN
+                if status in IN_FLIGHT or starting:
+                    why = f"an exit of this organization is in flight already (request {claim.request_id})"
+                    self._reject(request, why, rid)
+                    return {"status": "already-running", "requestId": claim.request_id, "execution": arn}
+                claim = self.exits.claim_organization(org, rid, replacing=claim.request_id)
+        payload = {
+            **self._common(exit_id, request),
+            "dryRun": request.dry_run,
+            "targetRecords": request.target_records,
+            "soakDays": request.soak_days,
+        }
+        execution, new = self.starter.start("exit", exit_id, payload)
+        status = ("planning" if request.dry_run else "started") if new else "duplicate"
+        return {"status": status, "requestId": exit_id, "execution": execution}
+
     @staticmethod
-    def _common(rid: str, request: OffboardRequest | RestoreRequest | DecommissionRequest) -> dict[str, Any]:
+    def _common(rid: str, request: AnyRequest) -> dict[str, Any]:
         return {
             "requestId": rid,
             "organizationId": request.organization_id,
