@@ -94,8 +94,8 @@ def _include(value: str) -> str:
 
 
 def _txt_kind(text: str) -> str | None:
-    first = text.split()[0].lower() if text.split() else ""
-    return _SINGLE.get(first)
+    """``SPF`` or ``DMARC`` by the version tag the text starts with (``v=DMARC1;p=none`` too), else None."""
+    return _SINGLE.get(re.split(r"[\s;]", text.strip(), maxsplit=1)[0].lower())
 
 
 def _unique(values: Sequence[str], what: str) -> None:
