@@ -1,9 +1,10 @@
 """Every example in README.md and docs/*.md is executed: CLI commands (as written, with --local),
 the curl examples (through the HTTP adapter onto the MAIL FROM API on the emulator, compared with the
 answer the page shows), the `aws events put-events` requests (put on the local bus, delivered to
-their function), the Python and YAML blocks, the approval message formats (against a real message),
-the CLI synopsis and the project layout. A block none of these covers fails the test, unless it is
-listed in NOT_RUN with the reason it cannot run here."""
+their function), the Python and YAML blocks (policies; exit-org's target-records files), the
+approval message formats (against a real message), the CLI synopsis and the project layout. A block
+none of these covers fails the test, unless it is listed in NOT_RUN with the reason it cannot run
+here."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from mailwarden.cli import main, parser
 from mailwarden.policy import parse_policy
+from mailwarden.workmail.cutover import load_target_records
 from werkzeug.test import Client
 
 from local.deployment import BUS_NAME, LocalDeployment
@@ -115,7 +117,13 @@ def _cli(command: str, stdin: str) -> tuple[int, str, str]:
 
 
 def test_every_block_is_recognised():
-    runners = {"bash": "shell", "python": "python", "yaml": "policy", "json": "approval", "text": "approval"}
+    runners = {
+        "bash": "shell",
+        "python": "python",
+        "yaml": "policy or target records",
+        "json": "approval",
+        "text": "approval",
+    }
     for block in BLOCKS:
         assert block.lang in (*runners, "", "mermaid"), f"{block.id}: no runner for ```{block.lang}"
 
@@ -232,9 +240,20 @@ def test_python_examples_run(block):
     exec(compile(block.text, block.id, "exec"), scope)  # the documentation's own example
 
 
-@pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang == "yaml"], ids=lambda b: b.id)
+TARGET_RECORDS = [b for b in BLOCKS if b.lang == "yaml" and re.search(r"^domains:", b.text, re.M)]  # exit-org's file
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in BLOCKS if b.lang == "yaml" and b not in TARGET_RECORDS], ids=lambda b: b.id
+)
 def test_policy_examples_are_valid_policies(block):
     parse_policy(block.text, block.id)
+
+
+@pytest.mark.parametrize("block", TARGET_RECORDS, ids=lambda b: b.id)
+def test_target_records_examples_are_valid_target_records_files(block):
+    # tests/unit/test_cutover.py also plans the one in docs/workmail-exit.md and compares its diff
+    assert load_target_records(block.text).domains
 
 
 def test_the_approval_message_formats_are_what_approvers_get(deployment):

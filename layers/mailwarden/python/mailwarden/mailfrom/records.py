@@ -65,20 +65,21 @@ def is_spf(text: str) -> bool:
     return text.lower() == "v=spf1" or text.lower().startswith("v=spf1 ")
 
 
-def merge_spf(text: str) -> str:
-    """``text`` with ``include:amazonses.com`` added before its ``all`` (or its first modifier, or
-    at the end); unchanged when SES is already included. Raises DnsConflict at the lookup limit."""
+def merge_spf(text: str, include: str = SES_INCLUDE) -> str:
+    """``text`` with ``include`` (an ``include:<domain>`` term, SES's by default) added before its
+    ``all`` (or its first modifier, or at the end); unchanged when it is already included. Raises
+    DnsConflict at the lookup limit."""
     terms = text.split()
-    if any(t.lower().lstrip("+") == SES_INCLUDE for t in terms[1:]):
+    if any(t.lower().lstrip("+") == include for t in terms[1:]):
         return text
     lookups = sum(1 for t in terms[1:] if _LOOKUP_TERMS.match(t))
     if lookups >= SPF_LOOKUP_LIMIT:
         raise DnsConflict(
-            f"the SPF record already has {lookups} DNS-lookup terms; adding {SES_INCLUDE} would exceed the "
+            f"the SPF record already has {lookups} DNS-lookup terms; adding {include} would exceed the "
             f"limit of {SPF_LOOKUP_LIMIT} (RFC 7208 §4.6.4) and break SPF. Flatten it first."
         )
     at = next((i for i, t in enumerate(terms) if i and (_ALL.match(t) or "=" in t)), len(terms))
-    return " ".join([*terms[:at], SES_INCLUDE, *terms[at:]])
+    return " ".join([*terms[:at], include, *terms[at:]])
 
 
 @dataclass(frozen=True)
