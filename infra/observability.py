@@ -121,6 +121,7 @@ class Operations(Construct):
                     [
                         metric(Metric.REPUTATION_ACTIONS_APPLIED, label="reputation writes"),
                         metric(Metric.OFFBOARDING_STEPS, label="offboarding steps"),
+                        metric(Metric.EXIT_STEPS, label="organization exit steps"),
                         metric(Metric.MAIL_FROM_SETUPS, label="MAIL FROM setups"),
                         metric(Metric.PARTNER_WRITES, label="Partner Central writes"),
                     ],

@@ -386,6 +386,8 @@ class LocalDeployment:
             "EXPORT_ROLE_ARN": self.export_role_arn,
             "OFFBOARD_STATE_MACHINE_ARN": self.state_machines["workmail-offboard"],
             "DECOMMISSION_STATE_MACHINE_ARN": self.state_machines["workmail-decommission"],
+            "EXIT_STATE_MACHINE_ARN": self.state_machines["workmail-exit"],
+            "EXIT_ROLLBACK_STATE_MACHINE_ARN": self.state_machines["workmail-exit-rollback"],
             "PARTNER_WIDENING_STATE_MACHINE_ARN": self.state_machines["partner-widening"],
             "PARTNER_CENTRAL_REGION": self.emu.region,
             "JWT_ISSUER": self.issuer.issuer,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailwarden import wiring
+from mailwarden.contracts.metrics import Metric
 from mailwarden.errors import MalformedEvent, parsed
 from mailwarden.observability import logger, metrics, tracer
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -92,6 +94,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     step = parsed(StepInput, event, "workmail_exit")
     x = wiring.workmail_exit().exit
+    metrics.add_metric(name=Metric.EXIT_STEPS, unit=MetricUnit.Count, value=1)
     logger.info("exit step", step=step.step, exit=getattr(step, "exitId", None))
     match step:
         case Inventory():

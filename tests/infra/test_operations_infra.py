@@ -63,6 +63,7 @@ def test_the_dashboard_shows_every_figure_with_the_metric_behind_it(synth: Any) 
     assert metric_names(actions) == [
         Metric.REPUTATION_ACTIONS_APPLIED,
         Metric.OFFBOARDING_STEPS,
+        Metric.EXIT_STEPS,
         Metric.MAIL_FROM_SETUPS,
         Metric.PARTNER_WRITES,
     ]

@@ -16,6 +16,7 @@ class Metric(StrEnum):
     ENTITIES_DISABLED = "EntitiesDisabled"
     ENTITIES_REINSTATED = "EntitiesReinstated"
     OFFBOARDING_STEPS = "OffboardingSteps"
+    EXIT_STEPS = "OrganizationExitSteps"
     MAIL_FROM_SETUPS = "MailFromSetups"
     PARTNER_WRITES = "PartnerWrites"
     # inputs and runs
