@@ -731,11 +731,17 @@ class OrganizationExit:
         """Put back the DNS as it was before the cut-over (one ChangeBatch per zone), leave WorkMail as
         it is, and stop the exit's workflow. Refused once the deletion has started."""
         state = self.store.exit_state(exit_id)
-        if state is None or state.get("organizationId") != request.organization_id:
-            raise Rejected(f"no organization exit {exit_id} of {request.organization_id}")
-        if self._past(state, "deleting"):
-            raise Rejected(f"exit {exit_id} has started deleting: its DNS can no longer be rolled back")
-        org = state["organizationId"]
+        org = request.organization_id
+        why = None
+        if state is None or state.get("organizationId") != org:
+            why = f"no organization exit {exit_id} of {org}"
+        elif self._past(state, "deleting"):
+            why = f"exit {exit_id} has started deleting: its DNS can no longer be rolled back"
+        if why or state is None:
+            self._report(
+                org, exit_id, "rollback", "rejected", {"why": why}, actor=request.requested_by, reason=str(why)
+            )
+            raise Rejected(str(why))
         dns = state.get("dns") or {}
         change_ids: list[str] = []
         if dns.get("applied"):
@@ -869,6 +875,8 @@ class OrganizationExit:
 
     def user_deregister(self, exit_id: str, user: str) -> dict[str, Any]:
         state = self._state(exit_id)
+        if self.store.exit_users(exit_id).get(user, {}).get("deleted"):
+            return {"changed": False}  # a re-run after this user was deleted
         self._halt_if_engaged(exit_id, "delete")
         self._deletable(exit_id, state, user)
         return {"changed": self.directory.deregister(state["organizationId"], user)}
@@ -910,6 +918,8 @@ class OrganizationExit:
         self._halt_if_engaged(exit_id, "delete")
         if not state.get("deleteApprovedBy"):
             raise Rejected(f"exit {exit_id}: the deletion is not approved")
+        if state.get("phase") == "deleted":
+            return {"organizationDeleted": True, "changed": False}  # a re-run after the organization went
         left = [u.email or u.name for u in self.directory.users(org) if u.state != "DELETED" and u.role == "USER"]
         if left:
             why = (

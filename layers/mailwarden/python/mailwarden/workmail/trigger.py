@@ -172,8 +172,14 @@ class WorkmailTrigger:
     def _exit(self, rid: str, request: ExitRequest) -> dict[str, Any]:
         """One exit in flight per organization; a dry run is its own execution (inventory only)."""
         org = request.organization_id
+        # an exit seen before resumes even once its organization is gone (deleted by that exit)
+        seen = None if request.dry_run or self.exits is None else self.exits.exit_state(rid)
+        known = seen is not None
         try:
-            self.offboarding.check_organization(org)
+            if seen is not None and seen.get("organizationId") != org:
+                raise Rejected(f"request id {rid} is the exit of organization {seen.get('organizationId')}, not {org}")
+            if not known:
+                self.offboarding.check_organization(org)
         except Rejected as exc:
             self._reject(request, str(exc), rid)
             raise
