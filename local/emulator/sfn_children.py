@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
+from moto.core.exceptions import AWSError
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.api import (
     ExecutionStartedEventDetails,
@@ -570,8 +571,48 @@ def _validate(definition: str, *, original: Callable[[str], None]) -> None:
     marker = _VALIDATED / _validated_key(definition)
     if marker.exists():
         return
-    original(definition)
+    _unique_state_names(definition)
+    try:
+        original(definition)
+    except Exception as exc:  # moto's InvalidDefinition reaches the client without its error code
+        if type(exc).__name__ != "InvalidDefinition":
+            raise
+        raise InvalidDefinitionError(str(getattr(exc, "message", "") or exc)) from exc
     write_atomically(marker, "")
+
+
+class InvalidDefinitionError(AWSError):
+    """CreateStateMachine's ``InvalidDefinition``, with its code (the model's error shape)."""
+
+    TYPE = "InvalidDefinition"
+    STATUS = 400
+
+
+def _state_names(document: Any) -> list[str]:
+    """Every state name of a definition, Map processors and Parallel branches included."""
+    names: list[str] = []
+    if isinstance(document, dict):
+        for name, state in (document.get("States") or {}).items():
+            names.append(name)
+            if isinstance(state, dict):
+                for inner in (state.get("ItemProcessor"), state.get("Iterator"), *(state.get("Branches") or [])):
+                    names += _state_names(inner)
+    return names
+
+
+def _unique_state_names(definition: str) -> None:
+    """CreateStateMachine refuses a definition that names two states alike anywhere in it (a Map's
+    or a Parallel branch's states included): ``InvalidDefinition`` ("DUPLICATE_STATE_NAME"), as
+    AWS's validation and asl-validator do; moto's parser accepts it."""
+    try:
+        names = _state_names(json.loads(definition))
+    except ValueError:
+        return  # moto's parser says what is wrong with it
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InvalidDefinitionError(
+            f"Invalid State Machine Definition: 'DUPLICATE_STATE_NAME: Duplicate State name: {twice[0]}'"
+        )
 
 
 def _floated(value: Any) -> bool:

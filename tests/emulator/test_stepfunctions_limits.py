@@ -521,7 +521,9 @@ def test_inline_map_iterations_and_parallel_branches_run_on_timelines_of_their_o
         assert done["status"] == "SUCCEEDED"
         assert emu.clock.time() - started == makespan
 
-    branches = {"Type": "Parallel", "Branches": [waiting, waiting], "End": True}
+    # state names are unique across the machine, branches included
+    other = {"StartAt": "W2", "States": {"W2": waiting["States"]["W"]}}
+    branches = {"Type": "Parallel", "Branches": [waiting, other], "End": True}
     started = emu.clock.time()
     _, done = run(
         emu, "parallel", {"StartAt": "Both", "States": {"Both": {**branches, "Parameters": {"s.$": "$.s"}}}}, {"s": 250}
@@ -567,3 +569,24 @@ def test_start_execution_sync_runs_the_child_on_the_virtual_clock_with_its_own_h
     # the parent's clock runs with its child's: a 300 s task timeout ends a 600 s child's wait
     _, done = run(emu, "impatient", {"StartAt": "Call", "States": {"Call": {**call, "TimeoutSeconds": 300}}}, {"x": 1})
     assert (done["status"], done["error"]) == ("FAILED", "States.Timeout")
+
+
+def test_a_state_name_used_twice_anywhere_in_a_definition_is_refused_as_aws_refuses_it(emu):
+    """State names are unique across the whole machine, Map processors included (moto's parser
+    accepts a duplicate; AWS and asl-validator do not)."""
+    sfn = emu.client("stepfunctions")
+    inner = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": inner, "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    with pytest.raises(ClientError) as err:
+        sfn.create_state_machine(name="dup", definition=json.dumps(definition), roleArn=ROLE)
+    assert err.value.response["Error"]["Code"] == "InvalidDefinition"
+    assert "Duplicate State name: Done" in err.value.response["Error"]["Message"]
+    inner["States"] = {"ItemDone": {"Type": "Succeed"}}
+    inner["StartAt"] = "ItemDone"
+    assert sfn.create_state_machine(name="unique", definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]

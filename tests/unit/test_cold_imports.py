@@ -27,8 +27,11 @@ USES: dict[str, set[str]] = {
     "reputation_reconcile": {"reputation"},
     "approval_request": {"approvals"},
     "approval_callback": {"approvals"},
-    "workmail_trigger": {"workmail"},
+    # an exit's target records are checked with the MAIL FROM publisher's DNS rules (mailfrom.records),
+    # and its steps write through the same Route 53 adapter (aws.mailfrom)
+    "workmail_trigger": {"workmail", "mailfrom"},
     "workmail_offboard": {"workmail"},
+    "workmail_exit": {"workmail", "mailfrom"},
     "mail_from_api": {"mailfrom", "api"},
     "mail_from_watch": {"mailfrom"},
     "partner_connections": {"partner"},

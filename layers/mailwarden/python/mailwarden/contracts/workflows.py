@@ -615,6 +615,15 @@ def _distributed(
     }
 
 
+def _prefixed(prefix: str, states: dict[str, Any]) -> dict[str, Any]:
+    """``states`` with every name (and every Next/Default/Catch target) prefixed: state names are
+    unique across a whole state machine, Map children included."""
+    text = json.dumps(states)
+    for name in states:
+        text = text.replace(f'"{name}"', f'"{prefix}{name}"')
+    return dict(json.loads(text))
+
+
 def _exit_export_child() -> dict[str, Any]:
     """One mailbox: start (or reuse) its export, poll it, verify the archive; any failure recorded."""
     ids = {"exitId.$": "$.exitId", "user.$": "$.user"}
@@ -718,8 +727,8 @@ def _exit(timeout_seconds: int) -> dict[str, Any]:
                         "user.$": "$$.Map.Item.Value.user",
                         "mailboxBytes.$": "$$.Map.Item.Value.mailboxBytes",
                     },
-                    "ExportStart",
-                    _exit_export_child(),
+                    "MailboxExportStart",
+                    _prefixed("Mailbox", _exit_export_child()),
                     "Manifest",
                 ),
                 "Catch": stop,
@@ -794,8 +803,8 @@ def _exit(timeout_seconds: int) -> dict[str, Any]:
                     "users",
                     "$.deletePlan.result.deletions",
                     {"exitId.$": "$.requestId", "user.$": "$$.Map.Item.Value.user"},
-                    "Deregister",
-                    _exit_delete_child(),
+                    "UserDeregister",
+                    _prefixed("User", _exit_delete_child()),
                     "DeleteRest",
                 ),
                 "Catch": stop,
