@@ -78,7 +78,7 @@ def test_the_decommission_map_runs_at_most_ten_users_at_a_time_after_one_batch_a
     ends = [n for n, st in inner.items() if st.get("Next") == "UserRecord"]
     outcomes = ["Deleted", "Rejected", "ExportFailed", "ExportTimedOut", "NotDisabled", "DeleteRefused", "Failed"]
     assert sorted(ends) == sorted(f"User{o}" for o in outcomes)
-    assert inner["UserRecorded"] == {"Type": "Succeed", "OutputPath": "$.recorded.result"}
+    assert inner["UserRecorded"] == {"Type": "Pass", "OutputPath": "$.recorded.result", "End": True}
     granted = json.dumps(statements(t, "WorkflowsWorkmailDecommissionRole"))
     assert "states:StartExecution" in granted and "decommissions/*" in granted and "kms:Decrypt" in granted
     single = _definition(t, "-workmail-offboard")["States"]
@@ -92,3 +92,44 @@ def test_the_decommission_map_runs_at_most_ten_users_at_a_time_after_one_batch_a
         "Next": "ExportTimedOut",
     }
     assert single["Strip"]["Next"] == "Deregister"
+
+
+def _actions(t: Any, role: str) -> list[str]:
+    return [a for s in statements(t, role) for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+
+
+def test_only_the_exit_steps_may_delete_an_organization_and_its_domains(synth: Any) -> None:
+    _, t = synth
+    exit_actions = _actions(t, "WorkmailExitRole")
+    for action in (
+        "workmail:DeleteOrganization",
+        "workmail:DeregisterMailDomain",
+        "workmail:DeleteGroup",
+        "workmail:GetMailboxDetails",
+        "route53:ChangeResourceRecordSets",
+        "states:StopExecution",
+    ):
+        assert action in exit_actions, action
+    assert all("*" not in a for a in exit_actions)
+    for key, policy in t.find_resources("AWS::IAM::Policy").items():
+        if not key.startswith("WorkmailExitRole"):
+            assert "workmail:DeleteOrganization" not in json.dumps(policy), key
+    stops = [s for s in statements(t, "WorkmailExitRole") if "states:StopExecution" in s["Action"]]
+    assert all("workmail-exit:*" in json.dumps(s["Resource"]) for s in stops)
+    reads = [
+        s for s in statements(t, "WorkmailExitRole") if s["Action"] == "s3:GetObject" or s["Action"] == ["s3:GetObject"]
+    ]
+    assert any("mailbox-exports/*" in json.dumps(s["Resource"]) for s in reads)  # HeadObject of each archive
+
+
+def test_the_exit_workflow_exports_and_deletes_in_distributed_maps_of_ten(synth: Any) -> None:
+    _, t = synth
+    states = _definition(t, "workmail-exit")["States"]
+    for name in ("ExportMailboxes", "DeleteUsers"):
+        m = states[name]
+        assert m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+        assert m["MaxConcurrency"] == EXPORT_CONCURRENCY and "ItemReader" in m
+    assert states["ApproveCutover"]["Next"] == "Cutover" and states["ApproveDelete"]["Next"] == "Deleting"
+    assert states["SoakWait"]["SecondsPath"] == "$.soak.result.waitSeconds"
+    trigger = [s for s in statements(t, "WorkmailTriggerRole") if "states:StartExecution" in s["Action"]]
+    assert "workmail-exit-rollback" in json.dumps(trigger) and "workmail-exit" in json.dumps(trigger)

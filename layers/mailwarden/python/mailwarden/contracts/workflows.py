@@ -448,7 +448,7 @@ def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, A
         }
         states[f"{p}Record"] = _wm("decommission-member", record, f"{p}Recorded", "$.recorded")
         # the child's output stays a few bytes: the outcomes are in DynamoDB, not in the parent's state
-        states[f"{p}Recorded"] = {"Type": "Succeed", "OutputPath": "$.recorded.result"}
+        states[f"{p}Recorded"] = {"Type": "Pass", "OutputPath": "$.recorded.result", "End": True}
     else:
         states |= approval_gate(
             f"{p}ApproveDelete",
@@ -655,7 +655,7 @@ def _exit_export_child() -> dict[str, Any]:
             "Done",
             "$.recorded",
         ),
-        "Done": {"Type": "Succeed", "OutputPath": "$.user"},
+        "Done": {"Type": "Pass", "OutputPath": "$.user", "End": True},
     }
 
 
@@ -677,7 +677,7 @@ def _exit_delete_child() -> dict[str, Any]:
         "UserFailed": _ex(
             "exit-user-failed", {**ids, "error.$": "$.failure.Error", "cause.$": "$.failure.Cause"}, "Done", "$.rec"
         ),
-        "Done": {"Type": "Succeed", "OutputPath": "$.user"},
+        "Done": {"Type": "Pass", "OutputPath": "$.user", "End": True},
     }
 
 
@@ -717,7 +717,7 @@ def _exit(timeout_seconds: int) -> dict[str, Any]:
                 "Choices": [{"Variable": "$.dryRun", "BooleanEquals": True, "Next": "Planned"}],
                 "Default": "ExportMailboxes",
             },
-            "Planned": {"Type": "Succeed", "OutputPath": "$.inventory.result"},
+            "Planned": {"Type": "Pass", "OutputPath": "$.inventory.result", "End": True},
             "ExportMailboxes": {
                 **_distributed(
                     "mailboxes",
