@@ -258,3 +258,27 @@ def test_a_second_exit_of_the_same_organization_is_answered_with_the_one_in_flig
     assert second["status"] == "already-running" and second["requestId"] == "exit-one"
     assert exit_request(deployment, org, requestId="exit-one")["status"] == "duplicate"
     gate(deployment, first["execution"], "workmail.exit-cutover")
+
+
+def test_the_kill_switch_halts_the_exit_between_steps_and_the_same_request_resumes_it(deployment, org):
+    before = {d: zone_records(deployment, d) for d in DOMAINS}
+    started = exit_request(deployment, org, requestId="exit-halt")
+    cutover = gate(deployment, started["execution"], "workmail.exit-cutover")
+    deployment.kill_switch(True)
+    decide(deployment, cutover)  # approved, but the switch is on when the cut-over step starts
+    done = deployment.finished(started["execution"], timeout=60)
+    assert done["status"] == "FAILED" and done["error"] == "Mailwarden.ExitStopped"
+    assert {d: zone_records(deployment, d) for d in DOMAINS} == before
+    assert document(deployment, "exits/exit-halt/report.json")["outcome"] == "halted"
+    deployment.kill_switch(False)
+    again = exit_request(deployment, org, requestId="exit-halt")
+    # the cut-over approval given before stands: the re-run writes the DNS and asks only for the deletion
+    delete = gate(deployment, again["execution"], "workmail.exit-delete")
+    assert zone_records(deployment, DOMAINS[0])[(DOMAINS[0], "MX")][0] == "10 mx1.newmail.example.org"
+    assert not [
+        m
+        for m in deployment.inbox(next(iter(deployment.approvers)))
+        if m["executionArn"] == again["execution"] and "workmail.exit-cutover" in json.dumps(m)
+    ]
+    decide(deployment, delete)
+    assert deployment.finished(again["execution"], timeout=120)["status"] == "SUCCEEDED"
