@@ -203,14 +203,22 @@ class OrganizationExit:
         org = request.organization_id
         state = self.store.exit_state(exit_id)
         if state is not None and state.get("inventory") and not request.dry_run:
-            state = self.store.update_exit(exit_id, {"execution": execution, "rolledBack": False})
+            changes: dict[str, Any] = {"execution": execution, "rolledBack": False}
+            if not state.get("dns", {}).get("applied") and request.target_records != state.get("targets"):
+                # sent again with the target-records file fixed: the next cut-over plans from the new file,
+                # and an approval given for the old one no longer stands
+                domains = [d["name"] for d in self.documents.get(state["inventory"])["domains"] if not d["test"]]
+                changes |= {
+                    **self._target_check(request.targets(), domains),
+                    "targets": request.target_records,
+                    "cutoverApprovedBy": None,
+                }
+            state = self.store.update_exit(exit_id, changes)
             return self._plan_answer(exit_id, state, resumed=True)
         self.offboarding.check_organization(org)
         inv = self._read(org)
         soak_days = request.soak_days or self.policy.exit_soak_days
         targets = request.targets()
-        missing = [d["name"] for d in inv["domains"] if not d["test"] and d["name"] not in targets.domains]
-        unknown = sorted(set(targets.domains) - {d["name"] for d in inv["domains"]})
         self.documents.put(self._key(exit_id, "inventory.json"), inv)
         for name, text in self._csv_files(inv).items():
             self.text.put_text(self._key(exit_id, name), text, "text/csv")
@@ -241,8 +249,7 @@ class OrganizationExit:
                 "counts": counts,
                 "protected": inv["protected"],
                 "targets": targets.as_dict(),
-                "missingTargets": missing,
-                "unknownTargets": unknown,
+                **self._target_check(targets, [d["name"] for d in inv["domains"] if not d["test"]]),
                 "soakSeconds": soak_days * 86400,
                 "takenAt": iso(self.clock.time()),
                 "rolledBack": False,
@@ -260,6 +267,15 @@ class OrganizationExit:
             reason=request.reason,
         )
         return answer
+
+    @staticmethod
+    def _target_check(targets: TargetRecords, domains: list[str]) -> dict[str, list[str]]:
+        """The organization's mail domains the target-records file misses, and the ones it names that
+        are not the organization's (each stops the cut-over, named)."""
+        return {
+            "missingTargets": [d for d in domains if d not in targets.domains],
+            "unknownTargets": sorted(set(targets.domains) - set(domains)),
+        }
 
     def _read(self, org: str) -> dict[str, Any]:
         d = self.directory
