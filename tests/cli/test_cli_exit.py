@@ -219,3 +219,15 @@ def test_a_run_the_cutover_cannot_write_stops_with_exit_1_and_names_why(deployme
     for domain in DOMAINS:
         assert zone_records(deployment, domain)[(domain, "MX")] == WORKMAIL_MX
     assert cli(deployment, "approvals", "list").out.strip() == "No pending approvals."
+
+
+def test_sent_again_with_the_target_records_file_fixed_the_exit_uses_the_fixed_file(deployment, org, tmp_path, records):
+    """The operator's way out of a missing domain is to add it to the file and run the command again.
+    Fails on 6e2dbd0: ``OrganizationExit.inventory`` resumes from the state's ``targets`` (and
+    ``missingTargets``) taken the first time and ignores the request's, so the cut-over stops again."""
+    path = tmp_path / "one-domain.json"
+    path.write_text(json.dumps(target_records(DOMAINS[0])))
+    assert cli(deployment, "exit-org", org.id, "--target-records", str(path), "--reason", "x").code == ExitCode.FAILED
+    code, out, err = run_exit(deployment, org, records)  # the file now has both domains
+    assert code == ExitCode.PENDING_APPROVAL, out + err
+    assert "Point the mail of 2 domain(s)" in out and f"+ MX {DOMAINS[1]} 10 mx1.newmail.example.org" in out
