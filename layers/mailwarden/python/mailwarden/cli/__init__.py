@@ -47,7 +47,8 @@ def positive(value: str) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mailwarden",
-        description="Operate Mailwarden: plan and apply policies, offboard, MAIL FROM, approvals, audit, kill switch.",
+        description="Operate Mailwarden: plan and apply policies, offboard, exit an organization, MAIL FROM, "
+        "approvals, audit, kill switch.",
         epilog="Exit codes: 0 ok, 1 failed, 2 usage, 3 changes planned (--detailed-exitcode), 4 waiting for "
         "approval, 5 halted or refused, 6 not found, 7 credentials or access, 8 timed out waiting.",
     )
