@@ -511,19 +511,95 @@ def scenario_partner(demo: Demo) -> None:
     )
 
 
-def _cli(demo: Demo, *argv: str) -> int:
-    """``mailwarden <argv>`` against this deployment, its output shown; returns the exit code."""
+def _cli(
+    demo: Demo, *argv: str, stdin: str = "", shown: int = 12, errors: bool = True, seen: set[str] | None = None
+) -> int:
+    """``mailwarden <argv>`` against this deployment, its output shown (``shown`` lines; stderr too
+    unless ``errors`` is False; not the lines in ``seen``, which gets the ones shown); returns the exit code."""
     import io
 
     from mailwarden.cli import main
     from mailwarden.cli.target import LocalTarget
 
     out, err = io.StringIO(), io.StringIO()
-    code = main(["--as", "demo-operator", *argv], target=LocalTarget(demo.deployment), out=out, err=err)
+    code = main(
+        ["--as", "demo-operator", *argv],
+        target=LocalTarget(demo.deployment),
+        out=out,
+        err=err,
+        stdin=io.StringIO(stdin),
+    )
     demo.log(f"$ mailwarden {' '.join(argv)}   (exit {code})")
-    for line in (out.getvalue() + err.getvalue()).splitlines()[:12]:
+    lines = (out.getvalue() + (err.getvalue() if errors else "")).splitlines()
+    for line in [x for x in lines if seen is None or x not in seen][:shown]:
         demo.say(f"      {line}")
+    if seen is not None:
+        seen.update(lines)
     return code
+
+
+EXIT_TARGETS = """version: 1
+domains:
+  initrode.example.com:
+    mx: ["10 mx1.newmail.example.net", "20 mx2.newmail.example.net"]
+    spfInclude: ["spf.newmail.example.net"]
+    autodiscover: autodiscover.newmail.example.net
+    records:
+      - {name: nm1._domainkey, type: CNAME, value: nm1.dkim.newmail.example.net}
+"""
+
+
+def scenario_exit(demo: Demo) -> None:
+    """WorkMail's end of support: a small organization moved out with ``mailwarden exit-org``: the dry
+    run's plan, every mailbox exported and verified, the DNS diff approved and written (INSYNC), a
+    soak of virtual days, the deletion approved, the organization deleted, the summary."""
+    d = demo.deployment
+    control = demo.emu.control
+    org = control.add_organization("initrode", "initrode.example.com")
+    users = control.add_users(org, "ann", "ben", "cid")
+    wm = demo.emu.client("workmail")
+    group = wm.create_group(OrganizationId=org, Name="team")["GroupId"]
+    for uid in users.values():
+        wm.associate_member_to_group(OrganizationId=org, GroupId=group, MemberId=uid)
+    for uid, mb in zip(users.values(), (40.0, 12.5, 3.0), strict=True):
+        control.set_mailbox_size(org, uid, mb)
+    r53 = demo.emu.client("route53")
+    zone = r53.create_hosted_zone(Name="initrode.example.com", CallerReference="demo-exit")["HostedZone"]["Id"]
+    control.publish_mail_domain(org, "initrode.example.com", zone.rsplit("/", 1)[-1])
+    demo.log(f"WorkMail organization initrode ({org}): 3 users, a group, its domain's MX/SPF/autodiscover in Route 53")
+    before = Counter(demo.emu.calls)
+    command = ("exit-org", org, "--target-records", "-", "--reason", "WorkMail ends 2027-03-31")
+    codes = {"dry run": _cli(demo, *command, "--dry-run", stdin=EXIT_TARGETS, errors=False)}
+    dry_writes = sum(
+        n for op, n in (Counter(demo.emu.calls) - before).items()
+        if op.startswith(("workmail.", "route-53.")) and not op.split(".")[1].startswith(("List", "Get", "Describe"))
+    )  # fmt: skip
+    demo.log(f"    the dry run wrote {dry_writes} WorkMail or Route 53 changes")
+    seen: set[str] = set()  # each run of the command shows where the exit is; the demo shows what is new
+    codes["run"] = _cli(demo, *command, stdin=EXIT_TARGETS, shown=40, errors=False, seen=seen)
+    codes["approve cut-over"] = _cli(demo, "decide", "oldest", "approve")
+    t0 = demo.emu.clock.time()
+    codes["followed after the cut-over"] = _cli(demo, *command, stdin=EXIT_TARGETS, shown=40, errors=False, seen=seen)
+    demo.log(f"    {(demo.emu.clock.time() - t0) / 86400:.1f} virtual days passed (cut-over, INSYNC, the soak)")
+    codes["approve deletion"] = _cli(demo, "decide", "oldest", "approve")
+    codes["followed to the end"] = _cli(demo, *command, stdin=EXIT_TARGETS, shown=40, errors=False, seen=seen)
+    exit_id = f"exit-{org}"
+    objects = d.emu.client("s3")
+
+    def document(name: str) -> Any:
+        return json.loads(objects.get_object(Bucket=d.export_bucket, Key=f"exits/{exit_id}/{name}")["Body"].read())
+
+    manifest, report = document("manifest.json"), document("report.json")
+    calls = Counter(demo.emu.calls) - before
+    demo.figures.update(
+        exit_dry_run_writes=dry_writes,
+        exit_mailboxes_verified=manifest["verified"],
+        exit_mailboxes_unverified=manifest["unverified"],
+        exit_dns_changebatches=calls["route-53.ChangeResourceRecordSets"],  # one per hosted zone
+        exit_cli_codes=codes,
+        exit_org_deleted=int(wm.describe_organization(OrganizationId=org)["State"] == "Deleted"),
+        exit_incomplete=len(report["incomplete"]),
+    )
 
 
 def scenario_operations(demo: Demo) -> None:
@@ -564,6 +640,11 @@ SCENARIOS: list[tuple[str, str, Callable[[Demo], None]]] = [
         "workmail",
         "WorkMail offboarding: export, strip, deregister, approve, delete; an organization decommission",
         scenario_workmail,
+    ),
+    (
+        "exit",
+        "WorkMail organization exit: plan, verified exports, approved DNS cut-over, soak, approved deletion",
+        scenario_exit,
     ),
     ("mail_from", "MAIL FROM: PUT via the API, records in Route 53, the watcher sees SUCCESS", scenario_mail_from),
     (
@@ -641,6 +722,16 @@ EXPECTED: dict[str, Any] = {
     "partner_writes_when_in_sync": 0,
     "partner_conflicts_retried": 2,
     "partner_widening_after_approval": 1,
+    "exit_dry_run_writes": 0,
+    "exit_mailboxes_verified": 3,
+    "exit_mailboxes_unverified": 0,
+    "exit_dns_changebatches": 1,
+    "exit_org_deleted": 1,
+    "exit_incomplete": 0,
+    "exit_cli_codes/dry run": 0,
+    "exit_cli_codes/run": 4,
+    "exit_cli_codes/followed after the cut-over": 4,
+    "exit_cli_codes/followed to the end": 0,
     "census_saw_kill_switch": True,
     "cli_kill_switch_audit_records": 2,
     "cli_exit_codes/apply partner (switch on)": 5,

@@ -83,6 +83,38 @@ def test_demo_disables_reinstates_after_approval_and_catches_a_lost_event(run: D
     assert "due at" in text and "aggregate ENABLED" in text
 
 
+def test_demo_moves_an_organization_out_phase_by_phase(run: DemoRun) -> None:
+    figures, text = run.figures, run.text
+    assert figures["exit_dry_run_writes"] == 0
+    assert figures["exit_mailboxes_verified"] == 3 and figures["exit_mailboxes_unverified"] == 0
+    assert figures["exit_dns_changebatches"] == 1  # one hosted zone, one change batch
+    assert figures["exit_org_deleted"] == 1 and figures["exit_incomplete"] == 0
+    assert figures["exit_cli_codes"] == {
+        "dry run": 0,
+        "run": 4,
+        "approve cut-over": 0,
+        "followed after the cut-over": 4,
+        "approve deletion": 0,
+        "followed to the end": 0,
+    }
+    # the phases in order: the plan, the exports, the diff, the approval, INSYNC, the soak, the deletion, the summary
+    shown = [
+        "(dry run: nothing changed). It would move out:",
+        "3 users, 3 mailboxes (58.2 MB in all), 1 group, 0 resources, 1 mail domain",
+        "export     3 mailboxes exported and verified",
+        "- MX initrode.example.com 10 inbound-smtp.us-east-1.amazonaws.com (TTL 3600)",
+        "+ MX initrode.example.com 10 mx1.newmail.example.net (TTL 300)",
+        "APPROVED by ops-lead@example.com",
+        "cut-over   INSYNC",
+        "Permanently delete 3 users",
+        "7.0 virtual days passed",
+        "delete     groups=1 deleted, then the organization",
+        "summary    completed: 3/3 mailboxes verified, 3 users deleted, 1 domain(s) cut over",
+    ]
+    at = [text.find(line) for line in shown]
+    assert -1 not in at and at == sorted(at), dict(zip(shown, at, strict=True))
+
+
 def test_demo_shows_a_mail_from_put_its_records_and_success(run: DemoRun) -> None:
     figures, text = run.figures, run.text
     assert figures["mail_from_status"] == "SUCCESS"

@@ -18,6 +18,7 @@ from contextlib import contextmanager, nullcontext, redirect_stderr, redirect_st
 from typing import Any, TextIO
 
 from . import commands as c
+from . import exit_org as x
 from .render import CliError, Console, ExitCode, Result
 from .target import AwsTarget, LocalTarget, Target, local_target
 
@@ -46,7 +47,8 @@ def positive(value: str) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mailwarden",
-        description="Operate Mailwarden: plan and apply policies, offboard, MAIL FROM, approvals, audit, kill switch.",
+        description="Operate Mailwarden: plan and apply policies, offboard, exit an organization, MAIL FROM, "
+        "approvals, audit, kill switch.",
         epilog="Exit codes: 0 ok, 1 failed, 2 usage, 3 changes planned (--detailed-exitcode), 4 waiting for "
         "approval, 5 halted or refused, 6 not found, 7 credentials or access, 8 timed out waiting.",
     )
@@ -87,6 +89,20 @@ def parser() -> argparse.ArgumentParser:
     dec.add_argument("--dry-run", action="store_true")
     dec.add_argument("--export", dest="export", action="store_true", default=None)
     dec.add_argument("--no-export", dest="export", action="store_false")
+
+    ex = sub.add_parser(
+        "exit-org",
+        help="move a WorkMail organization out: inventory, verified exports, DNS cut-over, soak, deletion "
+        "(two approvals); or roll its DNS back",
+    )
+    ex.add_argument("org", help="WorkMail organization id (m-...)")
+    ex.add_argument("--target-records", metavar="FILE", help="the next provider's records (YAML or JSON; - is stdin)")
+    ex.add_argument("--reason", required=True)
+    ex.add_argument("--dry-run", action="store_true", help="inventory and plan only; change nothing")
+    ex.add_argument("--detailed-exitcode", action="store_true", help="--dry-run: exit 3 (an exit changes everything)")
+    ex.add_argument("--soak-days", type=positive, help="days between the cut-over and the deletion (default 7)")
+    ex.add_argument("--request-id", help="the exit to start or follow (default: exit-<org>; sent again, it resumes)")
+    ex.add_argument("--rollback", metavar="EXIT_ID", help="put this exit's DNS back as it was and stop the exit")
 
     mf = sub.add_parser("mail-from", help="an SES identity's MAIL FROM domain (through the MAIL FROM API)")
     mfs = mf.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -157,6 +173,8 @@ def run(args: argparse.Namespace, ctx: c.Ctx, stdin: TextIO) -> Result:
             return c.offboard(ctx, args.user, args.org, args.reason, args.dry_run, args.export)
         case "decommission-org":
             return c.decommission(ctx, args.org, args.reason, args.dry_run, args.export)
+        case "exit-org":
+            return exit_org(args, ctx, stdin)
         case "mail-from":
             if args.action == "get":
                 return c.mail_from_get(ctx, args.identity)
@@ -176,6 +194,36 @@ def run(args: argparse.Namespace, ctx: c.Ctx, stdin: TextIO) -> Result:
         case "shell":
             return Result(shell(args, ctx, stdin), {}, [])
     raise CliError(ExitCode.USAGE, f"unknown command {args.command}")
+
+
+def exit_org(args: argparse.Namespace, ctx: c.Ctx, stdin: TextIO) -> Result:
+    if args.rollback:
+        given = [
+            o
+            for o, v in (
+                ("--target-records", args.target_records),
+                ("--dry-run", args.dry_run),
+                ("--soak-days", args.soak_days),
+                ("--request-id", args.request_id),
+            )
+            if v
+        ]
+        if given:
+            raise CliError(ExitCode.USAGE, f"exit-org --rollback takes only ORG and --reason, not {', '.join(given)}.")
+        return x.rollback(ctx, args.org, args.rollback, args.reason)
+    if not args.target_records:
+        raise CliError(ExitCode.USAGE, "exit-org needs --target-records FILE (or --rollback EXIT_ID).")
+    return x.exit_org(
+        ctx,
+        args.org,
+        args.target_records,
+        args.reason,
+        stdin,
+        dry_run=args.dry_run,
+        soak_days=args.soak_days,
+        request_id=args.request_id,
+        detailed=args.detailed_exitcode,
+    )
 
 
 def shell(outer: argparse.Namespace, ctx: c.Ctx, stdin: TextIO) -> int:
