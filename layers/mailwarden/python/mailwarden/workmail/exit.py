@@ -637,7 +637,7 @@ class OrganizationExit:
         approved = self.documents.get(state["dnsPlan"])
         targets = parse_target_records(state["targets"])
         domains = {d.name: d for d in self._domains(state)}
-        applied_zones, change_ids, changed = [], [], []
+        applied_zones, change_ids, changed, why = [], [], [], ""
         for z in approved["zones"]:
             zone = self.dns.zone_for(z["zoneName"])
             plans, done = [], []
@@ -664,8 +664,6 @@ class OrganizationExit:
             applied_zones.append(
                 {"zone": zone.id, "zoneName": zone.name, "domains": [p.as_dict() for p in (*done, *plans)]}
             )
-        else:
-            why = ""
         if changed:
             why = (
                 f"the records of {', '.join(changed)} changed since the cut-over was approved; nothing more was "
