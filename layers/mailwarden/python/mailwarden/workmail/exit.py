@@ -846,6 +846,7 @@ class OrganizationExit:
 
     def delete_approved(self, exit_id: str, approver: str) -> dict[str, Any]:
         state = self._state(exit_id)
+        self._check_still_cut_over(state)  # again: the DNS may have changed while the approval waited
         if approver and not state.get("deleteApprovedBy"):
             state = self.store.update_exit(exit_id, {"deleteApprovedBy": approver})
         if not self._past(state, "deleting"):
