@@ -51,7 +51,7 @@ from .lambda_ import LambdaService
 from .limits import SQS_MESSAGE_LIMIT
 from .partnercentral import PartnerCentral
 from .protocol import ApiError
-from .route53 import Route53Guard, checked_batches
+from .route53 import Route53Guard, motos_create_check_off
 from .sandbox import SandboxClock
 from .sesv2 import SesV2
 from .stepfunctions import StepFunctionsRuntime, virtual_stepfunctions
@@ -218,7 +218,7 @@ def emulated_aws(
         stack.enter_context(_seeded_retry_jitter(random.Random(seed)))
         config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
         stack.enter_context(mock_aws(config=config))  # type: ignore[call-overload]
-        stack.enter_context(checked_batches())
+        stack.enter_context(motos_create_check_off())
         stepfunctions = stack.enter_context(virtual_stepfunctions(clock))
         # moto's ASL interpreter logs every caught task error (a rejection, a timeout) at ERROR.
         sfn_log = logging.getLogger("moto.stepfunctions.parser")

@@ -9,6 +9,11 @@ before moto sees it; a batch it accepts goes to moto unchanged, so it stays atom
 
 ``control.before_route53_change(fn)`` runs ``fn`` just before the next batch (a concurrent editor).
 
+moto's own CREATE check is switched off (:func:`motos_create_check_off`): it refuses a CREATE equal to
+one in the zone's change journal (the same set created before, deleted since) whenever any record set
+sorts after it, since it lists the sets *from* that name on, not at it. AWS creates the set again (a
+rollback, then the same cut-over again); this guard's check against the current sets is AWS's.
+
 Changes also propagate as in AWS: ``ChangeResourceRecordSets`` answers ``PENDING`` and ``GetChange``
 says ``INSYNC`` only once ``propagation_seconds`` of virtual time have passed since the change was
 submitted (AWS: usually within 60 seconds, sometimes minutes; moto said INSYNC at once).
@@ -19,9 +24,12 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
+import moto.route53.models
 from botocore.awsrequest import AWSResponse
 
 from .core import model_for_service_id
@@ -43,6 +51,13 @@ def _name(value: str) -> str:
 
 
 PROPAGATION_SECONDS = 60.0
+
+
+@contextmanager
+def motos_create_check_off() -> Iterator[None]:
+    """moto asks ``change in zone.rr_changes`` only for that CREATE check (module docstring)."""
+    with mock.patch.object(moto.route53.models.ChangeList, "__contains__", lambda self, item: False):
+        yield
 
 
 class Route53Guard:
@@ -153,45 +168,3 @@ class Route53Guard:
                     f"Invalid Resource Record: 'FATAL problem: MXRRDATANotTwoFields encountered with '{value}''",
                 )
 
-
-def _apply_checked(backend: Any, zoneid: str, change_list: list[dict[str, Any]]) -> None:
-    """moto's ``change_resource_record_sets`` without its own pre-checks, which ``Route53Guard``
-    makes the AWS way first. moto's refused a CREATE equal to any earlier change in the zone's
-    journal while any record set sorted at or after its name existed (it lists from that name on, not
-    at it), before the same batch's DELETE: a rollback (delete the new MX, create the old one again)
-    failed although AWS applies a batch's changes together."""
-    import copy
-
-    from moto.route53.exceptions import DnsNameInvalidForZone, InvalidActionValue
-
-    zone = backend.get_hosted_zone(zoneid)
-    for change in change_list:  # the checks moto makes on each change, before any is applied
-        name = change["ResourceRecordSet"]["Name"].strip(".")
-        if change["Action"] not in ("CREATE", "UPSERT", "DELETE"):
-            raise InvalidActionValue(change["Action"])
-        if not name.endswith(zone.name.strip(".")):
-            raise DnsNameInvalidForZone(name=change["ResourceRecordSet"]["Name"], zone_name=zone.name)
-    for change in change_list:
-        journal = copy.deepcopy(change)
-        rrset = change["ResourceRecordSet"]
-        if not rrset["Name"].endswith("."):
-            rrset["Name"] += "."
-        if change["Action"] == "DELETE":
-            if "SetIdentifier" in rrset:
-                zone.delete_rrset_by_id(rrset["SetIdentifier"])
-            else:
-                zone.delete_rrset(rrset)
-        else:
-            if "ResourceRecords" in rrset:
-                rrset["ResourceRecords"] = [r["Value"] for r in rrset["ResourceRecords"]]
-            (zone.add_rrset if change["Action"] == "CREATE" else zone.upsert_rrset)(rrset)
-        zone.rr_changes.append(journal)
-
-
-def checked_batches() -> Any:
-    """Install :func:`_apply_checked` for the emulator's lifetime (a context manager)."""
-    from unittest import mock
-
-    import moto.route53.models
-
-    return mock.patch.object(moto.route53.models.Route53Backend, "change_resource_record_sets", _apply_checked)

@@ -163,27 +163,3 @@ def test_with_the_aws_managed_key_eventbridge_cannot_dead_letter_and_the_event_i
     assert "alias/aws/sqs" in dropped["reason"] and dropped["rule"] == "WorkmailRequests"
     assert deployment.emu.dispatcher.outcomes["eventbridge.Delivery:dropped"] == 1
 
-
-def test_route53_applies_a_rollback_batch_that_recreates_a_set_deleted_in_an_earlier_batch(emu):
-    """Delete A + create B, then delete B + create A again (a DNS rollback): AWS applies each batch
-    as a whole; moto alone refused the second (its journal held A's CREATE)."""
-    r53 = emu.client("route53")
-    zone = r53.create_hosted_zone(Name="rollback.example.com", CallerReference="rb")["HostedZone"]["Id"]
-
-    def mx(value: str) -> dict:
-        return {"Name": "rollback.example.com", "Type": "MX", "TTL": 300, "ResourceRecords": [{"Value": value}]}
-
-    old, new = mx("10 inbound-smtp.us-east-1.amazonaws.com"), mx("10 mx1.newmail.example.org")
-    r53.change_resource_record_sets(
-        HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": old}]}
-    )
-    for gone, back in ((old, new), (new, old)):
-        changes = [{"Action": "DELETE", "ResourceRecordSet": gone}, {"Action": "CREATE", "ResourceRecordSet": back}]
-        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes})
-    sets = r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
-    assert [s["ResourceRecords"] for s in sets if s["Type"] == "MX"] == [old["ResourceRecords"]]
-    with pytest.raises(ClientError) as err:  # a CREATE of what exists is still refused, as AWS refuses it
-        r53.change_resource_record_sets(
-            HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": old}]}
-        )
-    assert err.value.response["Error"]["Code"] == "InvalidChangeBatch"

@@ -653,7 +653,7 @@ class OrganizationExit:
         approved = self.documents.get(state["dnsPlan"])
         targets = parse_target_records(state["targets"])
         domains = {d.name: d for d in self._domains(state)}
-        applied_zones, change_ids, changed = [], [], []
+        applied_zones, change_ids, changed, why = [], [], [], ""
         for z in approved["zones"]:
             zone = self.dns.zone_for(z["zoneName"])
             plans, done = [], []
@@ -680,8 +680,6 @@ class OrganizationExit:
             applied_zones.append(
                 {"zone": zone.id, "zoneName": zone.name, "domains": [p.as_dict() for p in (*done, *plans)]}
             )
-        else:
-            why = ""
         if changed:
             why = (
                 f"the records of {', '.join(changed)} changed since the cut-over was approved; nothing more was "
@@ -870,6 +868,7 @@ class OrganizationExit:
 
     def delete_approved(self, exit_id: str, approver: str) -> dict[str, Any]:
         state = self._state(exit_id)
+        self._check_still_cut_over(state)  # again: the DNS may have changed while the approval waited
         if approver and not state.get("deleteApprovedBy"):
             state = self.store.update_exit(exit_id, {"deleteApprovedBy": approver})
         if not self._past(state, "deleting"):
