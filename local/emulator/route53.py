@@ -167,4 +167,3 @@ class Route53Guard:
                     "InvalidInput",
                     f"Invalid Resource Record: 'FATAL problem: MXRRDATANotTwoFields encountered with '{value}''",
                 )
-

@@ -162,4 +162,3 @@ def test_with_the_aws_managed_key_eventbridge_cannot_dead_letter_and_the_event_i
     (dropped,) = deployment.dropped_deliveries
     assert "alias/aws/sqs" in dropped["reason"] and dropped["rule"] == "WorkmailRequests"
     assert deployment.emu.dispatcher.outcomes["eventbridge.Delivery:dropped"] == 1
-
