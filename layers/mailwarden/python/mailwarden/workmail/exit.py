@@ -468,12 +468,19 @@ class OrganizationExit:
             return {"skip": True, "jobId": done.get("jobId")}
         self._halt_if_engaged(exit_id, "export")
         org = state["organizationId"]
+        # an archive found empty or missing never stands in again: a new export (a new ClientToken;
+        # WorkMail starts it once its 24 h per mailbox have passed, ExportCoolingDown until then)
+        bad = list(done.get("badJobs", []))
+        if done.get("jobId") and done.get("export") == "unverified" and done["jobId"] not in bad:
+            bad.append(str(done["jobId"]))
+            self.store.record_exit_user(exit_id, entity, {"badJobs": bad})
         job = start_or_reuse_export(
             self.directory,
             self.clock,
             org,
             entity,
-            token_base=f"exit-{exit_id}",
+            token_base=f"exit-{exit_id}" + (f"#again{len(bad)}" if bad else ""),
+            rejected=bad,
             requested_at=_epoch(state["takenAt"]),
             target={**self.target, "prefix": f"{self.target['prefix']}/{org}/{entity}"},
             description=f"Mailwarden organization exit {exit_id}",
@@ -894,7 +901,17 @@ class OrganizationExit:
             return {"changed": False}  # a re-run after this user was deleted
         self._halt_if_engaged(exit_id, "delete")
         self._deletable(exit_id, state, user)
-        return {"changed": self.directory.deregister(state["organizationId"], user)}
+        # protection as it is now (a human may have made the user an admin since the inventory):
+        # its aliases and its groups, nested ones included, as offboarding checks them
+        org, d = state["organizationId"], self.directory
+        try:
+            who = d.user(org, user)
+        except NotFound:
+            return {"changed": False}  # gone already
+        why = self.offboarding.protection(org, who, user, d.aliases(org, user), d.groups_of(org, user))
+        if why:
+            raise Rejected(f"{why}: never deleted by an exit")
+        return {"changed": d.deregister(org, user)}
 
     def user_disabled(self, exit_id: str, user: str) -> dict[str, Any]:
         state = self._state(exit_id)
@@ -922,6 +939,8 @@ class OrganizationExit:
         return {"deleted": True, "changed": changed}
 
     def user_failed(self, exit_id: str, user: str, error: str, cause: str) -> dict[str, Any]:
+        if self.store.exit_users(exit_id).get(user, {}).get("deleted"):
+            return {"recorded": False}  # the step died after deleting it: deleted stays what it is
         self.store.record_exit_user(exit_id, user, {"deleted": False, "deleteError": f"{error}: {cause[:500]}"})
         return {"recorded": True}
 

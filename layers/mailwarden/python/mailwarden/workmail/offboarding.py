@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,13 +88,15 @@ def start_or_reuse_export(
     requested_at: float,
     target: dict[str, str],
     description: str,
+    rejected: Collection[str] = (),
 ) -> str:
     """Start a mailbox export; the job id. A retried start returns the same job (its ClientToken);
     after a FAILED or CANCELLED one, a new one starts (a new token), up to ``EXPORT_ATTEMPTS``. When
     WorkMail refuses a new one (all 10 slots busy, or this mailbox exported in the last 24 h), an
     export may stand in only if it COMPLETED and started after ``requested_at``: an older one misses
     the last mail. Otherwise ``ExportCoolingDown`` (a new one only a day later) or ``ExportSlotsBusy``
-    (the workflow waits for a slot)."""
+    (the workflow waits for a slot). ``rejected``: jobs that may never stand in again (an organization
+    exit found their archive empty or missing)."""
     job = ""
     for attempt in range(EXPORT_ATTEMPTS):
         try:
@@ -106,7 +109,7 @@ def start_or_reuse_export(
             )
         except ExportSlotsBusy as exc:
             jobs = directory.exports_of(org, uid)
-            covering = [j for j in jobs if covers(j, requested_at)]
+            covering = [j for j in jobs if covers(j, requested_at) and j["jobId"] not in rejected]
             if not covering:
                 now = clock.time()
                 recent = [float(j["startedAt"]) for j in jobs if now - float(j["startedAt"]) < EXPORT_COOLDOWN]
@@ -115,7 +118,7 @@ def start_or_reuse_export(
                     raise ExportCoolingDown(f"{exc}; no export of it may stand in; a new one from {until}") from exc
                 raise
             job = str(max(covering, key=lambda j: float(j["startedAt"]))["jobId"])
-        if directory.export(org, job)["state"] not in ("FAILED", "CANCELLED"):
+        if directory.export(org, job)["state"] not in ("FAILED", "CANCELLED") and job not in rejected:
             break
     return job
 
@@ -225,17 +228,25 @@ class Offboarding:
         if user.role != "USER":
             raise Rejected(f"{ident} has the role {user.role} (a resource or system account), not USER")
         aliases = self.directory.aliases(org, user.id)
+        groups = self.directory.groups_of(org, user.id)
+        why = self.protection(org, user, ident, aliases, groups)
+        if why:
+            raise Rejected(why)
+        return user, groups, aliases
+
+    def protection(
+        self, org: str, user: User, ident: str, aliases: list[str], groups: list[tuple[str, str]]
+    ) -> str | None:
+        """Why the policy protects ``user`` (by id, name, email or alias, or as a member of a protected
+        group, nested groups followed), or ``None``."""
         hit = self.policy.protects_user(user.id, user.name, user.email, ident, *aliases)
         if hit:
-            raise Rejected(f"{ident} is protected (policy workmail.protectedUsers lists {hit})")
-        groups = self.directory.groups_of(org, user.id)
+            return f"{ident} is protected (policy workmail.protectedUsers lists {hit})"
         for gid, (name, via) in self._enclosing(org, groups).items():
             if self.policy.protects_group(gid, name):
                 through = f" through the group {via}" if via else ""
-                raise Rejected(
-                    f"{ident} is a member of the protected group {name or gid}{through} (workmail.protectedGroups)"
-                )
-        return user, groups, aliases
+                return f"{ident} is a member of the protected group {name or gid}{through} (workmail.protectedGroups)"
+        return None
 
     def _enclosing(self, org: str, groups: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
         """Every group the entity is in, directly or through nested groups: id -> (name, the direct
