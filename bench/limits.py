@@ -6,7 +6,8 @@
   tenant's tags are a paced SES call), every invocation inside reputation_reconcile's 900 s timeout;
 * ``limits.iam``: the whole test suite with IAM by execution (every call a function or a workflow
   makes evaluated as the synthesized stack's roles allow): AccessDenied for the shipped roles;
-* ``limits.decommission_1000`` is measured with the WorkMail figures (``bench/workmail.py``): one run.
+* ``limits.decommission_1000`` is measured with the WorkMail figures (``bench/workmail.py``): one run;
+  ``limits.exit_1000`` with the organization exit's (``bench/exit.py``).
 """
 
 from __future__ import annotations

@@ -146,6 +146,12 @@ def bench_workmail() -> dict[str, Any]:
     return all_figures()
 
 
+def bench_exit() -> dict[str, Any]:
+    from bench.exit import all_figures
+
+    return all_figures()
+
+
 def bench_limits() -> dict[str, Any]:
     from bench.limits import all_figures
 
@@ -208,6 +214,7 @@ BENCHES: list[Callable[[], dict[str, Any]]] = [
     bench_cli_local,
     bench_reconcile,
     bench_workmail,
+    bench_exit,
     bench_mail_from,
     bench_partner,
     bench_limits,
