@@ -311,6 +311,24 @@ EXPORT_CONCURRENCY = 10  # WorkMail runs at most 10 mailbox exports per organiza
 EXPORT_POLL_SECONDS = 60
 
 
+# Starting an export that WorkMail refuses for now: wait for the cooldown or a free slot.
+EXPORT_WAITS = [
+    {  # the mailbox was exported in the last 24 h: WorkMail starts another one a day later
+        "ErrorEquals": ["ExportCoolingDown"],
+        "IntervalSeconds": 3600,
+        "MaxAttempts": 30,
+        "BackoffRate": 1.0,
+    },
+    {
+        "ErrorEquals": ["ExportSlotsBusy"],
+        "IntervalSeconds": EXPORT_POLL_SECONDS,
+        "MaxAttempts": 500,
+        "BackoffRate": 1.0,
+        "JitterStrategy": "FULL",
+    },
+]
+
+
 def _wm(step: str, payload: dict[str, Any], next_state: str, result_path: str, **kw: Any) -> dict[str, Any]:
     """A ``workmail_offboard`` step (``kw``: ``retry``, ``catch``)."""
     return lambda_task(WORKMAIL_OFFBOARD.name, {"step": step, **payload}, next_state, result_path, **kw)
@@ -364,21 +382,7 @@ def _offboard_user(p: str, *, in_map: bool, timeout_seconds: int) -> dict[str, A
             rid,
             f"{p}WaitForExport",
             "$.export",
-            retry=[
-                {  # the mailbox was exported in the last 24 h: WorkMail starts another one a day later
-                    "ErrorEquals": ["ExportCoolingDown"],
-                    "IntervalSeconds": 3600,
-                    "MaxAttempts": 30,
-                    "BackoffRate": 1.0,
-                },
-                {
-                    "ErrorEquals": ["ExportSlotsBusy"],
-                    "IntervalSeconds": EXPORT_POLL_SECONDS,
-                    "MaxAttempts": 500,
-                    "BackoffRate": 1.0,
-                    "JitterStrategy": "FULL",
-                },
-            ],
+            retry=EXPORT_WAITS,
         ),
         f"{p}WaitForExport": {"Type": "Wait", "Seconds": EXPORT_POLL_SECONDS, "Next": f"{p}PollExport"},
         f"{p}PollExport": task(
@@ -567,21 +571,6 @@ WORKMAIL_DECOMMISSION_WORKFLOW = WorkflowSpec(
 
 EXIT_STOPPED = "Mailwarden.ExitStopped"
 INSYNC_POLL_SECONDS = 30
-_EXPORT_WAITS = [
-    {  # the mailbox was exported in the last 24 h: WorkMail starts another one a day later
-        "ErrorEquals": ["ExportCoolingDown"],
-        "IntervalSeconds": 3600,
-        "MaxAttempts": 30,
-        "BackoffRate": 1.0,
-    },
-    {
-        "ErrorEquals": ["ExportSlotsBusy"],
-        "IntervalSeconds": EXPORT_POLL_SECONDS,
-        "MaxAttempts": 500,
-        "BackoffRate": 1.0,
-        "JitterStrategy": "FULL",
-    },
-]
 
 
 def _ex(step: str, payload: dict[str, Any], next_state: str, result_path: str, **kw: Any) -> dict[str, Any]:
@@ -629,7 +618,7 @@ def _exit_export_child() -> dict[str, Any]:
     ids = {"exitId.$": "$.exitId", "user.$": "$.user"}
     failed = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "ExportFailed"}]
     return {
-        "ExportStart": _ex("exit-export-start", ids, "Skip", "$.start", retry=_EXPORT_WAITS, catch=failed),
+        "ExportStart": _ex("exit-export-start", ids, "Skip", "$.start", retry=EXPORT_WAITS, catch=failed),
         "Skip": {
             "Type": "Choice",
             "Choices": [{"Variable": "$.start.result.skip", "BooleanEquals": True, "Next": "Done"}],
