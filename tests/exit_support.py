@@ -33,8 +33,8 @@ def target_records(*domains: str) -> dict[str, Any]:
 
 
 def globex(deployment: LocalDeployment) -> Org:
-    """Users (one protected by a nested group), groups nested two deep, a room with delegates and
-    booking options, aliases and grants; two mail domains, each in its own hosted zone."""
+    """Users (nobody protected: tests add a protected group), groups nested two deep, a room with
+    delegates and booking options, aliases and grants; two mail domains, each in its own hosted zone."""
     control = deployment.emu.control
     org_id = control.add_organization("globex", DOMAINS[0])
     org = Org(deployment, org_id, DOMAINS[0])

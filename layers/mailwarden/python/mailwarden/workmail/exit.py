@@ -878,6 +878,8 @@ class OrganizationExit:
         self._check_still_cut_over(state)  # again: the DNS may have changed while the approval waited
         if approver and not state.get("deleteApprovedBy"):
             state = self.store.update_exit(exit_id, {"deleteApprovedBy": approver})
+        # halted before the phase says deleting: nothing deleted, rollbacks still allowed, the approval kept
+        self._halt_if_engaged(exit_id, "delete")
         if not self._past(state, "deleting"):
             self.store.update_exit(exit_id, {"phase": "deleting"})
         self._report(
@@ -941,6 +943,13 @@ class OrganizationExit:
     def user_failed(self, exit_id: str, user: str, error: str, cause: str) -> dict[str, Any]:
         if self.store.exit_users(exit_id).get(user, {}).get("deleted"):
             return {"recorded": False}  # the step died after deleting it: deleted stays what it is
+        try:  # died (or timed out) between DeleteUser and its record: WorkMail says what happened
+            gone = self.directory.user(self._state(exit_id)["organizationId"], user).state == "DELETED"
+        except NotFound:
+            gone = True
+        if gone:
+            self.store.record_exit_user(exit_id, user, {"deleted": True, "deletedAt": iso(self.clock.time())})
+            return {"recorded": True}
         self.store.record_exit_user(exit_id, user, {"deleted": False, "deleteError": f"{error}: {cause[:500]}"})
         return {"recorded": True}
 
