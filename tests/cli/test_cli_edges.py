@@ -61,3 +61,33 @@ def test_approvals_show_oldest_shows_the_oldest_pending_request_like_decide_olde
     assert "bob" in oldest.json()["subject"] + oldest.json()["summary"]
     text = cli(deployment, "approvals", "show", "oldest")
     assert text.out.startswith(pending[0]["requestId"])
+
+
+def test_what_other_threads_print_while_a_command_parses_never_lands_in_its_output():
+    """A local deployment's function still running in another thread (an approval request finishing
+    after the last command returned) prints its EMF line while the next command parses: it went into
+    that command's output while argparse's streams were a process-wide redirect."""
+    import io
+    import threading
+
+    from mailwarden.cli import main
+
+    stop = threading.Event()
+
+    def chatter() -> None:
+        while not stop.is_set():
+            print('{"_aws": "an EMF line from another thread"}')
+
+    thread = threading.Thread(target=chatter, daemon=True)
+    out, err = io.StringIO(), io.StringIO()
+    import contextlib
+
+    with contextlib.redirect_stdout(io.StringIO()):  # where the functions' prints go in this test
+        thread.start()
+        try:
+            for _ in range(20):
+                main(["--help"], out=out, err=err)
+        finally:
+            stop.set()
+            thread.join()
+    assert "usage: mailwarden" in out.getvalue() and "_aws" not in out.getvalue() + err.getvalue()

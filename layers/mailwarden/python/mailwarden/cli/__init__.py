@@ -14,7 +14,8 @@ import os
 import shlex
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext, redirect_stderr, redirect_stdout
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 from . import commands as c
@@ -44,8 +45,24 @@ def positive(value: str) -> int:
     return number
 
 
+# Where argparse writes help and usage errors: this command's streams. A redirect of sys.stdout would
+# be process-wide, and a local deployment's functions still running in other threads (an approval
+# request finishing after the command returned) would print their EMF lines into the command's output.
+_STREAMS: ContextVar[tuple[TextIO, TextIO] | None] = ContextVar("mailwarden_cli_streams", default=None)
+
+
+class _Parser(argparse.ArgumentParser):
+    def _print_message(self, message: str, file: Any = None) -> None:
+        streams = _STREAMS.get()
+        if streams is None or not message:
+            super()._print_message(message, file)
+            return
+        out, err = streams
+        (err if file is sys.stderr else out).write(message)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="mailwarden",
         description="Operate Mailwarden: plan and apply policies, offboard, exit an organization, MAIL FROM, "
         "approvals, audit, kill switch.",
@@ -278,11 +295,13 @@ def main(
 ) -> int:
     """Run one command; returns its exit code. ``target`` (tests, the demo) replaces --local/--stack."""
     err = err or sys.stderr
+    token = _STREAMS.set((out or sys.stdout, err))
     try:
-        with redirect_stdout(out or sys.stdout), redirect_stderr(err):  # argparse prints to sys.std*
-            args = parser().parse_args(argv)
+        args = parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed by argparse
         return int(exc.code or 0)
+    finally:
+        _STREAMS.reset(token)
     console = Console(args.output, out, err)
     given: Any = nullcontext(target) if target is not None else _target(args)
     try:
