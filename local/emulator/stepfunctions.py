@@ -84,9 +84,26 @@ def _virtual_event(clock: VirtualClock, runtime: StepFunctionsRuntime, *, parks:
         threads) rather than time out and call AWS with the mocks gone. With ``parks``, the waiting
         timeline is marked parked (a task-token wait: only an answer from outside ends it early)."""
 
+        set_on: tuple[list[float] | None, float] = (None, float("-inf"))
+
+        def __init__(self) -> None:
+            super().__init__()
+            # A task's timeout runs from the state's start: moto makes this event, starts the task's
+            # thread, then waits; the task may have run (virtual) hours before the wait begins.
+            # Task-token events (``parks``) are waited on again and again (heartbeats): from each wait.
+            self.made_at = None if parks else clock.time()
+
         def set(self) -> None:
+            self.set_on = (clock.timeline(), clock.time())  # the setter's timeline and its time then
             super().set()
             progress.notify()
+
+        def _on_time(self, deadline: float) -> bool:
+            """Set by ``deadline``, or from another timeline (a forked one's time is not the waiter's).
+            Set on the waiter's own timeline (its task's thread, or the shared one) past the deadline is
+            a timeout, however the threads raced in real time: AWS ends the task at its deadline."""
+            box, at = self.set_on
+            return box is not clock.timeline() or at <= deadline
 
         def wait(self, timeout: float | None = None) -> bool:
             box = clock.timeline() if parks else None
@@ -101,15 +118,15 @@ def _virtual_event(clock: VirtualClock, runtime: StepFunctionsRuntime, *, parks:
         def _wait(self, timeout: float | None) -> bool:
             if timeout is None:
                 return super().wait()
-            deadline = clock.time() + timeout
+            deadline = (clock.time() if self.made_at is None else self.made_at) + timeout
             while True:
                 since = progress.mark()
                 if self.is_set():
-                    return True
+                    return self._on_time(deadline)
                 if closed.is_set():
                     return super().wait()
                 if clock.time() >= deadline:
-                    return self.is_set()
+                    return self.is_set() and self._on_time(deadline)
                 progress.wait(since)
 
     return VirtualEvent

@@ -88,6 +88,11 @@ class DynamoExitStore:
         except ClientError as err:
             raise translate(err) from err
 
+    def exit_user(self, exit_id: str, user_id: str) -> dict[str, Any]:
+        """One mailbox's result (one GetItem: a per-mailbox step never reads the others')."""
+        item = self._get({"pk": {"S": f"EXIT#{exit_id}"}, "sk": {"S": f"USER#{user_id}"}})
+        return json.loads(item["result"]["S"]) if item else {}
+
     def exit_users(self, exit_id: str) -> dict[str, dict[str, Any]]:
         rows = query_all(
             self.client,

@@ -463,7 +463,7 @@ class OrganizationExit:
     def export_start(self, exit_id: str, entity: str) -> dict[str, Any]:
         """Start (or find) the export of one mailbox; ``skip`` when it is verified already."""
         state = self._state(exit_id)
-        done = self.store.exit_users(exit_id).get(entity, {})
+        done = self.store.exit_user(exit_id, entity)
         if done.get("export") == "verified":
             return {"skip": True, "jobId": done.get("jobId")}
         self._halt_if_engaged(exit_id, "export")
@@ -516,7 +516,7 @@ class OrganizationExit:
 
     def export_failed(self, exit_id: str, entity: str, error: str, cause: str) -> dict[str, Any]:
         """A mailbox's export child failed before it could verify (recorded, named in the manifest)."""
-        done = self.store.exit_users(exit_id).get(entity, {})
+        done = self.store.exit_user(exit_id, entity)
         if done.get("export") != "verified":
             why = f"{error}: {cause[:500]}" if cause else error
             self.store.record_exit_user(exit_id, entity, {"export": "unverified", "why": why})
@@ -894,12 +894,12 @@ class OrganizationExit:
             raise Rejected(f"exit {exit_id}: the deletion is not approved")
         if user in {p["user"] for p in state.get("protected", [])}:
             raise Rejected(f"{user} is protected: never deleted by an exit")
-        if self.store.exit_users(exit_id).get(user, {}).get("export") != "verified":
+        if self.store.exit_user(exit_id, user).get("export") != "verified":
             raise Rejected(f"{user}: its export is not verified; not touched")
 
     def user_deregister(self, exit_id: str, user: str) -> dict[str, Any]:
         state = self._state(exit_id)
-        if self.store.exit_users(exit_id).get(user, {}).get("deleted"):
+        if self.store.exit_user(exit_id, user).get("deleted"):
             return {"changed": False}  # a re-run after this user was deleted
         self._halt_if_engaged(exit_id, "delete")
         self._deletable(exit_id, state, user)
@@ -941,7 +941,7 @@ class OrganizationExit:
         return {"deleted": True, "changed": changed}
 
     def user_failed(self, exit_id: str, user: str, error: str, cause: str) -> dict[str, Any]:
-        if self.store.exit_users(exit_id).get(user, {}).get("deleted"):
+        if self.store.exit_user(exit_id, user).get("deleted"):
             return {"recorded": False}  # the step died after deleting it: deleted stays what it is
         try:  # died (or timed out) between DeleteUser and its record: WorkMail says what happened
             gone = self.directory.user(self._state(exit_id)["organizationId"], user).state == "DELETED"
