@@ -37,6 +37,22 @@ def counted(name: str, refused: bool = False) -> None:
         REFUSED[name] += 1
 
 
+LOWER = "abcdefghijklmnopqrstuvwxyz"
+DIGITS = "0123456789"
+HEX = DIGITS + "abcdef"
+
+
+def chars(alphabet: str, min_size: int, max_size: int) -> st.SearchStrategy[str]:
+    """``[alphabet]{min_size,max_size}``: the language ``st.from_regex`` generates for it, drawn a
+    string at a time (from_regex draws a character at a time: half a property's time went there)."""
+    return st.text(alphabet=alphabet, min_size=min_size, max_size=max_size)
+
+
+def joined(*parts: str | st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """The concatenation of literal strings and string strategies."""
+    return st.tuples(*(st.just(p) if isinstance(p, str) else p for p in parts)).map("".join)
+
+
 BOUNDARY_INTS = [
     0,
     1,

@@ -24,16 +24,17 @@ from mailwarden.workmail import model as workmail
 from mailwarden.workmail.trigger import parse
 
 from local.deployment import LocalDeployment
-from tests.properties.mutations import counted, mutated, names_a_field, schema_fields
+from tests.properties.mutations import DIGITS, HEX, LOWER, chars, counted, joined, mutated, names_a_field, schema_fields
 
 WORKMAIL = botocore.session.get_session().get_service_model("workmail")
 ENTITY = WORKMAIL.operation_model("DescribeUser").input_shape.members["UserId"].metadata
 ORG = WORKMAIL.operation_model("DescribeUser").input_shape.members["OrganizationId"].metadata
 SOURCES = st.sampled_from(["mailwarden.identity", "mailwarden.operator"])
-ORG_IDS = st.from_regex(r"m-[0-9a-f]{32}", fullmatch=True)
-USERS = st.from_regex(r"[a-z][a-z0-9._-]{0,20}(@acme\.example\.com)?", fullmatch=True)
+ORG_IDS = joined("m-", chars(HEX, 32, 32))  # m-[0-9a-f]{32}
+# [a-z][a-z0-9._-]{0,20}(@acme\.example\.com)?
+USERS = joined(chars(LOWER, 1, 1), chars(LOWER + DIGITS + "._-", 0, 20), st.sampled_from(["", "@acme.example.com"]))
 TEXT = st.text(min_size=1, max_size=60).filter(str.strip)
-IDS = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
+IDS = chars(LOWER + LOWER.upper() + DIGITS + "_-", 1, 64)  # [A-Za-z0-9_-]{1,64}
 
 
 def _event(source: str, detail_type: str, detail: dict[str, typing.Any]) -> dict[str, typing.Any]:
@@ -93,7 +94,8 @@ PARTNER = TICKS | st.builds(
         catalogs=st.lists(st.sampled_from(typing.get_args(Catalog)), min_size=1, max_size=2),
     ),
 )
-DOMAINS = st.from_regex(r"[a-z][a-z0-9-]{0,10}\.example\.(com|org)", fullmatch=True)
+# [a-z][a-z0-9-]{0,10}\.example\.(com|org)
+DOMAINS = joined(chars(LOWER, 1, 1), chars(LOWER + DIGITS + "-", 0, 10), ".example.", st.sampled_from(["com", "org"]))
 WATCH = st.just({"trigger": "schedule"}) | st.builds(
     lambda src, ident, extra: _event(src, OperatorDetailType.IDENTITY_CREATED.value, {"identity": ident, **extra}),
     SOURCES,

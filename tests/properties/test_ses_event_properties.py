@@ -16,7 +16,7 @@ from mailwarden.contracts.ses_events import SendingStatusEvent, parse_ses_event
 from mailwarden.errors import MalformedEvent
 
 from local.deployment import LocalDeployment
-from tests.properties.mutations import counted, mutated, names_a_field, schema_fields
+from tests.properties.mutations import DIGITS, HEX, LOWER, chars, counted, joined, mutated, names_a_field, schema_fields
 
 FIELDS = schema_fields(contract.RecommendationEvent, contract.SendingStatusEvent) | {"event", "source", "detail-type"}
 STATUS_TYPES = [SesDetailType.SENDING_ENABLED.value, SesDetailType.SENDING_DISABLED.value]
@@ -26,7 +26,14 @@ RECOMMENDATION_TYPES = [
     SesDetailType.RECOMMENDATION_CLOSED.value,
 ]
 INSTANTS = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC))
-ARNS = st.from_regex(r"arn:aws:ses:us-east-1:123456789012:tenant/[a-z][a-z0-9-]{0,20}/tn-[0-9a-f]{10}", fullmatch=True)
+# arn:aws:ses:us-east-1:123456789012:tenant/[a-z][a-z0-9-]{0,20}/tn-[0-9a-f]{10}
+ARNS = joined(
+    "arn:aws:ses:us-east-1:123456789012:tenant/",
+    chars(LOWER, 1, 1),
+    chars(LOWER + DIGITS + "-", 0, 20),
+    "/tn-",
+    chars(HEX, 10, 10),
+)
 
 
 def _array(t: datetime) -> list[int]:
