@@ -139,3 +139,31 @@ def test_s3_objects_size_is_the_export_size_or_none_when_the_export_wrote_nothin
     assert objects.size("exports", path(lost)) is None
     s3.put_object(Bucket="exports", Key="wm/empty.zip", Body=b"")
     assert objects.size("exports", "wm/empty.zip") == 0  # present and empty: 0, not None
+
+
+def test_the_exit_store_reads_one_mailbox_result_with_one_getitem_and_merges_writes(emu):
+    from mailwarden.aws.exit import DynamoExitStore
+
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(
+        TableName="offboarding",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    store = DynamoExitStore(ddb, "offboarding", emu.clock)
+    assert store.exit_user("exit-1", "u1") == {}
+    store.record_exit_user("exit-1", "u1", {"export": "verified", "jobId": "j1"})
+    store.record_exit_user("exit-1", "u1", {"deleted": True})
+    store.record_exit_user("exit-1", "u2", {"export": "unverified"})
+    before = emu.calls.copy()
+    assert store.exit_user("exit-1", "u1") == {"export": "verified", "jobId": "j1", "deleted": True}
+    assert emu.calls - before == {"dynamodb.GetItem": 1}
+    assert store.exit_user("exit-2", "u1") == {}  # another exit's results are its own
+    assert store.exit_users("exit-1") == {
+        "u1": {"export": "verified", "jobId": "j1", "deleted": True},
+        "u2": {"export": "unverified"},
+    }
