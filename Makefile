@@ -6,6 +6,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.stamp-install
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# Python caches compiled bytecode (__pycache__/, git-ignored) unless the environment says not to; a
+# machine that says so makes every process the suite starts (two workers, the CLI, the cold-start
+# and demo tests) compile the package, the emulator and the tests again: 3-4 s each.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo test lint bench openapi synth cdk-install clean
 

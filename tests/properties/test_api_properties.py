@@ -55,10 +55,27 @@ KNOWN = st.sampled_from(["example.com", "ops@example.com", "Example.COM."])  # i
 KNOWN_BODIES = st.builds(lambda ident, sub: {"identity": ident, "mailFromDomain": f"{sub}.example.com"}, KNOWN, LABELS)
 
 
+_VALIDATORS: dict[str, Any] = {}
+
+
+def _validate(instance: Any, schema: dict[str, Any]) -> None:
+    """``jsonschema.validate(instance, schema + the document's components)``, with the schema checked
+    against its metaschema once instead of on every call (that check was half this file's time)."""
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _VALIDATORS:
+        full = {**schema, "components": DOC["components"]}
+        cls = jsonschema.validators.validator_for(full)
+        cls.check_schema(full)
+        _VALIDATORS[key] = cls(full)
+    error = jsonschema.exceptions.best_match(_VALIDATORS[key].iter_errors(instance))
+    if error is not None:
+        raise error
+
+
 def _documented(body: dict[str, Any]) -> bool:
     """What the OpenAPI document says a valid body is (patterns, lengths, no other keys)."""
     try:
-        jsonschema.validate(body, {**SCHEMAS["MailFromRequest"], "components": DOC["components"]})
+        _validate(body, SCHEMAS["MailFromRequest"])
     except jsonschema.ValidationError:
         return False
     # JSON Schema patterns are ECMA-262: "$" ends the input, where Python's re.search (jsonschema's)
@@ -120,7 +137,7 @@ def _authorization(d: LocalDeployment, kind: str, junk: str) -> str | None:
 def _check_documented(resp: Any, operation: dict[str, Any]) -> None:
     assert str(resp.status) in operation["responses"], (resp.status, resp.body)
     schema = operation["responses"][str(resp.status)]["content"]["application/json"]["schema"]
-    jsonschema.validate(resp.json(), {**schema, "components": DOC["components"]})
+    _validate(resp.json(), schema)
     if resp.status == 429:
         assert int(resp.headers["Retry-After"]) >= 1
 
