@@ -125,6 +125,26 @@ def _install_hook() -> None:
 _install_hook()
 
 
+_INTERNAL_CLIENTS: dict[tuple[str, str], Any] = {}
+_INTERNAL_LOCK = threading.Lock()
+_INTERNAL_SESSION: list[Any] = []
+
+
+def _internal_client(name: str, region: str) -> Any:
+    """The harness's own client for ``name``, made once per process (5-8 ms each, ten per deployment):
+    a client keeps no emulator state (its calls reach the active emulator through ``_hook``, its
+    credentials are every emulator's, its legacy-mode retries keep no quota) and nothing registers
+    handlers on these."""
+    key = (name, region)
+    with _INTERNAL_LOCK:
+        if key not in _INTERNAL_CLIENTS:
+            config = Config(user_agent_extra=INTERNAL_AGENT)
+            if not _INTERNAL_SESSION:
+                _INTERNAL_SESSION.append(boto3.session.Session())
+            _INTERNAL_CLIENTS[key] = _INTERNAL_SESSION[0].client(name, region_name=region, config=config)
+        return _INTERNAL_CLIENTS[key]
+
+
 class Emulator:
     """State and control for one ``emulated_aws()`` context."""
 
@@ -153,8 +173,7 @@ class Emulator:
         reading Route 53, routing). Its calls are tagged so they never count as the code under
         test's: they land in ``internal_calls``, not ``calls``."""
         if name not in self._clients:
-            config = Config(user_agent_extra=INTERNAL_AGENT)
-            self._clients[name] = boto3.client(name, region_name=self.region, config=config)
+            self._clients[name] = _internal_client(name, self.region)
         return self._clients[name]
 
     def wait_until(self, condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
