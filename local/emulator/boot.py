@@ -64,6 +64,26 @@ def quick_handler_check() -> None:
     botocore.hooks.accepts_kwargs = accepts_kwargs
 
 
+def remembered_action_names() -> None:
+    """moto finds an action's method by listing its response class's functions with
+    ``inspect.getmembers`` on every request (a tenth of its dispatch). The list changes only when a
+    class gains or loses an attribute (a patch adding one): it is remembered per class and per the
+    sizes of its classes' namespaces."""
+    import moto.core.responses
+
+    original = moto.core.utils.method_names_from_class
+    known: dict[tuple[Any, ...], list[str]] = {}
+
+    def method_names_from_class(clazz: Any) -> list[str]:
+        key = (clazz, *(len(vars(c)) for c in getattr(clazz, "__mro__", ())))
+        names = known.get(key)
+        if names is None:
+            names = known[key] = original(clazz)
+        return names
+
+    moto.core.responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
+
+
 class _Deferred:
     """Stands for ``package.name`` (a mapping) in a module that imported it before it was needed;
     the first look-up runs the package's ``__init__`` and forwards to the real one."""
@@ -126,5 +146,6 @@ def on_demand(name: str, deferred: tuple[str, ...] = ()) -> None:
 
 share_the_loader()
 quick_handler_check()
+remembered_action_names()
 on_demand("moto.batch")
 on_demand("moto.ec2", deferred=("ec2_backends",))
