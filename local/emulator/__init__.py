@@ -40,6 +40,7 @@ import moto.kms.models
 import moto.sqs.models
 from botocore.config import Config
 from mailwarden import wiring
+from mailwarden.aws import clients
 from mailwarden.clock import set_default_clock
 from moto import mock_aws
 
@@ -127,21 +128,18 @@ _install_hook()
 
 _INTERNAL_CLIENTS: dict[tuple[str, str], Any] = {}
 _INTERNAL_LOCK = threading.Lock()
-_INTERNAL_SESSION: list[Any] = []
 
 
 def _internal_client(name: str, region: str) -> Any:
-    """The harness's own client for ``name``, made once per process (5-8 ms each, ten per deployment):
-    a client keeps no emulator state (its calls reach the active emulator through ``_hook``, its
-    credentials are every emulator's, its legacy-mode retries keep no quota) and nothing registers
-    handlers on these."""
+    """The harness's own client for ``name``, made once per process on the process's session
+    (``mailwarden.aws.clients.session``; 5-8 ms a client, ten per deployment): a client keeps no
+    emulator state (its calls reach the active emulator through ``_hook``, its credentials are every
+    emulator's, its legacy-mode retries keep no quota) and nothing registers handlers on these."""
     key = (name, region)
     with _INTERNAL_LOCK:
         if key not in _INTERNAL_CLIENTS:
             config = Config(user_agent_extra=INTERNAL_AGENT)
-            if not _INTERNAL_SESSION:
-                _INTERNAL_SESSION.append(boto3.session.Session())
-            _INTERNAL_CLIENTS[key] = _INTERNAL_SESSION[0].client(name, region_name=region, config=config)
+            _INTERNAL_CLIENTS[key] = clients.session().client(name, region_name=region, config=config)
         return _INTERNAL_CLIENTS[key]
 
 
@@ -161,7 +159,6 @@ class Emulator:
         self.route53 = Route53Guard(self)
         self.dispatcher = Dispatcher(self, [self.sesv2, self.workmail, self.partnercentral, self.lambdas])
         self.access = Access(account)  # IAM by execution: the local deployment installs the roles
-        self._clients: dict[str, Any] = {}
 
     def acting_as(self, principal: str) -> Any:
         """Context manager: this thread's calls inside it are ``principal``'s (a role the local
@@ -172,9 +169,7 @@ class Emulator:
         """A boto3 client for the emulator's and the local harness's own use (emitting events,
         reading Route 53, routing). Its calls are tagged so they never count as the code under
         test's: they land in ``internal_calls``, not ``calls``."""
-        if name not in self._clients:
-            self._clients[name] = _internal_client(name, self.region)
-        return self._clients[name]
+        return _internal_client(name, self.region)
 
     def wait_until(self, condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
         """Until ``condition()`` is truthy (``timeout``: real seconds; Step Functions runs in moto's

@@ -66,7 +66,7 @@ def quick_handler_check() -> None:
 
 def remembered_action_names() -> None:
     """moto finds an action's method by listing its response class's functions with
-    ``inspect.getmembers`` on every request (a tenth of its dispatch). The list changes only when a
+    ``inspect.getmembers`` on every request (~7 % of its dispatch, 0.37 ms a call). The list changes only when a
     class gains or loses an attribute (a patch adding one): it is remembered per class and per the
     sizes of its classes' namespaces."""
     import moto.core.responses
