@@ -11,12 +11,20 @@ import pytest
 from local.deployment import LocalDeployment
 from local.emulator import emulated_aws
 from tests.properties.mutations import CASES, REFUSED
+from tests.properties.stateful import holding
 
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[LocalDeployment]:
     with emulated_aws() as emu:
         yield LocalDeployment(emu)
+
+
+@pytest.fixture(scope="module")
+def machine_deployment(shared: LocalDeployment) -> Iterator[LocalDeployment]:
+    """``shared``, reachable from the module's state machines (tests/properties/stateful.py)."""
+    with holding(shared) as d:
+        yield d
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -26,7 +26,6 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,9 +35,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from mailwarden.aws.exit import DynamoExitStore
 from mailwarden.clock import default_clock
 
-from local.deployment import LocalDeployment
 from tests.approval_support import decide
 from tests.exit_support import document, exit_request, gate, rollback_request, zone_records
+from tests.properties import stateful
 from tests.properties.mutations import CASES
 from tests.workmail_support import Org
 
@@ -56,15 +55,10 @@ EDITS = ("cname", "spf", "txt", "mx")
 FAULTS_PER_EXAMPLE = 2
 TRACE = bool(os.environ.get("EXIT_LIFECYCLE_TRACE"))
 Zone = dict[tuple[str, str], list[str]]
-_DEPLOYMENT: dict[str, LocalDeployment] = {}
 _ORGS = itertools.count()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _shared(shared: LocalDeployment) -> Iterator[None]:
-    _DEPLOYMENT["d"] = shared
-    yield
-    _DEPLOYMENT.clear()
+pytestmark = pytest.mark.usefixtures("machine_deployment")
 
 
 def targets(domain: str) -> dict[str, Any]:
@@ -91,7 +85,7 @@ def is_spf(value: str) -> bool:
 class ExitLifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.d = d = _DEPLOYMENT["d"]
+        self.d = d = stateful.deployment()
         n = next(_ORGS)
         self.prefix = f"x{n}"  # execution names are per state machine, not per organization
         self.domain = f"exitprop{n}.example.com"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,29 +22,24 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from mailwarden.contracts.names import OperatorDetailType
 
-from local.deployment import LocalDeployment
 from tests.approval_support import awaiting, decide
+from tests.properties import stateful
 from tests.properties.mutations import CASES
 from tests.workmail_support import Org, offboard, request
 
 NAME = "workmail offboarding lifecycle (steps)"
 USERS = ("alice", "bob")
 STEPS = ("snapshot", "strip", "deregister", "confirm-disabled")
-_DEPLOYMENT: dict[str, LocalDeployment] = {}
 _ORGS = itertools.count()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _shared(shared: LocalDeployment) -> Iterator[None]:
-    _DEPLOYMENT["d"] = shared
-    yield
-    _DEPLOYMENT.clear()
+pytestmark = pytest.mark.usefixtures("machine_deployment")
 
 
 class Offboardings(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.d = _DEPLOYMENT["d"]
+        self.d = stateful.deployment()
         n = next(_ORGS)
         self.org = Org(self.d, self.d.emu.control.add_organization(f"prop{n}", f"prop{n}.example.com"), "")
         self.org.domain = f"prop{n}.example.com"
