@@ -145,3 +145,29 @@ def test_calls_count_only_the_code_under_test_not_the_emulator_or_the_harness(em
     assert emu.calls["eventbridge.PutEvents"] == 4
     assert "sqs.ReceiveMessage" not in emu.calls and "eventbridge.PutRule" not in emu.calls
     assert emu.internal_calls["eventbridge.PutEvents"] == 2 and emu.internal_calls["sqs.ReceiveMessage"] > 0
+
+
+def test_moto_finds_a_method_added_to_a_response_class_after_it_listed_the_class_once():
+    """moto's per-class method list is remembered (local/emulator/boot.py) only while the class's
+    namespaces keep their size: a method patched in later is found."""
+    import moto.core.responses as responses
+
+    class Replies(responses.BaseResponse):
+        def list_things(self) -> str:
+            return "[]"
+
+    assert "list_things" in responses.method_names_from_class(Replies)
+    assert "get_thing" not in responses.method_names_from_class(Replies)
+    Replies.get_thing = lambda self: "{}"  # type: ignore[attr-defined]
+    assert "get_thing" in responses.method_names_from_class(Replies)
+    del Replies.get_thing  # type: ignore[attr-defined]
+    assert "get_thing" not in responses.method_names_from_class(Replies)
+
+
+def test_the_harness_clients_are_made_once_per_process_and_reach_the_emulator_active_now():
+    with emulated_aws() as first:
+        client = first.client("sqs")
+        client.create_queue(QueueName="only-in-the-first")
+    with emulated_aws() as second:
+        assert second.client("sqs") is client
+        assert "QueueUrls" not in client.list_queues()  # the second emulator's state, not the first's

@@ -590,3 +590,34 @@ def test_a_state_name_used_twice_anywhere_in_a_definition_is_refused_as_aws_refu
     inner["States"] = {"ItemDone": {"Type": "Succeed"}}
     inner["StartAt"] = "ItemDone"
     assert sfn.create_state_machine(name="unique", definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+
+
+def test_a_task_that_ends_past_its_timeout_on_its_own_timeline_timed_out_however_the_threads_raced(emu):
+    """The event a task's timeout waits on (moto's ``terminated_event``): the deadline counts from
+    when the state made it, and a set from the waiter's own timeline after the deadline is a timeout,
+    even when the task's thread ran first (the race a .sync child used to win 1 run in 4)."""
+    from local.emulator.stepfunctions import _virtual_event
+
+    event_type = _virtual_event(emu.clock, emu.stepfunctions)
+    late = event_type()  # the state starts
+    emu.clock.sleep(600)  # its task runs 600 s (on the shared timeline) before the state waits
+    late.set()
+    assert late.wait(300) is False
+
+    on_time = event_type()
+    emu.clock.sleep(200)
+    on_time.set()
+    assert on_time.wait(300) is True
+
+    # set from another timeline (a forked one, far ahead): that time is not the waiter's, so on time
+    elsewhere = event_type()
+    done = threading.Event()
+
+    def answer() -> None:
+        emu.clock.fork(emu.clock.time() + 10_000)
+        elsewhere.set()
+        done.set()
+
+    threading.Thread(target=answer).start()
+    done.wait(5)
+    assert elsewhere.wait(300) is True
