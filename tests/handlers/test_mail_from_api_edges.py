@@ -220,10 +220,12 @@ def test_an_unknown_behavior_is_a_400_naming_the_field(d):
 # ---------------------------------------------------------------- the documented patterns are enforced
 
 
+DOMAIN_253 = ".".join(["a" * 63] * 3 + ["b" * 61])
+
+
 def _pattern(where: str) -> re.Pattern[str]:
     if where == "path":
-        (param,) = OPENAPI["paths"]["/mail-from-attributes/{identity}"]["get"]["parameters"]
-        return re.compile(param["schema"]["pattern"])
+        return re.compile(_path_schema()["pattern"])
     return re.compile(OPENAPI["components"]["schemas"]["MailFromRequest"]["properties"][where]["pattern"])
 
 
@@ -237,6 +239,9 @@ def _pattern(where: str) -> re.Pattern[str]:
         ("identity", "ops@@example.com", False),
         ("identity", "名前.example", False),
         ("identity", "localhost", False),
+        ("identity", "l" * 64 + "@" + DOMAIN_253, True),  # the documented maxLength, 318
+        ("identity", "l" * 65 + "@" + DOMAIN_253, False),
+        ("identity", "l" * 64 + "@b" + DOMAIN_253, False),  # a 254-character domain
         ("mailFromDomain", "mail.example.com", True),
         ("mailFromDomain", "-mail.example.com", False),
         ("mailFromDomain", "mail_1.example.com", False),
@@ -245,6 +250,9 @@ def _pattern(where: str) -> re.Pattern[str]:
 )
 def test_the_documented_patterns_are_what_the_api_enforces(d, field, value, ok):
     assert bool(_pattern(field).fullmatch(value)) is ok
+    if field == "identity":  # what the document says of the length agrees with its pattern
+        schema = OPENAPI["components"]["schemas"]["MailFromRequest"]["properties"]["identity"]
+        assert (schema["minLength"] <= len(value) <= schema["maxLength"]) or not ok
     body = {**BODY, field: value}
     if field == "identity" and ok:
         body["mailFromDomain"] = "mail." + value.rpartition("@")[2].rstrip(".").lower()
@@ -254,6 +262,17 @@ def test_the_documented_patterns_are_what_the_api_enforces(d, field, value, ok):
     else:
         assert any(c.startswith(f"{field}: ") for c in _causes(resp)), resp.body
         assert writes(d) == {"ses": 0, "route53": 0}
+
+
+def test_the_documented_identity_length_is_the_longest_the_pattern_admits():
+    longest = "l" * 64 + "@" + DOMAIN_253
+    for schema in (OPENAPI["components"]["schemas"]["MailFromRequest"]["properties"]["identity"], _path_schema()):
+        assert schema["maxLength"] == len(longest) == 318 and _pattern("identity").fullmatch(longest)
+
+
+def _path_schema() -> dict[str, Any]:
+    (param,) = OPENAPI["paths"]["/mail-from-attributes/{identity}"]["get"]["parameters"]
+    return param["schema"]  # type: ignore[no-any-return]
 
 
 def _causes_or_none(resp: Any) -> list[str]:

@@ -26,7 +26,7 @@ DOMAIN_PATTERN = rf"^{_DOMAIN}$"
 IDENTITY_PATTERN = rf"^(?:[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]{{1,64}}@)?(?=.{{1,253}}$){_DOMAIN}$"
 _DOMAIN_RE = re.compile(DOMAIN_PATTERN)
 _IDENTITY_RE = re.compile(IDENTITY_PATTERN)
-IDENTITY_MAX = 320
+IDENTITY_MAX = 64 + 1 + 253  # the longest the pattern admits: a 64-character local part, "@", a 253-character domain
 Behavior = Literal["USE_DEFAULT_VALUE", "REJECT_MESSAGE"]  # SES's BehaviorOnMxFailure
 
 
