@@ -48,6 +48,7 @@ from moto.stepfunctions.parser.asl.component.program import program
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import inline_iteration_component
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branch_worker, branches_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.eval.callback import callback
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
@@ -57,7 +58,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeSuccess,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.asl.utils import json_path
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 from moto.stepfunctions.parser.backend import execution as execution_module
 
 from . import sfn_api, sfn_children, sfn_limits
@@ -252,6 +253,26 @@ def _send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any
     return SendTaskFailureOutput()
 
 
+_INTEGRATION_CLIENTS: dict[tuple[str, str], Any] = {}
+_INTEGRATION_LOCK = threading.Lock()
+
+
+def _integration_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's ``boto_client_for``, made once per region and service: moto made a new boto3 client (and
+    its event emitter, endpoint resolver and methods: ~6 ms) for every Lambda task the interpreter ran,
+    a fifth of a workflow test's CPU. A client keeps no state of an execution (clients are thread-safe;
+    every one reaches the active emulator through botocore's built-in handlers, with moto's fixed
+    credentials and its configuration: no validation, no retries)."""
+    key = (region, service)
+    with _INTEGRATION_LOCK:
+        if key not in _INTEGRATION_CLIENTS:
+            _INTEGRATION_CLIENTS[key] = _ORIGINAL_CLIENT_FOR(region, service, state_credentials)
+        return _INTEGRATION_CLIENTS[key]
+
+
+_ORIGINAL_CLIENT_FOR = boto_client.boto_client_for
+
+
 @contextmanager
 def virtual_stepfunctions(clock: VirtualClock) -> Iterator[StepFunctionsRuntime]:
     runtime = StepFunctionsRuntime(clock)
@@ -265,6 +286,7 @@ def virtual_stepfunctions(clock: VirtualClock) -> Iterator[StepFunctionsRuntime]
         stack.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(4096)(jsonpath_ng.ext.parse)))
         stack.enter_context(mock.patch.object(result_path, "parse", functools.lru_cache(4096)(jsonpath_ng.parse)))
         stack.enter_context(mock.patch.object(execute_state, "threading", threading_proxy))
+        stack.enter_context(mock.patch.object(lambda_eval_utils, "boto_client_for", _integration_client))
         stack.enter_context(mock.patch.object(callback, "Event", _virtual_event(clock, runtime, parks=True)))
         # Threads an iteration starts (its program, each task) stay on the iteration's timeline.
         inheriting = timeline_thread(clock, fork=False)
