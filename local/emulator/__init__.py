@@ -16,6 +16,7 @@ clients, serializers, paginators, waiters and retry logic; no request leaves the
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -35,6 +36,7 @@ import botocore.handlers
 import botocore.retries.standard
 import botocore.retryhandler
 import botocore.session
+import jsonpath_ng.ext
 import moto.core.models
 import moto.kms.models
 import moto.sqs.models
@@ -92,6 +94,8 @@ def _route53_after_call(parsed: Any = None, model: Any = None, **_: Any) -> None
     if _ACTIVE and isinstance(parsed, dict) and model is not None:
         _ACTIVE[-1].emulator.route53.after_call(model.name, parsed)
 
+
+_parse_json_path = functools.lru_cache(4096)(jsonpath_ng.ext.parse)
 
 _SYMMETRIC_KEY_MATERIAL: dict[str, Any] = {}
 _generate_private_key = moto.kms.models.generate_private_key
@@ -229,6 +233,9 @@ def emulated_aws(
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", endpoint_time))
         # SQS messages: 256 KiB (FACTS.md); moto's queues default to 1 MiB.
         stack.enter_context(mock.patch.object(moto.sqs.models, "MAXIMUM_MESSAGE_LENGTH", SQS_MESSAGE_LIMIT))
+        # moto's EventBridge parses a target's InputTransformer paths on every event it delivers, each
+        # with a new PLY parser (~4 ms); the parsed expressions are immutable, so each path is parsed once.
+        stack.enter_context(mock.patch.object(jsonpath_ng.ext, "parse", _parse_json_path))
         stack.enter_context(_seeded_retry_jitter(random.Random(seed)))
         config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
         stack.enter_context(mock_aws(config=config))  # type: ignore[call-overload]
