@@ -4,6 +4,7 @@ error code the emulator can answer (``local.emulator.fidelity.raise_sites``)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -40,10 +41,18 @@ _SESSIONS: list[boto3.session.Session] = []
 
 
 def _session() -> boto3.session.Session:
-    """One boto3 session for every world: its clients are new per world, the models it loaded are not."""
+    """One boto3 session for every world: the models it loaded are read once."""
     if not _SESSIONS:
         _SESSIONS.append(boto3.session.Session())
     return _SESSIONS[0]
+
+
+@functools.cache
+def _client(service: str) -> Any:
+    """One default client per service for every world (5-8 ms each to make): it keeps no state of a world
+    (legacy retries keep no quota; its calls reach the active emulator through botocore's built-in
+    handlers). A trigger that changes a client's handlers or configuration makes its own."""
+    return _session().client(service, region_name=REGION)
 
 
 @dataclass
@@ -64,7 +73,7 @@ class World:
         if config:
             return _session().client(service, region_name=REGION, config=Config(**config))
         if service not in self.clients:
-            self.clients[service] = _session().client(service, region_name=REGION)
+            self.clients[service] = _client(service)
         return self.clients[service]
 
     @property

@@ -16,6 +16,7 @@ inventory and the counts.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import textwrap
 import threading
@@ -134,6 +135,7 @@ def _method_facts(cls: type, fn: Any) -> tuple[set[str], set[str]]:
     return codes, calls
 
 
+@functools.cache  # a static scan of the source: once per class and process (read-only to callers)
 def _class_codes(cls: type) -> dict[str, set[str]]:
     """Every method of ``cls`` (its bases' too) -> the codes it can raise, helpers included."""
     methods = {
@@ -184,6 +186,7 @@ def raise_sites(services: Iterable[Any]) -> dict[tuple[str, str], set[str]]:
     return out
 
 
+@functools.cache  # the mappings are static: scanned once per process (read-only to callers)
 def iam_denials() -> dict[tuple[str, str], set[str]]:
     """What IAM by execution answers a denied call with, for every operation it maps: the service's
     access error (``iam.access.access_denied_error``), and its KMS one where the mapping implies a
