@@ -21,7 +21,7 @@ import inspect
 import textwrap
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from botocore.model import OperationModel
 
@@ -174,7 +174,7 @@ def raise_sites(services: Iterable[Any]) -> dict[tuple[str, str], set[str]]:
     out: dict[tuple[str, str], set[str]] = {}
     for service in services:
         cls = type(service)
-        codes = _class_codes(cls)
+        codes = _class_codes(cast(type, cls))
         every = {cls.validation_error, cls.throttle_error, cls.internal_error}
         for op_name, handler in service.handlers.items():
             out[(service.model.service_id.hyphenize(), op_name)] = codes[handler.__name__] | every

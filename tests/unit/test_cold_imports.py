@@ -102,3 +102,49 @@ def test_a_cold_start_loads_only_the_capabilities_the_function_uses(spec: Functi
 
 def _within(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
+
+
+_UNTRACED_PROBE = """
+import json, sys
+from mailwarden.observability import tracer
+
+@tracer.capture_lambda_handler
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("boom")
+    return {"ok": event["n"] + 1}
+
+@tracer.capture_method
+def step(n):
+    return n * 2
+
+answers = [handler({"n": 1}, None), step(4)]
+try:
+    handler({"fail": True}, None)
+except ValueError as e:
+    answers.append(str(e))
+print(json.dumps({"answers": answers, "disabled": tracer.disabled,
+                  "recorder": "aws_xray_sdk.core" in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize("where", ["outside Lambda", "POWERTOOLS_TRACE_DISABLED"])
+def test_where_tracing_is_off_no_xray_recorder_is_built_and_traced_code_runs_as_written(where: str) -> None:
+    """The CLI, the emulator and tests: Powertools would build X-Ray's recorder even disabled (~110 ms)."""
+    env = lambda_env()
+    if where == "outside Lambda":
+        env = {k: v for k, v in env.items() if not k.startswith(("AWS_LAMBDA_", "_X_AMZN", "LAMBDA_"))}
+        env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    else:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    out = subprocess.run(
+        [sys.executable, "-c", _UNTRACED_PROBE],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+    )
+    probe = json.loads(out.stdout.strip().splitlines()[-1])
+    assert probe == {"answers": [{"ok": 2}, 8, "boom"], "disabled": True, "recorder": False}
