@@ -251,6 +251,7 @@ def _asked(deployment: LocalDeployment) -> str:
     deployment.set_policy(policy("ALLOW_ALL"))
     assert run(deployment)["outcome"] == "approval-requested"
     (arn,) = running(deployment)
+    awaiting(deployment, arn)  # the mail is out and the workflow waits (a stop before it would beat the task)
     return arn
 
 
