@@ -10,12 +10,13 @@ from pathlib import Path
 CACHE_DIR = Path(os.environ.get("MAILWARDEN_CACHE_DIR") or Path(__file__).resolve().parent.parent / ".cache")
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, content: str | bytes) -> None:
     """Parallel runs may write the same entry; a read-only checkout only loses the cache."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-            f.write(text)
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with tempfile.NamedTemporaryFile(mode, dir=path.parent, delete=False, suffix=".tmp") as f:
+            f.write(content)
         os.replace(f.name, path)
     except OSError:
         pass

@@ -4,9 +4,11 @@ process)."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import os
+import pickle
 import sys
 import threading
 import types
@@ -15,9 +17,13 @@ from typing import Any
 
 import boto3
 import boto3.session
+import botocore
 import botocore.hooks
+import botocore.loaders
 import botocore.session
 import moto.core.utils
+
+from ..cache import CACHE_DIR, write_atomically
 
 
 def share_the_loader() -> None:
@@ -32,7 +38,8 @@ def share_the_loader() -> None:
 
     def shared(search_path_string: Any = None) -> Any:
         if search_path_string not in loaders:
-            loaders[search_path_string] = create(search_path_string)
+            loader = loaders[search_path_string] = create(search_path_string)
+            loader.file_loader = _PickledJsonFiles()
         return loaders[search_path_string]
 
     def setup_loader(self: Any) -> None:
@@ -45,6 +52,30 @@ def share_the_loader() -> None:
     botocore.session.create_loader = shared  # type: ignore[assignment]
     moto.core.utils.create_loader = shared  # moto's response serializers load the models on their own
     boto3.session.Session._setup_loader = setup_loader  # type: ignore[method-assign]
+
+
+class _PickledJsonFiles(botocore.loaders.JSONFileLoader):
+    """botocore's data files (service models, endpoint rules, paginators; gzipped JSON) read from a
+    pickle of what they parsed to, kept in ``.cache/botocore`` under the file's path, size and mtime:
+    a third of the time to decode, ~0.1 s of each emulator process's start (a ``--local`` command,
+    each test worker). A missing, stale or unreadable entry is parsed again (and rewritten)."""
+
+    def _load_file(self, full_path: str, open_method: Any) -> Any:
+        try:
+            stat = os.stat(full_path)
+        except OSError:
+            return None
+        tag = f"{full_path}|{stat.st_size}|{stat.st_mtime_ns}|{botocore.__version__}"
+        entry = CACHE_DIR / "botocore" / f"{hashlib.sha256(tag.encode()).hexdigest()[:32]}.pickle"
+        try:
+            return pickle.loads(entry.read_bytes())
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
+            # absent, torn or written by another version: parse the file itself
+            pass
+        data = super()._load_file(full_path, open_method)
+        if data is not None:
+            write_atomically(entry, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        return data
 
 
 def quick_handler_check() -> None:
