@@ -492,6 +492,8 @@ class LocalDeployment:
 
     def _drain(self, url: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
+        if self._holds_nothing(url):
+            return out
         while True:
             msgs = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
             if not msgs:
@@ -499,6 +501,15 @@ class LocalDeployment:
             for m in msgs:
                 out.append(json.loads(m["Body"]))
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    def _holds_nothing(self, url: str) -> bool:
+        """The queue holds no message at all (none visible, in flight or delayed): what the local router
+        (EventBridge's and SNS's deliveries to their targets) sees without a ReceiveMessage per queue per
+        round: ~3 ms each, a dozen queues per ``deliver()``. A queue with anything in it is received as before."""
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[self.emu.account][self.emu.region].queues.get(url.rsplit("/", 1)[-1])
+        return queue is not None and not queue._messages
 
     def deliver(self, max_rounds: int = 10) -> list[Delivery]:
         """Run every handler whose rule matched an event, until no rule has anything pending."""

@@ -104,12 +104,24 @@ _generate_private_key = moto.kms.models.generate_private_key
 def _private_key(key_spec: str) -> Any:
     """moto gives every KMS key an RSA private key, symmetric ones too (which AWS never lets sign or
     verify, so nothing reads it): 60-120 ms of CPU per ``CreateKey``. A symmetric key's unused one is
-    made once per process; an asymmetric key still gets its own."""
+    made once per process, when first read (a process that never reads one, a ``--local`` command,
+    makes none); an asymmetric key still gets its own."""
     if key_spec != "SYMMETRIC_DEFAULT" and not key_spec.startswith("HMAC_"):
         return _generate_private_key(key_spec)
-    if key_spec not in _SYMMETRIC_KEY_MATERIAL:
-        _SYMMETRIC_KEY_MATERIAL[key_spec] = _generate_private_key(key_spec)
-    return _SYMMETRIC_KEY_MATERIAL[key_spec]
+    return _UnreadKey(key_spec)
+
+
+class _UnreadKey:
+    """A symmetric key's RSA key as moto keeps it: made (once per process and spec) on first use."""
+
+    def __init__(self, key_spec: str) -> None:
+        self._spec = key_spec
+
+    def __getattr__(self, name: str) -> Any:
+        with _INTERNAL_LOCK:
+            if self._spec not in _SYMMETRIC_KEY_MATERIAL:
+                _SYMMETRIC_KEY_MATERIAL[self._spec] = _generate_private_key(self._spec)
+        return getattr(_SYMMETRIC_KEY_MATERIAL[self._spec], name)
 
 
 moto.kms.models.generate_private_key = _private_key
