@@ -186,6 +186,7 @@ class LocalTarget:
         self.names = deployment.outputs()
         self._session: Any = None
         self._clients: dict[str, Any] = {}
+        self._since = 0
 
     def client(self, service: str) -> Any:
         """The operator's clients: one session (made inside the emulator, with its credentials)."""
@@ -212,10 +213,13 @@ class LocalTarget:
         return int(self.d.decide_by_link(execution_arn, decision, approver or None))
 
     def settle(self) -> None:
+        self._since = self.d.emu.clock.progress.mark()  # before looking: a change after it ends the pause
         self.d.deliver()
 
     def pause(self) -> None:
-        time.sleep(0.02)
+        """Until the emulator announces progress since the last ``settle`` (an execution or invocation
+        ended, time moved; at most 20 ms), not a fixed 20 ms: a follow loop looks again when there is news."""
+        self.d.emu.clock.progress.wait(self._since)
 
 
 @contextmanager
@@ -236,16 +240,17 @@ def function_logs_to(sink: TextIO) -> Iterator[None]:
 def local_target(verbose: bool = False, seed: bool = True) -> Iterator[LocalTarget]:
     """A fresh emulator with the stack installed (and the sample estate, unless ``seed`` is False).
     The functions' logs go to stderr with ``verbose``, nowhere otherwise."""
-    _import_local()
-    from local.deployment import LocalDeployment
-    from local.emulator import emulated_aws
-    from local.sample import seed_estate
-
     with ExitStack() as stack:
-        # A short-lived process that builds tens of thousands of objects it keeps (the emulator):
-        # the collector's default thresholds spend a tenth of the command scanning them.
+        # A short-lived process that builds tens of thousands of objects it keeps (the emulator's
+        # modules and models, then its state): the collector's default thresholds spend a tenth of
+        # the command scanning them, the imports included.
         stack.callback(gc.set_threshold, *gc.get_threshold())
         gc.set_threshold(50_000, 50, 1000)
+        _import_local()
+        from local.deployment import LocalDeployment
+        from local.emulator import emulated_aws
+        from local.sample import seed_estate
+
         stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")  # Powertools' "no metrics to publish" and the like
         sink = sys.stderr if verbose else stack.enter_context(open(os.devnull, "w"))
