@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .cache import CACHE_DIR, write_atomically
 
 ISSUER = "https://issuer.mailwarden.local/oauth2"
 READ_SCOPE = "mailwarden/mail-from.read"
@@ -20,9 +23,21 @@ WRITE_SCOPE = "mailwarden/mail-from.write"
 
 @lru_cache(maxsize=1)
 def _signing_key() -> rsa.RSAPrivateKey:
-    """One RSA key per process (generating one costs 50-120 ms; every local deployment has an
-    issuer). Each issuer still has its own ``kid``, so a token is only valid at the issuer that made it."""
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    """One RSA key per process (generating one costs 50-120 ms; every local deployment has an issuer),
+    kept in ``.cache/`` (owner-only) for the next process: a ``--local`` command starts ~40 ms sooner.
+    It signs only the emulator's tokens, which only a local deployment accepts. Each issuer still has
+    its own ``kid``, so a token is only valid at the issuer that made it."""
+    path = CACHE_DIR / "local-issuer-key.pem"
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if isinstance(key, rsa.RSAPrivateKey):
+            return key
+    except (OSError, ValueError):
+        pass
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write_atomically(path, pem)  # NamedTemporaryFile: created owner-only (0600)
+    return key
 
 
 class LocalIssuer:
