@@ -157,6 +157,7 @@ class LocalDeployment:
         """Deploy a policy file (validated and normalized, as the stack does); warm functions reload.
         As a redeploy would, it also installs the IAM of the stack synthesized with this policy."""
         Path(self.policy_file).write_text(parse_policy(text, "policy").normalized())
+        self.deployed_policy = text  # the text deployed last (seed_estate skips redeploying the same)
         from mailwarden import wiring
 
         wiring.reset()

@@ -249,14 +249,14 @@ def local_target(verbose: bool = False, seed: bool = True) -> Iterator[LocalTarg
         _import_local()
         from local.deployment import LocalDeployment
         from local.emulator import emulated_aws
-        from local.sample import seed_estate
+        from local.sample import sample_policy, seed_estate
 
         stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")  # Powertools' "no metrics to publish" and the like
         sink = sys.stderr if verbose else stack.enter_context(open(os.devnull, "w"))
         stack.enter_context(function_logs_to(sink))
         emu = stack.enter_context(emulated_aws())
-        deployment = LocalDeployment(emu)
+        deployment = LocalDeployment(emu, policy=sample_policy() if seed else None)
         target = LocalTarget(deployment)
         if seed:
             target.estate = seed_estate(deployment)
