@@ -127,6 +127,7 @@ class LocalDeployment:
     rule_dead_letters: dict[str, str] = field(default_factory=dict)  # rule ARN -> DLQ ARN (synthesized)
     failing_deliveries: dict[str, list[str]] = field(default_factory=dict)  # rule id -> deliveries to fail
     dropped_deliveries: list[dict[str, Any]] = field(default_factory=list)  # dead letters AWS would drop
+    deployed_policy: str = field(default="", init=False)  # the policy text deployed last (set_policy)
     iam: bool = field(default_factory=_iam_default)  # authorize every call as the synthesized stack's roles
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -157,7 +158,7 @@ class LocalDeployment:
         """Deploy a policy file (validated and normalized, as the stack does); warm functions reload.
         As a redeploy would, it also installs the IAM of the stack synthesized with this policy."""
         Path(self.policy_file).write_text(parse_policy(text, "policy").normalized())
-        self.deployed_policy = text  # the text deployed last (seed_estate skips redeploying the same)
+        self.deployed_policy = text
         from mailwarden import wiring
 
         wiring.reset()

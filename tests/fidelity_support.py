@@ -60,7 +60,6 @@ class World:
     """One realistic estate per test (built fresh: writes may change it)."""
 
     emu: Emulator
-    clients: dict[str, Any] = field(default_factory=dict)
     tenants: dict[str, str] = field(default_factory=dict)  # name -> ARN
     users: dict[str, str] = field(default_factory=dict)  # name -> id
     org: str = ""
@@ -72,9 +71,7 @@ class World:
     def client(self, service: str, **config: Any) -> Any:
         if config:
             return _session().client(service, region_name=REGION, config=Config(**config))
-        if service not in self.clients:
-            self.clients[service] = _client(service)
-        return self.clients[service]
+        return _client(service)
 
     @property
     def ses(self) -> Any:

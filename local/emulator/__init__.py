@@ -57,7 +57,7 @@ from .protocol import ApiError
 from .route53 import Route53Guard, motos_create_check_off
 from .sandbox import SandboxClock
 from .sesv2 import SesV2
-from .stepfunctions import StepFunctionsRuntime, virtual_stepfunctions
+from .stepfunctions import StepFunctionsRuntime, parse_json_path, virtual_stepfunctions
 from .workmail import WorkMail
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -95,10 +95,8 @@ def _route53_after_call(parsed: Any = None, model: Any = None, **_: Any) -> None
         _ACTIVE[-1].emulator.route53.after_call(model.name, parsed)
 
 
-_parse_json_path = functools.lru_cache(4096)(jsonpath_ng.ext.parse)
-
-_SYMMETRIC_KEY_MATERIAL: dict[str, Any] = {}
 _generate_private_key = moto.kms.models.generate_private_key
+_symmetric_material = functools.cache(_generate_private_key)  # per key spec, once per process
 
 
 def _private_key(key_spec: str) -> Any:
@@ -118,10 +116,7 @@ class _UnreadKey:
         self._spec = key_spec
 
     def __getattr__(self, name: str) -> Any:
-        with _INTERNAL_LOCK:
-            if self._spec not in _SYMMETRIC_KEY_MATERIAL:
-                _SYMMETRIC_KEY_MATERIAL[self._spec] = _generate_private_key(self._spec)
-        return getattr(_SYMMETRIC_KEY_MATERIAL[self._spec], name)
+        return getattr(_symmetric_material(self._spec), name)
 
 
 moto.kms.models.generate_private_key = _private_key
@@ -245,9 +240,8 @@ def emulated_aws(
         stack.enter_context(mock.patch.object(botocore.endpoint, "time", endpoint_time))
         # SQS messages: 256 KiB (FACTS.md); moto's queues default to 1 MiB.
         stack.enter_context(mock.patch.object(moto.sqs.models, "MAXIMUM_MESSAGE_LENGTH", SQS_MESSAGE_LIMIT))
-        # moto's EventBridge parses a target's InputTransformer paths on every event it delivers, each
-        # with a new PLY parser (~4 ms); the parsed expressions are immutable, so each path is parsed once.
-        stack.enter_context(mock.patch.object(jsonpath_ng.ext, "parse", _parse_json_path))
+        # moto's EventBridge parses a target's InputTransformer paths on every event it delivers.
+        stack.enter_context(mock.patch.object(jsonpath_ng.ext, "parse", parse_json_path))
         stack.enter_context(_seeded_retry_jitter(random.Random(seed)))
         config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
         stack.enter_context(mock_aws(config=config))  # type: ignore[call-overload]

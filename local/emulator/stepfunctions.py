@@ -253,8 +253,10 @@ def _send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any
     return SendTaskFailureOutput()
 
 
-_INTEGRATION_CLIENTS: dict[tuple[str, str], Any] = {}
-_INTEGRATION_LOCK = threading.Lock()
+# JSONPath expressions parsed once per process (moto builds a PLY parser for each parse, ~4 ms; a parsed
+# expression is immutable): Step Functions' paths here, EventBridge's input transformers (local.emulator).
+parse_json_path = functools.lru_cache(4096)(jsonpath_ng.ext.parse)
+_parse_plain_path = functools.lru_cache(4096)(jsonpath_ng.parse)
 
 
 def _integration_client(region: str, service: str, state_credentials: Any = None) -> Any:
@@ -263,14 +265,10 @@ def _integration_client(region: str, service: str, state_credentials: Any = None
     a fifth of a workflow test's CPU. A client keeps no state of an execution (clients are thread-safe;
     every one reaches the active emulator through botocore's built-in handlers, with moto's fixed
     credentials and its configuration: no validation, no retries)."""
-    key = (region, service)
-    with _INTEGRATION_LOCK:
-        if key not in _INTEGRATION_CLIENTS:
-            _INTEGRATION_CLIENTS[key] = _ORIGINAL_CLIENT_FOR(region, service, state_credentials)
-        return _INTEGRATION_CLIENTS[key]
+    return _shared_client_for(region, service)
 
 
-_ORIGINAL_CLIENT_FOR = boto_client.boto_client_for
+_shared_client_for = functools.cache(boto_client.boto_client_for)  # (region, service): its credentials are fixed
 
 
 @contextmanager
@@ -281,10 +279,9 @@ def virtual_stepfunctions(clock: VirtualClock) -> Iterator[StepFunctionsRuntime]
     backend = parser_models.StepFunctionsParserBackend
     with ExitStack() as stack:
         stack.callback(runtime.close)
-        # moto parses every JSONPath on every use (a fresh PLY parser each time: 90 % of a Pass
-        # state's cost); the parsed expressions are immutable, so each path is parsed once.
-        stack.enter_context(mock.patch.object(json_path, "parse", functools.lru_cache(4096)(jsonpath_ng.ext.parse)))
-        stack.enter_context(mock.patch.object(result_path, "parse", functools.lru_cache(4096)(jsonpath_ng.parse)))
+        # moto parses every JSONPath on every use (90 % of a Pass state's cost): once per process.
+        stack.enter_context(mock.patch.object(json_path, "parse", parse_json_path))
+        stack.enter_context(mock.patch.object(result_path, "parse", _parse_plain_path))
         stack.enter_context(mock.patch.object(execute_state, "threading", threading_proxy))
         stack.enter_context(mock.patch.object(lambda_eval_utils, "boto_client_for", _integration_client))
         stack.enter_context(mock.patch.object(callback, "Event", _virtual_event(clock, runtime, parks=True)))
