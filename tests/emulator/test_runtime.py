@@ -171,3 +171,51 @@ def test_the_harness_clients_are_made_once_per_process_and_reach_the_emulator_ac
     with emulated_aws() as second:
         assert second.client("sqs") is client
         assert "QueueUrls" not in client.list_queues()  # the second emulator's state, not the first's
+
+
+def test_botocore_data_read_from_a_torn_or_stale_pickle_is_parsed_again_and_rewritten(tmp_path, monkeypatch):
+    import os
+    import shutil
+    from pathlib import Path
+
+    import botocore
+
+    from local.emulator import boot
+
+    monkeypatch.setattr(boot, "CACHE_DIR", tmp_path / "cache")
+    source = next((Path(botocore.__file__).parent / "data" / "sqs" / "2012-11-05").glob("service-2.json*"))
+    copy = tmp_path / source.name
+    shutil.copy(source, copy)
+    model = str(tmp_path / "service-2")
+    loader = boot._PickledJsonFiles()
+    parsed = loader.load_file(model)
+    assert parsed["metadata"]["serviceId"] == "SQS"
+    (entry,) = (tmp_path / "cache" / "botocore").iterdir()
+    entry.write_bytes(b"\x80torn")  # a crash mid-write elsewhere, or another Python's pickle
+    assert loader.load_file(model) == parsed
+    assert entry.read_bytes() != b"\x80torn"  # parsed again and rewritten
+    os.utime(copy, ns=(copy.stat().st_atime_ns, copy.stat().st_mtime_ns + 10**9))  # botocore upgraded in place
+    assert loader.load_file(model) == parsed
+    assert len(list((tmp_path / "cache" / "botocore").iterdir())) == 2  # a new entry, not the stale one
+
+
+def test_the_local_issuers_key_survives_a_bad_cache_file_and_stays_owner_only(tmp_path, monkeypatch):
+    from local import issuer
+
+    monkeypatch.setattr(issuer, "CACHE_DIR", tmp_path)
+    (tmp_path / "local-issuer-key.pem").write_text("not a key")
+    made = issuer._signing_key.__wrapped__()  # the per-process memo bypassed: what a new process does
+    assert (tmp_path / "local-issuer-key.pem").stat().st_mode & 0o077 == 0
+    again = issuer._signing_key.__wrapped__()
+    assert again.private_numbers() == made.private_numbers()  # the next process signs with the same key
+
+
+def test_the_router_skips_only_a_queue_holding_nothing_in_flight_or_visible(deployment):
+    url = deployment.tap_url
+    assert deployment._holds_nothing(url)
+    deployment.sqs.send_message(QueueUrl=url, MessageBody="{}")
+    assert not deployment._holds_nothing(url)
+    (m,) = deployment.sqs.receive_message(QueueUrl=url)["Messages"]  # in flight, not yet deleted
+    assert not deployment._holds_nothing(url)
+    deployment.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert deployment._holds_nothing(url)

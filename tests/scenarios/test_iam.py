@@ -130,3 +130,24 @@ def test_a_state_machine_invokes_its_functions_with_its_own_role(deployment: Loc
         "lambda:InvokeFunction",
         function,
     )
+
+
+@pytest.mark.access_denied
+def test_the_shared_task_client_still_calls_as_each_executions_role(deployment: LocalDeployment) -> None:
+    """moto's Step Functions reuses one Lambda client per region (local.emulator.stepfunctions): a later
+    execution is still authorized as its state machine's role, not as whoever made the client."""
+    from tests.approval_support import awaiting
+
+    first = deployment.start("approval-check", {"approvalRequest": approval_request()})
+    awaiting(deployment, first)  # its approval task ran through the client, which is now shared
+    function = f"arn:aws:lambda:{deployment.emu.region}:{deployment.emu.account}:function:"
+    function += deployment.function_name("approval_request")
+    deployment.access.remove_statement("sfn:approval-check", "lambda:InvokeFunction", function)
+    second = deployment.start(
+        "approval-check",
+        {"approvalRequest": approval_request(subject="arn:aws:ses:us-east-1:123456789012:tenant/acme/t-0002")},
+    )
+    assert deployment.finished(second)["status"] == "FAILED"
+    assert [(d.principal, d.action) for d in deployment.access.denials] == [
+        ("sfn:approval-check", "lambda:InvokeFunction")
+    ]
